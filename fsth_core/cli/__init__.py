@@ -1,0 +1,52 @@
+"""Command line.  Each ``cmd_<name>.py`` module in this package is one sub-command.
+
+A command module defines ``NAME`` (the sub-command, e.g. ``"convert-vgg"``), ``HELP``
+(one line), ``add_arguments(parser)`` and ``run(args) -> int``.  Modules are discovered
+at start-up, so adding a command never edits this file.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Sequence
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _commands() -> list:
+    mods = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            mods.append(importlib.import_module(f"{__name__}.{info.name}"))
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fsth_core",
+                                     description="Few-shot talking heads (Zakharov et al. 2019).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in _commands():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (CLIError, FileNotFoundError, ValueError) as exc:  # user-facing errors: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

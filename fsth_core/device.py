@@ -1,0 +1,132 @@
+"""Execution: the one place that picks device, precision and memory format.
+
+No other module hard-codes a device.  Callers pass a device/precision preference
+(``"auto"`` by default) and get concrete ``torch.device`` / ``torch.dtype`` back.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def pick_device(preference: str | torch.device | None = "auto") -> torch.device:
+    """Return ``cuda`` if available, else ``mps``, else ``cpu`` (or the device asked for).
+
+    Raises ValueError when an explicitly requested device is not available.
+    """
+    if isinstance(preference, torch.device):
+        return preference
+    pref = (preference or "auto").lower()
+    if pref == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(pref)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but no CUDA GPU is available")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' was requested but MPS is not available")
+    return dev
+
+
+def supports_dtype(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether autocast to ``dtype`` is supported and sensible on ``device``."""
+    if dtype == torch.float32:
+        return True
+    if device.type == "cuda":
+        return dtype != torch.bfloat16 or torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return dtype == torch.bfloat16  # CPU autocast supports bf16 (fp16 is slow/unsupported)
+    if device.type == "mps":
+        return dtype == torch.float16
+    return False
+
+
+def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Compute dtype for ``precision`` on ``device``.
+
+    ``auto`` gives bf16 on CUDA GPUs that support it, fp16 on other CUDA GPUs and MPS,
+    fp32 on CPU.  An explicit precision the device cannot run raises ValueError.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "mps":
+            return torch.float16
+        return torch.float32
+    dtype = _DTYPES[precision]
+    if not supports_dtype(device, dtype):
+        raise ValueError(f"precision {precision} is not supported on {device.type}")
+    return dtype
+
+
+def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    """Autocast context for ``dtype`` on ``device`` (a no-op for fp32)."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def use_channels_last(device: torch.device) -> bool:
+    """channels_last helps convolutions on CUDA and CPU; not on MPS."""
+    return device.type in ("cuda", "cpu")
+
+
+def to_memory_format(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if t.dim() == 4 and use_channels_last(device):
+        return t.contiguous(memory_format=torch.channels_last)
+    return t
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Resolved run-time execution options."""
+
+    device: torch.device
+    dtype: torch.dtype
+    channels_last: bool
+
+    @classmethod
+    def resolve(cls, device: str | torch.device | None = "auto", precision: str = "auto",
+                channels_last: bool | None = None) -> "Execution":
+        dev = pick_device(device)
+        dt = pick_dtype(dev, precision)
+        cl = use_channels_last(dev) if channels_last is None else bool(channels_last)
+        return cls(dev, dt, cl)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return autocast(self.device, self.dtype)
+
+    def prepare_module(self, module: torch.nn.Module) -> torch.nn.Module:
+        """Move ``module`` to the device (fp32 weights; compute dtype comes from autocast)."""
+        module = module.to(self.device)
+        if self.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        return module
+
+    def input(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.to(self.device, non_blocking=True)
+        return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.dim() == 4 else t
+
+
+@contextlib.contextmanager
+def inference_mode() -> Iterator[None]:
+    with torch.inference_mode():
+        yield
+
+
+def empty_cache(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps" and hasattr(torch, "mps"):
+        torch.mps.empty_cache()

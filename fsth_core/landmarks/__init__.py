@@ -1,0 +1,1 @@
+"""68-point facial landmarks (iBUG 300-W layout): detection, tracking, cropping, drawing."""

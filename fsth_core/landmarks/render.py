@@ -1,0 +1,55 @@
+"""Landmark images as the paper's public implementations draw them.
+
+Polylines on black, one colour per face part (RGB): jaw green, eyebrows orange, nose blue,
+eyes red, outer lip purple, inner lip pink; eyes and lips closed; antialiased lines whose
+width scales with the image size.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# (first index, last index inclusive, closed, RGB colour)
+PARTS: tuple[tuple[int, int, bool, tuple[int, int, int]], ...] = (
+    (0, 16, False, (0, 255, 0)),        # jaw
+    (17, 21, False, (255, 165, 0)),     # right eyebrow
+    (22, 26, False, (255, 165, 0)),     # left eyebrow
+    (27, 30, False, (0, 0, 255)),       # nose bridge
+    (31, 35, False, (0, 0, 255)),       # nostrils
+    (36, 41, True, (255, 0, 0)),        # right eye
+    (42, 47, True, (255, 0, 0)),        # left eye
+    (48, 59, True, (128, 0, 128)),      # outer lip
+    (60, 67, True, (255, 192, 203)),    # inner lip
+)
+
+
+def line_width(size: int) -> int:
+    """Line width in pixels for a ``size``-pixel image (2 px at 256)."""
+    return max(1, int(round(size / 128)))
+
+
+def draw_landmarks(points: np.ndarray, size: int | tuple[int, int], width: int | None = None) -> np.ndarray:
+    """Draw one face's landmarks.
+
+    Args:
+        points: float [68, 2] (x, y) pixel coordinates in the output image.
+        size: output side, or (height, width).
+    Returns:
+        uint8 [H, W, 3] RGB image.
+    """
+    pts = np.asarray(points, dtype=np.float32)
+    if pts.shape != (68, 2):
+        raise ValueError(f"expected landmarks of shape [68, 2], got {list(pts.shape)}")
+    h, w = (size, size) if isinstance(size, int) else size
+    img = np.zeros((h, w, 3), np.uint8)
+    lw = width or line_width(min(h, w))
+    shift = 4  # sub-pixel precision
+    fixed = np.round(pts * (1 << shift)).astype(np.int32)
+    for a, b, closed, colour in PARTS:
+        cv2.polylines(img, [fixed[a:b + 1].reshape(-1, 1, 2)], closed, colour, lw, cv2.LINE_AA, shift)
+    return img
+
+
+def draw_landmarks_batch(points: np.ndarray, size: int) -> np.ndarray:
+    """[T, 68, 2] -> uint8 [T, size, size, 3]."""
+    return np.stack([draw_landmarks(p, size) for p in np.asarray(points)])
