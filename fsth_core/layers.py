@@ -1,0 +1,160 @@
+"""Building blocks: spectral-norm convolutions, BigGAN-style residual blocks, AdaIN, self-attention.
+
+All convolutions are spectrally normalized (``torch.nn.utils.parametrizations.spectral_norm``);
+:func:`fold_spectral_norm` bakes the normalization into plain weights for inference.
+AdaIN layers take their scales and biases from a slice of ψ passed at call time, so the
+blocks hold no per-identity state.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+def sn_conv(in_ch: int, out_ch: int, kernel: int = 3) -> nn.Conv2d:
+    """A spectrally normalized ``kernel``×``kernel`` convolution with 'same' padding."""
+    return spectral_norm(nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2))
+
+
+def fold_spectral_norm(module: nn.Module) -> nn.Module:
+    """Replace every spectral-norm parametrization by its current normalized weight, in place.
+
+    Puts ``module`` in eval mode first, so the stored power-iteration vectors are used as is
+    and the outputs do not change.  Returns ``module``.
+    """
+    module.eval()
+    for m in module.modules():
+        if parametrize.is_parametrized(m, "weight"):
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+    return module
+
+
+def has_spectral_norm(module: nn.Module) -> bool:
+    return any(parametrize.is_parametrized(m) for m in module.modules())
+
+
+class AdaIN(nn.Module):
+    """Instance normalization whose per-channel scale and bias come from ψ.
+
+    ``offset`` is the start of this layer's slice of ψ (set by the generator); the slice
+    holds ``channels`` scales then ``channels`` biases.  The scale is applied as ``1 + γ``
+    so that ψ = 0 is the identity transform.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels = channels
+        self.offset = 0
+
+    @property
+    def num_params(self) -> int:
+        return 2 * self.channels
+
+    def forward(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        """x [B,C,H,W], psi [B or 1, N] -> [B,C,H,W]."""
+        p = psi[:, self.offset:self.offset + self.num_params]
+        gamma = p[:, :self.channels, None, None]
+        beta = p[:, self.channels:, None, None]
+        x = F.instance_norm(x.float(), eps=1e-5).to(x.dtype)
+        return x * (1 + gamma.to(x.dtype)) + beta.to(x.dtype)
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention; keys and values are max-pooled 2× (as in BigGAN) to save memory."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.query = sn_conv(channels, max(channels // 8, 1), 1)
+        self.key = sn_conv(channels, max(channels // 8, 1), 1)
+        self.value = sn_conv(channels, max(channels // 2, 1), 1)
+        self.out = sn_conv(max(channels // 2, 1), channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B,C,H,W] -> [B,C,H,W]."""
+        b, c, h, w = x.shape
+        q = self.query(x).flatten(2).transpose(1, 2)                       # [B, HW, C/8]
+        k = F.max_pool2d(self.key(x), 2).flatten(2).transpose(1, 2)        # [B, HW/4, C/8]
+        v = F.max_pool2d(self.value(x), 2).flatten(2).transpose(1, 2)      # [B, HW/4, C/2]
+        o = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None], scale=1.0)[:, 0]
+        o = o.transpose(1, 2).reshape(b, -1, h, w)
+        return x + self.gamma * self.out(o)
+
+
+class ResBlockDown(nn.Module):
+    """BigGAN-style residual downsampling block (×1/2), optional instance norm.
+
+    main: [IN] → ReLU → conv3 → [IN] → ReLU → conv3 → avgpool2;  skip: conv1 → avgpool2.
+    ``first`` drops the leading ReLU (the block sees raw images).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, norm: bool = False, first: bool = False):
+        super().__init__()
+        self.first = first
+        self.norm1 = nn.InstanceNorm2d(in_ch, affine=True) if norm else nn.Identity()
+        self.conv1 = sn_conv(in_ch, out_ch)
+        self.norm2 = nn.InstanceNorm2d(out_ch, affine=True) if norm else nn.Identity()
+        self.conv2 = sn_conv(out_ch, out_ch)
+        self.skip = sn_conv(in_ch, out_ch, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B,Cin,H,W] -> [B,Cout,H/2,W/2]."""
+        h = self.norm1(x)
+        h = h if self.first else F.relu(h)
+        h = self.conv2(F.relu(self.norm2(self.conv1(h))))
+        return F.avg_pool2d(h, 2) + F.avg_pool2d(self.skip(x), 2)
+
+
+class ResBlock(nn.Module):
+    """Residual block at constant resolution, AdaIN (``adain=True``) or no normalization."""
+
+    def __init__(self, channels: int, adain: bool = True):
+        super().__init__()
+        self.norm1 = AdaIN(channels) if adain else None
+        self.conv1 = sn_conv(channels, channels)
+        self.norm2 = AdaIN(channels) if adain else None
+        self.conv2 = sn_conv(channels, channels)
+
+    def forward(self, x: torch.Tensor, psi: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B,C,H,W] (psi [B|1,N] when AdaIN) -> [B,C,H,W]."""
+        h = self.norm1(x, psi) if self.norm1 is not None else x
+        h = self.conv1(F.relu(h))
+        h = self.norm2(h, psi) if self.norm2 is not None else h
+        return x + self.conv2(F.relu(h))
+
+
+class ResBlockUp(nn.Module):
+    """BigGAN-style residual upsampling block (×2) with AdaIN.
+
+    main: AdaIN → ReLU → up2 → conv3 → AdaIN → ReLU → conv3;  skip: up2 → conv1.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int):
+        super().__init__()
+        self.norm1 = AdaIN(in_ch)
+        self.conv1 = sn_conv(in_ch, out_ch)
+        self.norm2 = AdaIN(out_ch)
+        self.conv2 = sn_conv(out_ch, out_ch)
+        self.skip = sn_conv(in_ch, out_ch, 1)
+
+    def forward(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        """x [B,Cin,H,W], psi [B|1,N] -> [B,Cout,2H,2W]."""
+        h = F.interpolate(F.relu(self.norm1(x, psi)), scale_factor=2.0, mode="nearest")
+        h = self.conv2(F.relu(self.norm2(self.conv1(h), psi)))
+        return h + self.skip(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+def encoder_blocks(in_ch: int, channels: list[int], resolutions: list[int], attn_res: int,
+                   norm: bool) -> nn.ModuleList:
+    """Residual downsampling stack; self-attention after the block whose output is ``attn_res``."""
+    blocks = nn.ModuleList()
+    prev = in_ch
+    for i, (ch, res) in enumerate(zip(channels, resolutions)):
+        blocks.append(ResBlockDown(prev, ch, norm=norm, first=(i == 0)))
+        if res == attn_res:
+            blocks.append(SelfAttention(ch))
+        prev = ch
+    return blocks

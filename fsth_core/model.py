@@ -1,0 +1,65 @@
+"""The three networks of one model, built from a :class:`ModelConfig` (the thin config adapter)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fsth_core.config import ModelConfig
+from fsth_core.layers import fold_spectral_norm, has_spectral_norm
+from fsth_core.networks import Discriminator, Embedder, Generator
+
+
+class TalkingHeadModel(nn.Module):
+    """Embedder, generator and discriminator; state-dict keys are prefixed ``embedder.``,
+    ``generator.`` and ``discriminator.``.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        enc = [config.channels(i) for i in range(config.enc_levels)]
+        gen = [config.channels(i) for i in range(config.gen_levels)]
+        self.embedder = Embedder(image_size=config.image_size, channels=enc, embed_dim=config.embed_dim,
+                                 attn_res=config.attn_down)
+        self.generator = Generator(image_size=config.image_size, channels=gen,
+                                   res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim,
+                                   attn_down=config.attn_down, attn_up=config.attn_up,
+                                   in_channels=config.gen_in_channels)
+        self.discriminator = Discriminator(image_size=config.image_size, channels=enc,
+                                           embed_dim=config.embed_dim, attn_res=config.attn_down,
+                                           num_videos=config.num_videos)
+
+    def parameter_counts(self) -> dict[str, int]:
+        return {name: sum(p.numel() for p in getattr(self, name).parameters())
+                for name in ("embedder", "generator", "discriminator")}
+
+    @property
+    def folded(self) -> bool:
+        return not has_spectral_norm(self)
+
+    def fold(self) -> "TalkingHeadModel":
+        """Fold spectral norm into plain weights (inference only; eval mode). Returns self."""
+        fold_spectral_norm(self)
+        return self
+
+
+def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadModel:
+    """A freshly initialized model (deterministic when ``seed`` is given)."""
+    if seed is None:
+        return TalkingHeadModel(config)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return TalkingHeadModel(config)
+
+
+def generator_gflops(config: ModelConfig) -> float:
+    """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    g = TalkingHeadModel(config.with_videos(1)).generator.eval()
+    y = torch.zeros(1, config.gen_in_channels, config.image_size, config.image_size)
+    psi = torch.zeros(1, g.num_adain_params)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        g(y, psi)
+    return counter.get_total_flops() / 1e9

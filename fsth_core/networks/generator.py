@@ -1,0 +1,65 @@
+"""Generator G(y, ψ): landmark image → frame, with all AdaIN parameters from ψ = P·ê."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fsth_core.layers import AdaIN, ResBlock, ResBlockUp, SelfAttention, encoder_blocks, sn_conv
+
+
+class Generator(nn.Module):
+    """Image-to-image network: residual down blocks (instance norm) with self-attention,
+    AdaIN residual blocks at the bottleneck, AdaIN residual up blocks with self-attention,
+    AdaIN → ReLU → conv → tanh.
+
+    ψ depends only on the identity: compute it once with :meth:`project` and pass it to
+    :meth:`forward` for every frame (a [1,N] ψ broadcasts over the batch).
+    """
+
+    def __init__(self, *, image_size: int, channels: list[int], res_blocks: int, embed_dim: int,
+                 attn_down: int, attn_up: int, in_channels: int = 3):
+        super().__init__()
+        n = len(channels)
+        self.image_size = image_size
+        self.in_channels = in_channels
+        down_res = [image_size // 2 ** (i + 1) for i in range(n)]
+        self.down = encoder_blocks(in_channels, list(channels), down_res, attn_down, norm=True)
+        bottleneck = channels[-1]
+        self.res = nn.ModuleList(ResBlock(bottleneck) for _ in range(res_blocks))
+        self.up = nn.ModuleList()
+        prev, res = bottleneck, down_res[-1]
+        for j in range(n):
+            out = channels[n - 2 - j] if n - 2 - j >= 0 else channels[0]
+            res *= 2
+            self.up.append(ResBlockUp(prev, out))
+            if res == attn_up:
+                self.up.append(SelfAttention(out))
+            prev = out
+        self.out_norm = AdaIN(prev)
+        self.out_conv = sn_conv(prev, 3)
+        offset = 0
+        for m in self.modules():
+            if isinstance(m, AdaIN):
+                m.offset = offset
+                offset += m.num_params
+        self.num_adain_params = offset
+        self.projection = nn.Parameter(torch.randn(offset, embed_dim) * 0.02)  # P
+
+    def project(self, e: torch.Tensor) -> torch.Tensor:
+        """ψ = P·ê: e [B,D] -> psi [B,N] (N = num_adain_params)."""
+        return e @ self.projection.t()
+
+    def forward(self, y: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        """y landmark image [B,Cin,S,S] in [-1,1], psi [B|1,N] -> frame [B,3,S,S] in [-1,1]."""
+        h = y
+        for block in self.down:
+            h = block(h)
+        for block in self.res:
+            h = block(h, psi)
+        for block in self.up:
+            h = block(h) if isinstance(block, SelfAttention) else block(h, psi)
+        return torch.tanh(self.out_conv(torch.relu(self.out_norm(h, psi))))
+
+    def generate(self, y: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """Convenience: G(y, ê) = forward(y, project(ê)); y [B,Cin,S,S], e [B|1,D]."""
+        return self(y, self.project(e))

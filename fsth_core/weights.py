@@ -1,0 +1,201 @@
+"""Weights on disk: safetensors only, with the preset config and a format version in the metadata.
+
+The loader validates a file's header itself before reading tensors, so a wrong file fails with
+one clear message naming the file and the first bad key; nothing is ever unpickled.  Writes are
+atomic (temporary file, then rename): an interrupted save never leaves a half file behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from fsth_core.config import FORMAT_VERSION, ModelConfig
+from fsth_core.model import TalkingHeadModel, build_model
+
+MODEL_PREFIXES = ("embedder.", "generator.", "discriminator.")
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+                "U8": 1, "BOOL": 1}
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used; the message names the file and the problem."""
+
+
+def _fail(path: Path, msg: str) -> WeightsError:
+    return WeightsError(f"{path}: {msg}")
+
+
+def read_header(path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
+    """Validate a safetensors file's framing without loading tensors.
+
+    Returns (tensor entries by key, metadata).  Raises WeightsError for a missing file, a file
+    that is not safetensors (a pickle or zip checkpoint renamed, say) or a truncated file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "file not found")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head[:1] == b"\x80" or head[:2] == b"PK":
+            raise _fail(path, "is a pickle/zip (PyTorch .pt/.pth) checkpoint, not safetensors; "
+                              "it is never unpickled here — convert it with an explicit converter")
+        if len(head) < 8:
+            raise _fail(path, f"not a safetensors file ({size} bytes, too short for a header)")
+        (n,) = struct.unpack("<Q", head)
+        if n > size - 8 or n > 100_000_000:
+            raise _fail(path, f"not a safetensors file (header length {n} does not fit a {size}-byte file)")
+        try:
+            header = json.loads(f.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise _fail(path, "not a safetensors file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise _fail(path, "not a safetensors file (its header is not a JSON object)")
+    meta = header.pop("__metadata__", None) or {}
+    entries = sorted(header.items(), key=lambda kv: kv[1].get("data_offsets", [0, 0])[0]
+                     if isinstance(kv[1], dict) else 0)
+    data_size = size - 8 - n
+    for key, info in entries:
+        try:
+            start, end = info["data_offsets"]
+            numel = 1
+            for d in info["shape"]:
+                numel *= int(d)
+            expected = numel * _DTYPE_BYTES[info["dtype"]]
+        except (KeyError, TypeError, ValueError):
+            raise _fail(path, f"malformed header entry for key '{key}'") from None
+        if end > data_size:
+            raise _fail(path, f"truncated: tensor '{key}' ends at byte {end} of the data but the file "
+                              f"holds only {data_size} data bytes")
+        if end - start != expected:
+            raise _fail(path, f"corrupt: tensor '{key}' has {end - start} bytes, its shape needs {expected}")
+    return dict(entries), dict(meta)
+
+
+def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> Path:
+    """Atomically write ``tensors`` with string ``metadata`` (non-strings are JSON-encoded)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+    data = {k: t.detach().contiguous().cpu() for k, t in tensors.items()}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(data, tmp, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_tensors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Validated load of a file written by :func:`save_tensors` (``kind`` checked if given)."""
+    _, meta = read_header(path)
+    if kind is not None and meta.get("kind") != kind:
+        found = meta.get("kind") or "no FSTH metadata"
+        raise _fail(Path(path), f"expected an FSTH {kind} file, found {found}")
+    _check_version(Path(path), meta)
+    return load_file(str(path)), meta
+
+
+def _check_version(path: Path, meta: Mapping[str, str]) -> None:
+    v = meta.get("format_version")
+    if v is not None and int(v) > FORMAT_VERSION:
+        raise _fail(path, f"format version {v} is newer than this pack supports ({FORMAT_VERSION}); update the pack")
+
+
+def save_model(path: str | os.PathLike, model: TalkingHeadModel, description: str = "",
+               training: Mapping[str, Any] | None = None, half: bool = False) -> Path:
+    """Write one model file: keys prefixed by network, config/version/description in the metadata.
+
+    ``half`` stores floating tensors as fp16 (the shipped checkpoint); loading returns fp32.
+    """
+    if model.folded:
+        raise ValueError("cannot save a model whose spectral norm was folded (inference-only)")
+    state = model.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    meta = {"kind": "model", "format": "fsth", "format_version": str(FORMAT_VERSION),
+            "config": model.config.to_json(), "description": description,
+            "training": json.dumps(dict(training or {}), sort_keys=True)}
+    return save_tensors(path, state, meta)
+
+
+def model_config_of(path: str | os.PathLike) -> ModelConfig:
+    """The preset config stored in a model file's metadata."""
+    path = Path(path)
+    _, meta = read_header(path)
+    if meta.get("kind") != "model" or "config" not in meta:
+        raise _fail(path, "not an FSTH model file (no model config in its metadata)")
+    _check_version(path, meta)
+    try:
+        return ModelConfig.from_json(meta["config"])
+    except (ValueError, TypeError) as exc:
+        raise _fail(path, f"invalid model config in metadata: {exc}") from None
+
+
+def _first_mismatch(entries: Mapping[str, dict], expected: Mapping[str, torch.Tensor]) -> str | None:
+    for key, t in expected.items():
+        if key not in entries:
+            return f"key '{key}' is missing from the file"
+        if list(entries[key]["shape"]) != list(t.shape):
+            return f"key '{key}' has shape {list(entries[key]['shape'])} in the file, {list(t.shape)} expected"
+    extra = [k for k in entries if k not in expected]
+    if extra:
+        return f"unexpected key '{extra[0]}'"
+    return None
+
+
+def load_model(path: str | os.PathLike, expect: ModelConfig | str | None = None) -> TalkingHeadModel:
+    """Load a model file onto the CPU in fp32 (train mode, spectral norm not folded).
+
+    ``expect`` (a config or preset name) makes a file of another preset fail clearly.
+    """
+    from fsth_core.config import preset
+
+    path = Path(path)
+    entries, _ = read_header(path)
+    config = model_config_of(path)
+    if expect is not None:
+        want = preset(expect) if isinstance(expect, str) else expect
+        want = want.with_videos(config.num_videos)
+        if want != config:
+            ref = build_model(want).state_dict()
+            why = _first_mismatch(entries, ref) or "its config differs"
+            raise _fail(path, f"is a '{config.name}' model but a '{want.name}' model was expected: {why}")
+    model = build_model(config)
+    state = model.state_dict()
+    bad = [k for k in entries if not k.startswith(MODEL_PREFIXES)]
+    if bad:
+        raise _fail(path, f"key '{bad[0]}' does not belong to a network ({', '.join(MODEL_PREFIXES)})")
+    why = _first_mismatch(entries, state)
+    if why:
+        raise _fail(path, f"does not match its own '{config.name}' config: {why}")
+    tensors = load_file(str(path))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    return model
+
+
+def model_info(path: str | os.PathLike) -> dict[str, Any]:
+    """Preset, parameter counts, description and training recipe of a model file (no tensors loaded)."""
+    entries, meta = read_header(path)
+    config = model_config_of(path)
+    counts: dict[str, int] = {p.rstrip("."): 0 for p in MODEL_PREFIXES}
+    for key, info in entries.items():
+        if "._u" in key or "._v" in key:  # spectral-norm power-iteration buffers
+            continue
+        n = 1
+        for d in info["shape"]:
+            n *= int(d)
+        counts[key.split(".", 1)[0]] = counts.get(key.split(".", 1)[0], 0) + n
+    return {"file": str(path), "preset": config.name, "config": config.to_dict(), "parameters": counts,
+            "format_version": meta.get("format_version"), "description": meta.get("description", ""),
+            "training": json.loads(meta.get("training") or "{}")}

@@ -1,0 +1,53 @@
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_root_package_imports_without_comfyui():
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('fsth_pack', r'{ROOT / '__init__.py'}',"
+        f" submodule_search_locations=[r'{ROOT}'])\n"
+        "mod = importlib.util.module_from_spec(spec); sys.modules['fsth_pack'] = mod\n"
+        "spec.loader.exec_module(mod)\n"
+        "assert isinstance(mod.NODE_CLASS_MAPPINGS, dict)\n"
+        "assert not any(m == 'comfy' or m.startswith('comfy.') or m == 'folder_paths' for m in sys.modules)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
+
+
+def test_core_never_imports_comfyui():
+    for path in (ROOT / "fsth_core").rglob("*.py"):
+        text = path.read_text()
+        assert "import comfy" not in text and "folder_paths" not in text, path
+
+
+def test_cli_info_and_init(tmp_path, capsys):
+    from fsth_core.cli import main
+
+    assert main(["info", "--preset", "paper", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["preset"] == "paper" and info["generator_gflops_per_frame"] > 10
+    assert set(info["parameters"]) == {"embedder", "generator", "discriminator"}
+    out = tmp_path / "m.safetensors"
+    assert main(["init", "--preset", "tiny", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["info", "--weights", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "preset      tiny" in text and "generator" in text
+
+
+def test_cli_bad_file_is_one_line(tmp_path):
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"hello")
+    out = subprocess.run([sys.executable, "-m", "fsth_core", "info", "--weights", str(bad)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "x.safetensors" in out.stderr
