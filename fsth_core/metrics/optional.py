@@ -1,0 +1,144 @@
+"""Optional metrics that need pretrained networks: FID and LPIPS.
+
+They run only when their code AND their weights are already on this machine (nothing is downloaded).
+Otherwise they return ``MetricResult.unavailable(name, reason)``: reported as unavailable, never as 0.
+
+- FID: needs the ``pytorch_fid`` package (its InceptionV3 uses torchvision) and its FID Inception weights
+  file ``pt_inception-2015-12-05-6726825d.pth`` in torch hub's checkpoints folder
+  (``torch.hub.get_dir()/checkpoints``, where pytorch_fid looks before it would download).
+- LPIPS: needs the ``lpips`` package (which uses torchvision) and the AlexNet backbone checkpoint
+  ``alexnet-owt-7be5be79.pth`` in the same checkpoints folder (lpips' own linear layers ship in its wheel).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+
+import numpy as np
+from scipy import linalg
+
+from .image import check_pair
+from .result import MetricResult
+
+FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+LPIPS_BACKBONE_FILE = "alexnet-owt-7be5be79.pth"
+
+
+def checkpoints_dir() -> str:
+    """torch hub's checkpoints folder, where pytorch_fid and torchvision look for weights files."""
+    import torch
+    return os.path.join(torch.hub.get_dir(), "checkpoints")
+
+
+def _importable(module: str) -> str | None:
+    """None when ``module`` imports, else the reason (not installed / fails to import)."""
+    if importlib.util.find_spec(module) is None:
+        return f"package '{module}' is not installed"
+    try:
+        importlib.import_module(module)
+    except Exception as e:  # noqa: BLE001 - report any import failure as the reason
+        return f"package '{module}' fails to import ({type(e).__name__}: {str(e)[:120]})"
+    return None
+
+
+def fid_status() -> str | None:
+    """None when FID can run here, else why not."""
+    for mod in ("pytorch_fid", "torchvision"):
+        if (why := _importable(mod)) is not None:
+            return why
+    if not os.path.isfile(os.path.join(checkpoints_dir(), FID_WEIGHTS_FILE)):
+        return f"FID Inception weights {FID_WEIGHTS_FILE} not found in {checkpoints_dir()}"
+    return None
+
+
+def lpips_status() -> str | None:
+    """None when LPIPS can run here, else why not."""
+    for mod in ("lpips", "torchvision"):
+        if (why := _importable(mod)) is not None:
+            return why
+    if not os.path.isfile(os.path.join(checkpoints_dir(), LPIPS_BACKBONE_FILE)):
+        return f"LPIPS AlexNet backbone {LPIPS_BACKBONE_FILE} not found in {checkpoints_dir()}"
+    return None
+
+
+def available_metrics() -> dict[str, dict]:
+    """{metric: {"available": bool, "reason": str}} for every metric this module knows."""
+    out = {name: {"available": True, "reason": ""} for name in ("l1", "psnr", "ssim", "akd")}
+    try:
+        from .face import DESCRIPTOR_FILE, face_models_dir
+        import dlib  # noqa: F401
+        ok = os.path.isfile(os.path.join(face_models_dir(), DESCRIPTOR_FILE))
+        out["csim"] = {"available": ok, "reason": "" if ok else f"{DESCRIPTOR_FILE} missing"}
+    except (ImportError, ValueError) as e:
+        out["csim"] = {"available": False, "reason": str(e)}
+    for name, why in (("fid", fid_status()), ("lpips", lpips_status())):
+        out[name] = {"available": why is None, "reason": why or ""}
+    return out
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Fréchet distance of two Gaussians: |mu1-mu2|² + tr(S1 + S2 - 2·sqrt(S1·S2))."""
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    covmean = linalg.sqrtm(s1 @ s2)
+    if not np.isfinite(covmean).all():
+        eps = 1e-6 * np.eye(len(s1))
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = np.real(covmean)
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
+
+
+def _to_tensor(images: np.ndarray):
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def _fid_features(images: np.ndarray, batch: int = 32) -> np.ndarray:
+    import torch
+    from pytorch_fid.inception import InceptionV3
+
+    model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    feats = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            feats.append(model(_to_tensor(images[i:i + batch]))[0].flatten(1).numpy())
+    return np.concatenate(feats).astype(np.float64)
+
+
+def _check_set(x: np.ndarray, name: str) -> None:
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3 or len(x) < 2:
+        got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"{name} must be a uint8 RGB batch [N,H,W,3] with N >= 2, got {got}")
+
+
+def fid(real: np.ndarray, fake: np.ndarray) -> MetricResult:
+    """FID between two sets of uint8 RGB frames [N,H,W,3] (N ≥ 2), or unavailable with the reason.
+
+    (Meaningful only for thousands of frames; the paper's figures use its own test protocol.)
+    """
+    _check_set(real, "real")
+    _check_set(fake, "fake")
+    why = fid_status()
+    if why is not None:
+        return MetricResult.unavailable("fid", why)
+    fr, ff = _fid_features(real), _fid_features(fake)
+    d = frechet_distance(fr.mean(0), np.cov(fr, rowvar=False), ff.mean(0), np.cov(ff, rowvar=False))
+    return MetricResult("fid", d, count=len(real))
+
+
+def lpips(real: np.ndarray, fake: np.ndarray) -> MetricResult:
+    """LPIPS (AlexNet) per frame of uint8 RGB [H,W,3] or [N,H,W,3] pairs, or unavailable with the reason."""
+    if not check_pair(real, fake, ("real", "fake")):
+        real, fake = real[None], fake[None]
+    why = lpips_status()
+    if why is not None:
+        return MetricResult.unavailable("lpips", why)
+    import torch
+    import lpips as lpips_pkg
+
+    model = lpips_pkg.LPIPS(net="alex", verbose=False).eval()
+    with torch.no_grad():
+        d = model(_to_tensor(real) * 2 - 1, _to_tensor(fake) * 2 - 1).flatten().numpy()
+    return MetricResult.from_frames("lpips", d)
