@@ -133,6 +133,8 @@ class LossWeights:
     adversarial: float = 1.0
     feature_matching: float = 10.0
     match: float = 80.0
+    # Not in the paper (0 = off): a plain L1 on pixels, which helps short CPU runs without VGG weights.
+    pixel_l1: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)

@@ -2,6 +2,7 @@
 
 Generator step (E and G are optimized, D is frozen):
     L = 1e-2·L_VGG19 + 2e-3·L_VGGFace + L_ADV + 10·L_FM (+ 80·L_MCH in the FT variant)
+        (+ an optional pixel L1, off by default, not in the paper)
 Discriminator step (D only; fakes detached):
     L_D = relu(1 + r̂) + relu(1 − r)  (+ 80·L_MCH with ê detached, pulling W_i towards ê_i)
 """
@@ -112,12 +113,14 @@ class GeneratorLoss(nn.Module):
         """fake, real [B,3,S,S]; r_fake [B]; D activations; w = W_i [B,D] and e = ê_i [B,D] for L_MCH."""
         wt = self.weights
         terms = {f"content_{k}": v for k, v in self.content(fake, real).items()}
+        if wt.pixel_l1 > 0:
+            terms["pixel_l1"] = F.l1_loss(fake.float(), real.float())
         terms["adversarial"] = -r_fake.float().mean()
         terms["feature_matching"] = feature_matching(fake_feats, real_feats)
         if self.match and w is not None and e is not None:
             terms["match"] = embedding_match(w.detach(), e)
         scale = {"content_vgg19": wt.vgg19, "content_vggface": wt.vggface, "adversarial": wt.adversarial,
-                 "feature_matching": wt.feature_matching, "match": wt.match}
+                 "feature_matching": wt.feature_matching, "match": wt.match, "pixel_l1": wt.pixel_l1}
         total = sum(scale[k] * v for k, v in terms.items())
         return LossOutput(terms, total)
 

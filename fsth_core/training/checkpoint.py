@@ -1,0 +1,55 @@
+"""Training checkpoints: the model file plus a ``.train.safetensors`` file with optimizer state.
+
+The model file stays a plain, loadable FSTH model; the train-state file holds each optimizer's
+tensors (``<opt>.<param index>.<name>``), its param-group settings and the step, so
+``--resume`` continues exactly where the checkpoint stopped.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from fsth_core.weights import WeightsError, load_tensors, save_tensors
+
+
+def train_state_path(model_path: str | Path) -> Path:
+    p = Path(model_path)
+    return p.with_name(p.name.removesuffix(".safetensors") + ".train.safetensors")
+
+
+def save_train_state(model_path: str | Path, step: int, optimizers: Mapping[str, torch.optim.Optimizer],
+                     extra: Mapping[str, Any] | None = None) -> Path:
+    tensors, groups = {}, {}
+    for name, opt in optimizers.items():
+        sd = opt.state_dict()
+        groups[name] = sd["param_groups"]
+        for idx, state in sd["state"].items():
+            for key, value in state.items():
+                t = value if isinstance(value, torch.Tensor) else torch.tensor(value)
+                tensors[f"{name}.{idx}.{key}"] = t
+    meta = {"kind": "train-state", "format_version": "1", "step": str(step),
+            "param_groups": json.dumps(groups), "extra": json.dumps(dict(extra or {}))}
+    return save_tensors(train_state_path(model_path), tensors, meta)
+
+
+def load_train_state(model_path: str | Path, optimizers: Mapping[str, torch.optim.Optimizer]) -> tuple[int, dict]:
+    """Restore optimizer states in place; returns (step, extra)."""
+    path = train_state_path(model_path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no training state to resume from (was the run started with this --out?)")
+    tensors, meta = load_tensors(path, kind="train-state")
+    groups = json.loads(meta["param_groups"])
+    for name, opt in optimizers.items():
+        if name not in groups:
+            raise WeightsError(f"{path}: no state for optimizer '{name}'")
+        state: dict[int, dict] = {}
+        prefix = f"{name}."
+        for key, t in tensors.items():
+            if key.startswith(prefix):
+                idx, field = key[len(prefix):].split(".", 1)
+                state.setdefault(int(idx), {})[field] = t
+        opt.load_state_dict({"state": state, "param_groups": groups[name]})
+    return int(meta["step"]), json.loads(meta.get("extra") or "{}")

@@ -1,0 +1,275 @@
+"""Meta-learning (the paper's stage 1): K-shot episodes over many videos.
+
+``train(options)`` is the whole loop: data, model, optimizers, alternating updates,
+checkpoints (every N steps, at the end and on interruption), exact resume, logging,
+and data-parallel training under torchrun.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils.data import DataLoader
+
+from fsth_core.config import LossWeights, ModelConfig, preset
+from fsth_core.device import Execution
+from fsth_core.losses import ContentLoss, GeneratorLoss
+from fsth_core.model import TalkingHeadModel, build_model
+from fsth_core.training import distributed as dist_util
+from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
+from fsth_core.training.sampling import StepBatchSampler
+from fsth_core.training.steps import AdversarialUpdate, StepResult
+from fsth_core.weights import load_model, save_model
+
+log = logging.getLogger("fsth")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    data: str
+    out: str
+    preset: str = "tiny"
+    steps: int = 1000
+    batch: int = 8
+    k: int = 8
+    variant: str = "ft"            # "ft" (with L_MCH, can be fine-tuned) or "ff"
+    lr_g: float = 5e-5             # E and G (the paper)
+    lr_d: float = 2e-4             # D (the paper)
+    pixel_l1: float = 0.0          # optional extra term (not in the paper)
+    checkpoint_every: int = 500
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    workers: int = 2
+    held_out: int = 0              # videos kept out of training (the last N of a seeded split)
+    warp_guided: bool = False
+    init: str | None = None        # start from this model file instead of a fresh one
+    resume: bool = False
+    log_dir: str | None = None
+    image_every: int = 200
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("ft", "ff"):
+            raise ValueError("variant must be 'ft' or 'ff'")
+        if self.steps < 1 or self.batch < 1 or self.k < 1:
+            raise ValueError("steps, batch and k must be >= 1")
+
+
+def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
+    d = dataclasses.asdict(opt)
+    for k in ("out", "resume", "log_dir", "device", "workers", "image_every", "checkpoint_every"):
+        d.pop(k)
+    d["data"] = data_summary
+    d["preset"] = config.name
+    return d
+
+
+class MetaTrainer:
+    """Holds the model, optimizers and the update rule; ``step(batch)`` does one E+G and one D update."""
+
+    def __init__(self, model: TalkingHeadModel, opt: TrainOptions, execution: Execution,
+                 content: ContentLoss | None = None):
+        self.model, self.opt, self.ex = model, opt, execution
+        self.gen_params = list(model.embedder.parameters()) + list(model.generator.parameters())
+        self.dis_params = list(model.discriminator.parameters())
+        self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=(0.5, 0.999))
+        self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=(0.5, 0.999))
+        weights = LossWeights(pixel_l1=opt.pixel_l1)
+        self.update = AdversarialUpdate(
+            discriminator=model.discriminator, gen_params=self.gen_params, dis_params=self.dis_params,
+            gen_opt=self.g_opt, dis_opt=self.d_opt,
+            gen_loss=GeneratorLoss(weights, content, match=opt.variant == "ft"),
+            autocast=execution.autocast, reduce_grads=dist_util.all_reduce_grads,
+            scaler=torch.amp.GradScaler(execution.device.type) if execution.dtype == torch.float16 else None)
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"gen": self.g_opt, "dis": self.d_opt}
+
+    def step(self, batch: dict) -> StepResult:
+        """batch: frames/landmark_images [B,K,3,S,S], target/target_landmark_image [B,3,S,S],
+        video_index [B] (and gen_input [B,Cin,S,S] for warp-guided models)."""
+        m, ex = self.model, self.ex
+        frames, lms = ex.input(batch["frames"]), ex.input(batch["landmark_images"])
+        real, y = ex.input(batch["target"]), ex.input(batch["target_landmark_image"])
+        g_in = ex.input(batch["gen_input"]) if "gen_input" in batch else y
+        idx = batch["video_index"].to(ex.device)
+        d = m.discriminator
+        cache: dict = {}
+
+        def render():
+            cache["e"] = m.embedder.embed(frames, lms)
+            return m.generator.generate(g_in, cache["e"])
+
+        def proj():
+            return d.W[:, idx].t() + d.w0
+
+        def match():
+            return d.W[:, idx].t(), cache["e"]
+
+        use_match = match if self.opt.variant == "ft" else None
+        gen, fake = self.update.gen_update(render, real, y, proj, use_match)
+        dis = self.update.dis_update(fake, real, y, proj, use_match)
+        return StepResult(gen, dis, fake)
+
+
+def _collate(items: list[dict]) -> dict:
+    out = {}
+    for key in items[0]:
+        vals = [it[key] for it in items]
+        out[key] = torch.stack(vals) if isinstance(vals[0], torch.Tensor) else torch.tensor(vals)
+    return out
+
+
+def state_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of all parameters and buffers (to compare ranks or runs)."""
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _episodes(opt: TrainOptions, image_size: int):
+    """(training set, episode dataset) of the training videos at the model's resolution."""
+    from fsth_core.data.episodes import EpisodeDataset
+    from fsth_core.data.store import TrainingSet
+
+    ts = TrainingSet(opt.data)
+    videos = ts.split(opt.held_out, seed=opt.seed)[0] if opt.held_out else None
+    ds = EpisodeDataset(ts, k=opt.k, video_indices=videos, seed=opt.seed, image_size=image_size)
+    if opt.warp_guided:
+        from fsth_core.data.warp_episodes import WarpGuidedEpisodes
+        ds = WarpGuidedEpisodes(ds)
+    return ts, ds
+
+
+def _num_training_videos(opt: TrainOptions) -> int:
+    from fsth_core.data.store import TrainingSet
+
+    ts = TrainingSet(opt.data)
+    return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
+
+
+def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
+    """Fresh, ``--init`` or resumed model; returns (model, start step)."""
+    if opt.resume and Path(opt.out).is_file() and train_state_path(opt.out).is_file():
+        return load_model(opt.out), -1
+    if opt.init:
+        model = load_model(opt.init)
+        if model.config.num_videos != num_videos:  # new training videos: new W columns
+            fresh = build_model(model.config.with_videos(num_videos), seed=opt.seed)
+            state = {k: v for k, v in model.state_dict().items() if k != "discriminator.W"}
+            fresh.load_state_dict(state, strict=False)
+            model = fresh
+        return model, 0
+    config = dataclasses.replace(preset(opt.preset), num_videos=num_videos, warp_guided=opt.warp_guided)
+    return build_model(config, seed=opt.seed), 0
+
+
+def train(opt: TrainOptions, progress: bool = True,
+          on_step: Callable[[int, dict], None] | None = None) -> TalkingHeadModel:
+    """Run meta-learning; returns the trained model (also written to ``opt.out``).
+
+    ``on_step(step, scalars)`` is called after every step (raise KeyboardInterrupt from it to
+    stop: the current state is checkpointed first, as on Ctrl-C).
+    """
+    ex = Execution.resolve(opt.device, opt.precision)
+    dist = dist_util.init_from_env(ex.device.type)
+    if dist.enabled and ex.device.type == "cuda":
+        ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
+    model, start = _prepare_model(opt, _num_training_videos(opt))
+    ts, ds = _episodes(opt, model.config.image_size)
+    model = ex.prepare_module(model).train()
+    dist_util.broadcast_module(model)
+    content = ContentLoss.from_installed(ex.device)
+    trainer = MetaTrainer(model, opt, ex, content)
+    if start < 0:
+        start, _ = load_train_state(opt.out, trainer.optimizers)
+        log.info("resuming %s at step %d", opt.out, start)
+    summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
+    rec = recipe(opt, model.config, summary)
+    sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
+    loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
+                        persistent_workers=False, pin_memory=ex.device.type == "cuda")
+    writer = _tensorboard(opt.log_dir) if dist.is_main and opt.log_dir else None
+    bar = _bar(start, opt.steps, progress and dist.is_main)
+    step = start
+
+    def checkpoint(final: bool = False) -> None:
+        if dist.is_main:
+            desc = (f"meta-learned ({opt.variant.upper()}) for {step} steps on {summary}, "
+                    f"batch {opt.batch}x{dist.world}, K={opt.k}")
+            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec})
+            save_model(opt.out, model, description=desc,
+                       training={**rec, "steps_done": step, "world_size": dist.world})
+        dist_util.barrier()
+
+    try:
+        t0 = time.time()
+        for batch in loader:
+            result = trainer.step(batch)
+            step += 1
+            scalars = result.scalars()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k.split("/")[0] + k.split("/")[1][:4]: f"{v:.3f}" for k, v in scalars.items()
+                                 if k.endswith(("total", "adversarial", "pixel_l1", "match"))}, refresh=False)
+            if writer is not None:
+                for k, v in scalars.items():
+                    writer.add_scalar(k, v, step)
+                if step % opt.image_every == 0 or step == opt.steps:
+                    writer.add_image("landmarks|generated|target", _grid(batch, result.fake), step)
+            if step % opt.checkpoint_every == 0 and step < opt.steps:
+                checkpoint()
+            if on_step is not None:
+                on_step(step, scalars)
+        checkpoint(final=True)
+        if dist.is_main:
+            log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
+    except KeyboardInterrupt:
+        checkpoint()
+        if bar is not None:
+            bar.write(f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if writer is not None:
+            writer.close()
+    return model
+
+
+def _bar(start: int, total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=start, desc="meta-learning", unit="step", dynamic_ncols=True)
+
+
+def _tensorboard(log_dir: str):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
+        return None
+    return SummaryWriter(log_dir)
+
+
+def _grid(batch: dict, fake: torch.Tensor, rows: int = 4) -> torch.Tensor:
+    """[3, rows*S, 3*S] image in 0..1: landmarks | generated | target per row."""
+    n = min(rows, fake.shape[0])
+    cols = [batch["target_landmark_image"][:n].cpu(), fake[:n].float().cpu(), batch["target"][:n].cpu()]
+    grid = torch.cat([torch.cat(list(c), dim=1) for c in cols], dim=2)
+    return ((grid + 1) / 2).clamp(0, 1)
+
+
+def options_json(opt: TrainOptions) -> str:
+    return json.dumps(dataclasses.asdict(opt), sort_keys=True)

@@ -1,0 +1,97 @@
+"""One adversarial update pair, shared by meta-learning and few-shot fine-tuning.
+
+Both stages alternate an E+G (or G only) update and a D update with the same losses; they
+differ in where ψ and the discriminator's projection vector come from:
+meta-learning: ψ = P·E(frames), projection W_i + w0;  fine-tuning: trainable ψ' and w'.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from fsth_core.losses import GeneratorLoss, LossOutput, discriminator_loss
+from fsth_core.networks import Discriminator
+
+
+@dataclass
+class StepResult:
+    gen: LossOutput
+    dis: LossOutput
+    fake: torch.Tensor  # [B,3,S,S] generated frames (detached)
+
+    def scalars(self) -> dict[str, float]:
+        out = {f"G/{k}": v for k, v in self.gen.scalars().items()}
+        out.update({f"D/{k}": v for k, v in self.dis.scalars().items()})
+        return out
+
+
+class AdversarialUpdate:
+    """Alternating generator/discriminator updates.
+
+    Args:
+        discriminator: D (its parameters are only changed by ``dis_opt``).
+        gen_params / dis_params: what each optimizer trains.
+        gen_opt / dis_opt: the optimizers.
+        gen_loss: the generator objective.
+        autocast: context factory for the forward passes (mixed precision).
+        reduce_grads: called after each backward (distributed all-reduce), or None.
+        scaler: a GradScaler for fp16, or None.
+    """
+
+    def __init__(self, *, discriminator: Discriminator, gen_params: Sequence[nn.Parameter],
+                 dis_params: Sequence[nn.Parameter], gen_opt: torch.optim.Optimizer,
+                 dis_opt: torch.optim.Optimizer, gen_loss: GeneratorLoss, autocast: Callable,
+                 reduce_grads: Callable | None = None, scaler: torch.amp.GradScaler | None = None):
+        self.d = discriminator
+        self.gen_params, self.dis_params = list(gen_params), list(dis_params)
+        self.gen_opt, self.dis_opt = gen_opt, dis_opt
+        self.gen_loss = gen_loss
+        self.autocast = autocast
+        self.reduce_grads = reduce_grads
+        self.scaler = scaler
+
+    def _apply(self, loss: torch.Tensor, opt: torch.optim.Optimizer, params: list) -> None:
+        opt.zero_grad(set_to_none=True)
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+        if self.reduce_grads is not None:
+            self.reduce_grads(params)
+        if self.scaler:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+    def gen_update(self, render: Callable[[], torch.Tensor], real: torch.Tensor, y: torch.Tensor,
+                   proj: Callable[[], torch.Tensor], match: Callable[[], tuple] | None = None
+                   ) -> tuple[LossOutput, torch.Tensor]:
+        """E+G step.  ``render()`` -> fake [B,3,S,S]; ``proj()`` -> D's projection [B|1,D];
+        ``match()`` -> (W_i, ê_i) for L_MCH.  D is frozen during this step."""
+        self.d.requires_grad_(False)
+        try:
+            with self.autocast():
+                fake = render()
+                w = proj()
+                r_fake, fake_feats = self.d(fake, y, w=w)
+                with torch.no_grad():
+                    _, real_feats = self.d(real, y, w=w)
+                wi, ei = match() if match is not None else (None, None)
+                out = self.gen_loss(fake, real, r_fake, fake_feats, real_feats, w=wi, e=ei)
+            self._apply(out.total, self.gen_opt, self.gen_params)
+        finally:
+            self.d.requires_grad_(True)
+        return out, fake.detach()
+
+    def dis_update(self, fake: torch.Tensor, real: torch.Tensor, y: torch.Tensor,
+                   proj: Callable[[], torch.Tensor], match: Callable[[], tuple] | None = None) -> LossOutput:
+        """D step on detached fakes; with ``match`` also pulls W_i towards (detached) ê_i."""
+        with self.autocast():
+            w = proj()
+            r_real, _ = self.d(real, y, w=w)
+            r_fake, _ = self.d(fake.detach(), y, w=w)
+            wi, ei = match() if match is not None else (None, None)
+            out = discriminator_loss(r_real, r_fake, self.gen_loss.weights, w=wi, e=ei)
+        self._apply(out.total, self.dis_opt, self.dis_params)
+        return out
