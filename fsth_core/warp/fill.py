@@ -1,0 +1,182 @@
+"""What warping alone cannot produce: the inside of an opening mouth and closed eyelids.
+
+Both work in a small region of interest around the target feature, in a feature-aligned frame
+(u along the corner-to-corner axis, v perpendicular, pointing down the face), paint a synthetic
+patch and blend it in with a feathered polygon mask. Colours come from the source face.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_TEETH = np.float32([222, 214, 200])
+
+
+def _smoothstep(x, lo: float, hi: float):
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def smoothstep(x: float, lo: float, hi: float) -> float:
+    """Scalar smooth ramp from 0 (x <= lo) to 1 (x >= hi)."""
+    return float(_smoothstep(np.float64(x), lo, hi))
+
+
+def _polygon_median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
+    """Median RGB [3] of the pixels inside the union of polygons (each float [K, 2])."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for poly in polygons:
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    pix = image[mask.astype(bool)]
+    if len(pix) == 0:
+        return image.reshape(-1, 3).mean(0).astype(np.float32)
+    return np.median(pix, axis=0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FeatureColours:
+    """Colours (float32 RGB, 0..255) sampled once from the source face."""
+    cavity: np.ndarray
+    tongue: np.ndarray
+    teeth: np.ndarray
+    lid_skin: tuple[np.ndarray, np.ndarray]   # right eye (36-41), left eye (42-47)
+    lash: tuple[np.ndarray, np.ndarray]
+
+
+def sample_colours(image: np.ndarray, pts: np.ndarray) -> FeatureColours:
+    """Derive mouth-interior and eyelid colours from the source image [H,W,3] and landmarks [68,2]."""
+    lips = _polygon_median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])
+    # mouth interiors are redder than lips look: boost the lip colour's chroma, then darken
+    red = np.clip(lips.mean() + 1.6 * (lips - lips.mean()), 0, 255)
+    cavity = np.maximum(red * np.float32([0.3, 0.2, 0.2]), 6.0).astype(np.float32)
+    tongue = (red * np.float32([0.7, 0.45, 0.45])).astype(np.float32)
+    # teeth tone follows the photo's exposure: a dark photo must not get glaring teeth
+    skin = _polygon_median(image, [pts[[1, 2, 3, 31, 29]], pts[[15, 14, 13, 35, 29]]])
+    gain = float(np.clip(skin.mean() / 160.0, 0.55, 1.1))
+    teeth = np.clip(_TEETH * gain, 0, 255).astype(np.float32)
+    lid, lash = [], []
+    for o, brow in ((36, (17, 18, 19, 20, 21)), (42, (22, 23, 24, 25, 26))):
+        upper = pts[o:o + 4]       # lid contour, corner to corner, in the same order as the brow
+        brow_pts = pts[list(brow)]
+        # band from the upper lid halfway to the brow (the visible eyelid)
+        band_top = upper + 0.45 * (brow_pts[[0, 1, 3, 4]] - upper)
+        colour = _polygon_median(image, [np.vstack([upper, band_top[::-1]])])
+        lid.append(colour)
+        lash.append((colour * 0.35).astype(np.float32))
+    return FeatureColours(cavity, tongue, teeth, (lid[0], lid[1]), (lash[0], lash[1]))
+
+
+def _roi(points: np.ndarray, pad: float, h: int, w: int) -> tuple[int, int, int, int]:
+    x0 = int(max(np.floor(points[:, 0].min() - pad), 0))
+    y0 = int(max(np.floor(points[:, 1].min() - pad), 0))
+    x1 = int(min(np.ceil(points[:, 0].max() + pad) + 1, w))
+    y1 = int(min(np.ceil(points[:, 1].max() + pad) + 1, h))
+    return x0, y0, x1, y1
+
+
+def _feathered_mask(poly: np.ndarray, x0: int, y0: int, shape: tuple[int, int], dilate: float,
+                    sigma: float) -> np.ndarray:
+    """Float32 mask 0..1 of a polygon in ROI coordinates: antialiased, dilated, Gaussian-feathered."""
+    m = np.zeros(shape, np.uint8)
+    fixed = np.round((poly - (x0, y0)) * 16).astype(np.int32)
+    cv2.fillPoly(m, [fixed], 255, cv2.LINE_AA, 4)
+    if dilate >= 1.0:
+        k = int(round(dilate)) * 2 + 1
+        m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    mask = m.astype(np.float32) / 255.0
+    if sigma > 0.3:
+        mask = cv2.GaussianBlur(mask, (0, 0), sigma)
+    return mask
+
+
+def _axis_frame(a: np.ndarray, b: np.ndarray, xs: np.ndarray, ys: np.ndarray):
+    """Coordinates (u, v) of pixels along axis a->b (u) and its downward normal (v), origin a."""
+    d = b - a
+    length = max(float(np.hypot(*d)), 1e-6)
+    ux, uy = d / length
+    dx, dy = xs - a[0], ys - a[1]
+    return dx * ux + dy * uy, -dx * uy + dy * ux, (ux, uy), length
+
+
+def _curve(points: np.ndarray, a: np.ndarray, axis: tuple[float, float], u: np.ndarray) -> np.ndarray:
+    """Piecewise-linear v(u) of a contour [K,2] (ordered corner to corner) in the axis frame."""
+    ux, uy = axis
+    du, dv = points[:, 0] - a[0], points[:, 1] - a[1]
+    cu, cv = du * ux + dv * uy, -du * uy + dv * ux
+    order = np.argsort(cu)
+    return np.interp(u, cu[order], cv[order]).astype(np.float32)
+
+
+def fill_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: FeatureColours,
+               strength: float) -> None:
+    """Paint a mouth interior (dark cavity, teeth hint under the upper lip) into the target inner-lip
+    polygon 60-67, in place. image uint8 [H,W,3], valid float32 [H,W], pts float32 [68,2] target."""
+    if strength <= 0.0:
+        return
+    h, w = valid.shape
+    inner = pts[60:68]
+    a, b = pts[60], pts[64]
+    width = max(float(np.hypot(*(b - a))), 1.0)
+    x0, y0, x1, y1 = _roi(inner, 2.0 + 0.05 * width, h, w)
+    if x1 <= x0 or y1 <= y0:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    u, v, axis, length = _axis_frame(a, b, xs, ys)
+    upper = _curve(pts[[60, 61, 62, 63, 64]], a, axis, u)
+    lower = _curve(pts[[60, 67, 66, 65, 64]], a, axis, u)
+    gap = np.maximum(lower - upper, 1e-3)
+    t = np.clip((v - upper) / gap, 0.0, 1.0)                  # 0 at the upper lip, 1 at the lower
+    un = np.clip(u / length, 0.0, 1.0)
+    across = np.sin(np.pi * un)                                # 0 at the corners, 1 in the middle
+    # cavity: dark, darkest towards the corners, with a reddish tongue hint above the lower lip
+    shade = 0.75 + 0.25 * across
+    patch = colours.cavity[None, None, :] * shade[..., None]
+    tongue = 0.5 * _smoothstep(t, 0.55, 1.0) * _smoothstep(across, 0.3, 0.9)
+    patch = patch + tongue[..., None] * (colours.tongue[None, None, :] - patch)
+    # teeth hint: a band under the upper lip, fading towards the corners and downwards
+    band = np.minimum(0.38 * gap, 0.11 * width)
+    depth = v - upper
+    upper_teeth = (1.0 - _smoothstep(depth, 0.75 * band, band + 1.0)) * _smoothstep(across, 0.15, 0.6)
+    lower_teeth = 0.45 * (1.0 - _smoothstep(lower - v, 0.35 * band, 0.5 * band + 1.0)) \
+        * _smoothstep(across, 0.35, 0.8)
+    teeth_amount = np.clip(upper_teeth + lower_teeth, 0.0, 1.0) * 0.9
+    teeth_shade = 0.88 + 0.12 * (1.0 - np.clip(depth / np.maximum(band, 1e-3), 0, 1))
+    teeth = colours.teeth[None, None, :] * teeth_shade[..., None]
+    patch = patch + teeth_amount[..., None] * (teeth - patch)
+    alpha = strength * _feathered_mask(inner, x0, y0, xs.shape, 0.0, max(0.6, 0.012 * width))
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    image[y0:y1, x0:x1] = np.clip(region + alpha[..., None] * (patch - region) + 0.5, 0, 255).astype(np.uint8)
+    valid[y0:y1, x0:x1] *= 1.0 - 0.9 * alpha
+
+
+def fill_eye(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: FeatureColours, left: bool,
+             strength: float) -> None:
+    """Cover a closing eye with eyelid skin and a lash line, in place (same arrays as fill_mouth)."""
+    if strength <= 0.0:
+        return
+    h, w = valid.shape
+    o = 42 if left else 36
+    eye = pts[o:o + 6]
+    a, b = pts[o], pts[o + 3]
+    width = max(float(np.hypot(*(b - a))), 1.0)
+    pad = 0.25 * width + 2.0
+    x0, y0, x1, y1 = _roi(eye, pad, h, w)
+    if x1 <= x0 or y1 <= y0:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    u, v, axis, _ = _axis_frame(a, b, xs, ys)
+    upper = _curve(pts[[o, o + 1, o + 2, o + 3]], a, axis, u)
+    lower = _curve(pts[[o, o + 5, o + 4, o + 3]], a, axis, u)
+    line = 0.35 * upper + 0.65 * lower                          # where the closed lids meet
+    k = 1 if left else 0
+    skin = colours.lid_skin[k][None, None, :]
+    lash_w = max(0.045 * width, 0.6)
+    lash = np.exp(-0.5 * ((v - line) / lash_w) ** 2)
+    crease = 0.08 * np.exp(-0.5 * ((v - line + 0.18 * width) / (0.08 * width)) ** 2)
+    patch = skin * (1.0 - crease[..., None]) + lash[..., None] * 0.8 * (colours.lash[k][None, None, :] - skin)
+    alpha = strength * _feathered_mask(eye, x0, y0, xs.shape, 0.12 * width, 0.1 * width)
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    image[y0:y1, x0:x1] = np.clip(region + alpha[..., None] * (patch - region) + 0.5, 0, 255).astype(np.uint8)
+    valid[y0:y1, x0:x1] *= 1.0 - 0.8 * alpha

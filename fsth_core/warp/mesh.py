@@ -1,0 +1,228 @@
+"""The warp mesh: 68 landmarks + forehead points + two damped rings + fixed border anchors.
+
+The topology (triangle index array) is computed once per source face and never changes between
+frames, which keeps the animation temporally stable. It is a Delaunay triangulation of the source's
+vertices *after* opening its mouth and eyes synthetically, so the inner-lip polygon (60-67) and the
+eye polygons are triangulated on their own and the lips never share a triangle across the mouth.
+
+Vertex layers, in order: face landmarks (move exactly), forehead points (move rigidly with the
+head), an inner ring around the head (hair/neck, damped motion), an outer ring (damped more), and
+anchors on the crop border (fixed), so the background stays still.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import Delaunay
+
+from .constrain import enforce_edges
+from .landmark_edits import close_eyes, face_down, inter_ocular, open_mouth
+
+# landmarks that move with the skull (nose, eye corners, jaw ends): used to estimate head motion
+RIGID = np.array([0, 16, 27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
+MOUTH_INNER = np.arange(60, 68)
+EYES = (np.arange(36, 42), np.arange(42, 48))
+# eyebrow points under the forehead anchors, and each anchor's height in eye-to-mouth distances
+_FOREHEAD = ((17, 0.55), (19, 0.85), (21, 0.95), (22, 0.95), (24, 0.85), (26, 0.55))
+
+LAYER_BORDER, LAYER_OUTER, LAYER_INNER, LAYER_FACE, LAYER_FEATURE = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class MeshOptions:
+    """Where the non-landmark vertices go and how much of the head motion they follow."""
+    inner_ring_scale: float = 1.35   # × face contour size, about the face centre
+    outer_ring_scale: float = 1.8
+    inner_ring_follow: float = 0.7   # fraction of the head's similarity motion
+    outer_ring_follow: float = 0.3
+    ring_points: int = 14
+    border_points_per_side: int = 4  # anchors per side, corners included once
+    max_scale_change: float = 2.0    # clamp of the estimated head scale change (and its inverse)
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """A fixed triangulation over one source face.
+
+    vertices: float32 [N, 2] source positions (0..67 are the landmarks);
+    follow: float32 [N] fraction of the head motion each non-landmark vertex follows (1 forehead, 0 border);
+    layer: int8 [N] vertex layer (LAYER_*); triangles: int32 [T, 3]; tri_layer: int8 [T] draw order
+    (low first); bounds: (x0, y0, x1, y1) box the rings are clamped into.
+    """
+    vertices: np.ndarray
+    follow: np.ndarray
+    layer: np.ndarray
+    triangles: np.ndarray
+    tri_layer: np.ndarray
+    bounds: tuple[float, float, float, float]
+    options: MeshOptions
+
+    def target_vertices(self, target_points: np.ndarray) -> np.ndarray:
+        """Positions of all vertices for a target landmark set.
+
+        Args:
+            target_points: float32 [68, 2], already validated.
+        Returns:
+            float32 [N, 2]: landmarks as given, other vertices moved by a damped similarity fit of
+            the head motion and clamped inside the crop (border anchors never move).
+        """
+        src = self.vertices
+        m, t = head_similarity(src[RIGID], target_points[RIGID], self.options.max_scale_change)
+        moved = src @ m.T + t
+        out = src + self.follow[:, None] * (moved - src)
+        out[:68] = target_points
+        ring = (self.layer == LAYER_INNER) | (self.layer == LAYER_OUTER)
+        x0, y0, x1, y1 = self.bounds
+        out[ring, 0] = np.clip(out[ring, 0], x0, x1)
+        out[ring, 1] = np.clip(out[ring, 1], y0, y1)
+        return out.astype(np.float32)
+
+
+def head_similarity(src: np.ndarray, dst: np.ndarray, max_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares similarity (rotation, uniform scale, translation) from src [K,2] to dst [K,2].
+
+    Returns (M float64 [2,2], t float64 [2]) with dst ≈ src @ M.T + t; the scale is clamped to
+    [1/max_scale, max_scale] so collapsed or exploded targets stay harmless.
+    """
+    src = src.astype(np.float64)
+    dst = dst.astype(np.float64)
+    cs, cd = src.mean(0), dst.mean(0)
+    a, b = src - cs, dst - cd
+    var = (a ** 2).sum()
+    if var < 1e-9:
+        return np.eye(2), cd - cs
+    # complex-number form of the 2-D Procrustes problem: z = sum(conj(a) * b) / |a|^2
+    za, zb = a[:, 0] + 1j * a[:, 1], b[:, 0] + 1j * b[:, 1]
+    z = (np.conj(za) * zb).sum() / var
+    scale = abs(z)
+    if scale < 1e-9:
+        z = 1.0 / max_scale + 0j
+    elif not 1.0 / max_scale <= scale <= max_scale:
+        z = z / scale * np.clip(scale, 1.0 / max_scale, max_scale)
+    m = np.array([[z.real, -z.imag], [z.imag, z.real]])
+    return m, cd - cs @ m.T
+
+
+def _forehead(points: np.ndarray) -> np.ndarray:
+    up = -face_down(points)
+    height = float(np.hypot(*(points[48:68].mean(0) - points[36:48].mean(0))))
+    return np.stack([points[i] + up * k * height for i, k in _FOREHEAD]).astype(np.float32)
+
+
+def _resample_closed(poly: np.ndarray, n: int) -> np.ndarray:
+    """n points evenly spaced by arc length along a closed polygon [K, 2]."""
+    closed = np.vstack([poly, poly[:1]])
+    seg = np.hypot(*np.diff(closed, axis=0).T)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    s = np.linspace(0.0, cum[-1], n, endpoint=False)
+    return np.stack([np.interp(s, cum, closed[:, 0]), np.interp(s, cum, closed[:, 1])], 1)
+
+
+def _border(x0: float, y0: float, x1: float, y1: float, per_side: int) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, per_side + 1)[:-1]
+    top = np.stack([x0 + t * (x1 - x0), np.full_like(t, y0)], 1)
+    right = np.stack([np.full_like(t, x1), y0 + t * (y1 - y0)], 1)
+    bottom = np.stack([x1 - t * (x1 - x0), np.full_like(t, y1)], 1)
+    left = np.stack([np.full_like(t, x0), y1 - t * (y1 - y0)], 1)
+    return np.concatenate([top, right, bottom, left])
+
+
+def _add_spaced(existing: list[np.ndarray], candidates: np.ndarray, min_dist: float) -> np.ndarray:
+    """Keep candidates at least min_dist from every kept point (existing and earlier candidates)."""
+    kept = []
+    pool = np.concatenate(existing)
+    for c in candidates:
+        if np.hypot(*(pool - c).T).min() >= min_dist:
+            kept.append(c)
+            pool = np.vstack([pool, c[None]])
+    return np.array(kept, np.float32).reshape(-1, 2)
+
+
+def _signed_area(v: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    a, b, c = v[tri[:, 0]], v[tri[:, 1]], v[tri[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def build_mesh(source_points: np.ndarray, height: int, width: int, options: MeshOptions = MeshOptions()) -> Mesh:
+    """Build the fixed mesh for one source face.
+
+    Args:
+        source_points: float32 [68, 2] landmarks in the source crop (validated by the caller).
+        height, width: crop size in pixels.
+    Returns:
+        Mesh whose vertices start with the 68 landmarks.
+    """
+    pts = source_points.astype(np.float32)
+    # the border box holds the whole frame and every landmark, so the mesh covers every pixel
+    x0 = min(0.0, float(pts[:, 0].min()) - 1.0)
+    y0 = min(0.0, float(pts[:, 1].min()) - 1.0)
+    x1 = max(width - 1.0, float(pts[:, 0].max()) + 1.0)
+    y1 = max(height - 1.0, float(pts[:, 1].max()) + 1.0)
+    border = _border(x0, y0, x1, y1, options.border_points_per_side).astype(np.float32)
+    margin = 0.03 * min(height, width)
+    bounds = (x0 + margin, y0 + margin, x1 - margin, y1 - margin)
+
+    forehead = _forehead(pts)
+    contour = np.vstack([pts[0:17], forehead[::-1]])
+    centre = contour.mean(0)
+    min_dist = max(0.25 * inter_ocular(pts), 2.0)
+    groups, follows, layers = [pts, forehead], [np.zeros(68), np.ones(len(forehead))], \
+        [np.full(68, LAYER_FACE), np.full(len(forehead), LAYER_FACE)]
+    for scale, follow, layer in ((options.inner_ring_scale, options.inner_ring_follow, LAYER_INNER),
+                                 (options.outer_ring_scale, options.outer_ring_follow, LAYER_OUTER)):
+        ring = _resample_closed(centre + scale * (contour - centre), options.ring_points)
+        ring[:, 0] = np.clip(ring[:, 0], bounds[0], bounds[2])
+        ring[:, 1] = np.clip(ring[:, 1], bounds[1], bounds[3])
+        ring = _add_spaced(groups + [border], ring, min_dist)
+        groups.append(ring)
+        follows.append(np.full(len(ring), follow))
+        layers.append(np.full(len(ring), layer))
+    groups.append(border)
+    follows.append(np.zeros(len(border)))
+    layers.append(np.full(len(border), LAYER_BORDER))
+
+    vertices = np.concatenate(groups).astype(np.float32)
+    layer = np.concatenate(layers).astype(np.int8)
+    triangles = _triangulate(vertices)
+    tri_layer = layer[triangles].min(1)
+    feature = np.zeros(len(triangles), bool)
+    for group in (MOUTH_INNER,) + EYES:
+        feature |= np.isin(triangles, group).all(1)
+    tri_layer[feature] = LAYER_FEATURE
+    return Mesh(vertices, np.concatenate(follows).astype(np.float32), layer, triangles,
+                tri_layer.astype(np.int8), bounds, options)
+
+
+def _polygon_edges(indices: np.ndarray) -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in zip(indices, np.roll(indices, -1))]
+
+
+REQUIRED_EDGES = (_polygon_edges(np.arange(48, 60)) + _polygon_edges(MOUTH_INNER)
+                  + _polygon_edges(EYES[0]) + _polygon_edges(EYES[1]))
+
+
+def _constrained(points: np.ndarray) -> np.ndarray:
+    """Counter-clockwise Delaunay triangles [T, 3] on points with the lip and eye contours as edges
+    (best effort: unconstrained Delaunay if an edge cannot be inserted)."""
+    tri = Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
+    neg = _signed_area(points, tri) < 0
+    tri[neg] = tri[neg][:, [0, 2, 1]]
+    try:
+        return enforce_edges(tri, points, REQUIRED_EDGES)
+    except ValueError:
+        return tri
+
+
+def _triangulate(vertices: np.ndarray) -> np.ndarray:
+    """Triangles [T, 3] built on the vertices with the mouth and eyes opened, counter-clockwise
+    there; falls back to the source geometry itself if that topology would flip a source triangle."""
+    opened = vertices.copy()
+    opened[:68] = close_eyes(open_mouth(vertices[:68], 0.25), -0.6)
+    tri = _constrained(opened)
+    inside = np.zeros(len(tri), bool)
+    for group in (MOUTH_INNER,) + EYES:
+        inside |= np.isin(tri, group).all(1)
+    if ((_signed_area(vertices, tri) <= 0) & ~inside).any():
+        tri = _constrained(vertices)
+    return tri

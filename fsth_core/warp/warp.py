@@ -1,0 +1,182 @@
+"""Training-free animation by piecewise-affine mesh warping of one source crop.
+
+Backward mapping: the target mesh is rasterized into a triangle-id map, every triangle's affine
+map target -> source gives per-pixel source coordinates, and cv2.remap samples the source. Then the
+mouth interior and closing eyes are painted (see fill.py). A validity mask (1 = pixel copied from
+the source without much stretch) comes with every frame, for warp-guided generation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from .fill import fill_eye, fill_mouth, sample_colours, smoothstep
+from .landmark_edits import _as_points, eye_opening, inter_ocular, mouth_opening
+from .mesh import Mesh, MeshOptions, build_mesh
+
+
+@dataclass(frozen=True)
+class WarpOptions:
+    """Run-time options of the mesh-warp animator."""
+    mesh: MeshOptions = MeshOptions()
+    fill_mouth: bool = True
+    fill_eyes: bool = True
+    mouth_ramp: tuple[float, float] = (0.02, 0.12)  # extra inner-lip gap / inter-ocular: fill 0 -> 1
+    eye_ramp: tuple[float, float] = (0.35, 0.85)    # eye closure relative to the source: fill 0 -> 1
+    stretch_tolerance: float = 1.25                 # magnification up to this keeps validity 1
+    validity_blur: float = 1.0 / 64                 # box blur of the validity mask, × crop side
+
+
+def _affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
+    """Per-triangle affine maps target -> source.
+
+    Returns (A float32 [T,2,3], det float32 [T] of the target->source linear part, degenerate bool [T]).
+    Degenerate target triangles get a pure translation (centroid to centroid).
+    """
+    s0, s1, s2 = (src_v[tris[:, i]].astype(np.float64) for i in range(3))
+    t0, t1, t2 = (dst_v[tris[:, i]].astype(np.float64) for i in range(3))
+    ta, tb = t1 - t0, t2 - t0
+    sa, sb = s1 - s0, s2 - s0
+    det_t = ta[:, 0] * tb[:, 1] - tb[:, 0] * ta[:, 1]
+    degenerate = np.abs(det_t) < 1e-3
+    safe = np.where(degenerate, 1.0, det_t)
+    # inverse of the target edge matrix [[ta_x, tb_x], [ta_y, tb_y]]
+    i00, i01 = tb[:, 1] / safe, -tb[:, 0] / safe
+    i10, i11 = -ta[:, 1] / safe, ta[:, 0] / safe
+    m00 = sa[:, 0] * i00 + sb[:, 0] * i10
+    m01 = sa[:, 0] * i01 + sb[:, 0] * i11
+    m10 = sa[:, 1] * i00 + sb[:, 1] * i10
+    m11 = sa[:, 1] * i01 + sb[:, 1] * i11
+    m00[degenerate], m11[degenerate], m01[degenerate], m10[degenerate] = 1.0, 1.0, 0.0, 0.0
+    c_t, c_s = (t0 + t1 + t2) / 3.0, (s0 + s1 + s2) / 3.0
+    o_t = np.where(degenerate[:, None], c_t, t0)
+    o_s = np.where(degenerate[:, None], c_s, s0)
+    b0 = o_s[:, 0] - m00 * o_t[:, 0] - m01 * o_t[:, 1]
+    b1 = o_s[:, 1] - m10 * o_t[:, 0] - m11 * o_t[:, 1]
+    A = np.stack([np.stack([m00, m01, b0], 1), np.stack([m10, m11, b1], 1)], 1).astype(np.float32)
+    det = (m00 * m11 - m01 * m10).astype(np.float32)
+    return A, det, degenerate
+
+
+def _triangle_validity(A: np.ndarray, det: np.ndarray, degenerate: np.ndarray, tolerance: float) -> np.ndarray:
+    """Validity [T] in 0..1 from how much each triangle magnifies the source (1/σ_min of target->source)."""
+    a, b, c, d = A[:, 0, 0], A[:, 0, 1], A[:, 1, 0], A[:, 1, 1]
+    q = np.hypot((a + d) / 2, (c - b) / 2)
+    r = np.hypot((a - d) / 2, (c + b) / 2)
+    sigma_min = np.abs(q - r)
+    magnification = 1.0 / np.maximum(sigma_min, 1e-6)
+    v = 1.0 / (1.0 + np.maximum(magnification - tolerance, 0.0) ** 2)
+    v[(det <= 0) | degenerate] = 0.0
+    return v.astype(np.float32)
+
+
+class MeshWarper:
+    """Warps one source crop to target landmark sets.
+
+    Args:
+        source: uint8 [H, W, 3] RGB crop.
+        source_points: float [68, 2] landmarks of the source, in crop pixels.
+        options: WarpOptions.
+    """
+
+    def __init__(self, source: np.ndarray, source_points: np.ndarray, options: WarpOptions = WarpOptions()):
+        src = np.asarray(source)
+        if src.ndim != 3 or src.shape[2] != 3 or src.dtype != np.uint8:
+            raise ValueError(f"source: expected uint8 [H, W, 3], got {src.dtype} {list(src.shape)}")
+        if min(src.shape[:2]) < 16:
+            raise ValueError(f"source: crop of {src.shape[1]}x{src.shape[0]} is too small (min 16 px)")
+        pts = _as_points(source_points, "source_points")
+        if inter_ocular(pts) < 2.0:
+            raise ValueError("source_points: degenerate face (eyes less than 2 px apart)")
+        self.source = np.ascontiguousarray(src)
+        self.source_points = pts
+        self.options = options
+        h, w = src.shape[:2]
+        self.mesh: Mesh = build_mesh(pts, h, w, options.mesh)
+        ys, xs = np.mgrid[0:h, 0:w]
+        self._xs, self._ys = xs.astype(np.float32), ys.astype(np.float32)
+        self._colours = sample_colours(self.source, pts)
+        self._mouth_open = mouth_opening(pts)
+        self._eye_open = (eye_opening(pts, False), eye_opening(pts, True))
+        self._idmap = np.empty((h, w), np.uint16)
+        k = max(1, int(round(min(h, w) * options.validity_blur)))
+        self._blur = (2 * (k // 2) + 1,) * 2
+
+    def warp(self, target_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Warp the source to one landmark set.
+
+        Args:
+            target_points: float [68, 2] in crop pixels (points outside the crop are allowed).
+        Returns:
+            (image uint8 [H, W, 3] RGB, validity float32 [H, W] in 0..1).
+        """
+        tgt = _as_points(target_points, "target_points")
+        mesh = self.mesh
+        dst_v = mesh.target_vertices(tgt)
+        A, det, degenerate = _affines(mesh.vertices, dst_v, mesh.triangles)
+        tri_valid = _triangle_validity(A, det, degenerate, self.options.stretch_tolerance)
+        ids = self._rasterize(dst_v, det)
+        # id 0 = pixels no triangle reached (should not happen): identity map, validity 0
+        coef = np.concatenate([np.float32([[[1, 0, 0], [0, 1, 0]]]), A]).reshape(-1, 6)
+        xs, ys = self._xs, self._ys
+        map_x = coef[:, 0][ids] * xs + coef[:, 1][ids] * ys + coef[:, 2][ids]
+        map_y = coef[:, 3][ids] * xs + coef[:, 4][ids] * ys + coef[:, 5][ids]
+        image = cv2.remap(self.source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        valid = np.concatenate([np.float32([0.0]), tri_valid])[ids]
+        h, w = valid.shape
+        outside = (map_x < -0.5) | (map_x > w - 0.5) | (map_y < -0.5) | (map_y > h - 0.5)
+        valid[outside] *= 0.5
+        self._paint_features(image, valid, tgt)
+        valid = cv2.blur(valid, self._blur)
+        return image, np.clip(valid, 0.0, 1.0)
+
+    def _rasterize(self, dst_v: np.ndarray, det: np.ndarray) -> np.ndarray:
+        """Triangle-id map uint16 [H, W] (id = triangle index + 1), drawn background layers first and,
+        within a layer, folded-over triangles first, so the face and unfolded triangles end on top."""
+        mesh = self.mesh
+        order = np.lexsort(((det > 0).astype(np.int8), mesh.tri_layer))
+        fixed = np.round(dst_v * 16.0)
+        fixed = np.clip(fixed, -(1 << 26), 1 << 26).astype(np.int32)
+        idmap = self._idmap
+        idmap.fill(0)
+        tris = mesh.triangles
+        for k in order:
+            cv2.fillConvexPoly(idmap, fixed[tris[k]], int(k) + 1, cv2.LINE_8, 4)
+        return idmap
+
+    def _paint_features(self, image: np.ndarray, valid: np.ndarray, tgt: np.ndarray) -> None:
+        opts = self.options
+        if opts.fill_mouth:
+            extra = mouth_opening(tgt) - self._mouth_open
+            fill_mouth(image, valid, tgt, self._colours, smoothstep(extra, *opts.mouth_ramp))
+        if opts.fill_eyes:
+            for left in (False, True):
+                src_open = self._eye_open[int(left)]
+                if src_open < 0.08:
+                    continue  # the source eye is closed already: the warp keeps it closed
+                closure = 1.0 - eye_opening(tgt, left) / src_open
+                fill_eye(image, valid, tgt, self._colours, left, smoothstep(closure, *opts.eye_ramp))
+
+
+def animate_warp(source: np.ndarray, source_points: np.ndarray, target_points_seq: Iterable[np.ndarray],
+                 progress: bool = True, options: WarpOptions = WarpOptions()) -> Iterator[np.ndarray]:
+    """Stream frames: warp the source crop to each landmark set of a sequence.
+
+    Args:
+        source: uint8 [H, W, 3] RGB crop; source_points: float [68, 2].
+        target_points_seq: float [T, 68, 2] array or any iterable of [68, 2] sets.
+        progress: show a tqdm bar.
+    Yields:
+        uint8 [H, W, 3] RGB frames.
+    """
+    warper = MeshWarper(source, source_points, options)
+    seq = target_points_seq
+    total = len(seq) if hasattr(seq, "__len__") else None
+    if progress:
+        from tqdm import tqdm
+        seq = tqdm(seq, total=total, desc="warp", unit="frame")
+    for pts in seq:
+        yield warper.warp(pts)[0]
