@@ -229,4 +229,6 @@ def extract_landmarks_from_path(path: str | os.PathLike, **kwargs) -> LandmarkRe
     kwargs.setdefault("total", info.frames or None)
     kwargs.setdefault("fps", info.fps)
     kwargs.setdefault("name", str(path))
+    if info.kind == "image":
+        kwargs["progress"] = False
     return extract_landmarks(iter_frames(path), **kwargs)
