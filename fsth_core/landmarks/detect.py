@@ -120,7 +120,7 @@ class DlibDetector:
     name = "dlib"
     fit_scores = False  # the shape predictor gives no confidence
 
-    def __init__(self, detect_size: int = 640, max_upscale: float = 4.0):
+    def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25):
         try:
             import dlib
         except ImportError as exc:
@@ -133,6 +133,7 @@ class DlibDetector:
         self._predictor = dlib.shape_predictor(str(model))
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
+        self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
 
     def _rect(self, box):
         x0, y0, x1, y1 = (int(round(float(v))) for v in box)
@@ -161,7 +162,7 @@ class DlibDetector:
             s = 1.0
         sy, sx = small.shape[0] / h, small.shape[1] / w
         for upsample in (0, 1):
-            rects, scores, _ = self._detector.run(small, upsample, 0.0)
+            rects, scores, _ = self._detector.run(small, upsample, self.min_score)
             if len(rects):
                 break
         out = []

@@ -29,6 +29,7 @@ class TrackOptions:
     min_score: float = 0.2
     verify_every: int = 10
     verify_face_px: int = 110
+    min_similarity: float = 0.6
 
 
 def _frame_of(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -36,6 +37,19 @@ def _frame_of(points: np.ndarray) -> tuple[np.ndarray, float]:
     c = points.mean(axis=0)
     r = float(np.sqrt(((points - c) ** 2).sum(axis=1).mean()))
     return c, max(r, 1e-3)
+
+
+def _patch(image: np.ndarray, box: np.ndarray, size: int = 24) -> np.ndarray | None:
+    """Normalized grey patch [size, size] of ``box`` (zero mean, unit norm), or None when flat/outside."""
+    h, w = image.shape[:2]
+    x0, y0 = int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1])))
+    x1, y1 = int(min(w, np.ceil(box[2]))), int(min(h, np.ceil(box[3])))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    p = cv2.resize(image[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).mean(axis=2)
+    p -= p.mean()
+    n = float(np.linalg.norm(p))
+    return p / n if n > 2.0 * size else None
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,12 +78,13 @@ class FaceTracker:
         self._rel: np.ndarray | None = None  # box centre offset (2) and half sizes (2), in radii
         self._score = 0.0
         self._since_verify = 0
+        self._tmpl: np.ndarray | None = None
         self.detections = 0
 
     def reset(self) -> None:
         self._prev = None
 
-    def _anchor(self, face: Face) -> None:
+    def _anchor(self, face: Face, image: np.ndarray) -> None:
         c, r = _frame_of(face.points)
         b = face.box
         self._rel = np.array([((b[0] + b[2]) / 2 - c[0]) / r, ((b[1] + b[3]) / 2 - c[1]) / r,
@@ -77,6 +92,7 @@ class FaceTracker:
         self._prev = face.points
         self._score = face.score
         self._since_verify = 0
+        self._tmpl = _patch(image, face.box)
 
     def _box_from(self, points: np.ndarray) -> np.ndarray:
         c, r = _frame_of(points)
@@ -128,12 +144,16 @@ class FaceTracker:
             pts, score = self.detector.fit(image, box)
             if self._plausible(pts, score):
                 self._since_verify += 1
-                if self._since_verify < self.opt.verify_every:
-                    self._prev = pts
-                    return Face(pts, score if getattr(self.detector, "fit_scores", False) else self._score, box)
+                new_box = self._box_from(pts)
+                tmpl = _patch(image, new_box)
+                similar = (tmpl is not None and self._tmpl is not None
+                           and float((tmpl * self._tmpl).sum()) >= self.opt.min_similarity)
+                if similar and self._since_verify < self.opt.verify_every:
+                    self._prev, self._tmpl = pts, tmpl
+                    return Face(pts, score if getattr(self.detector, "fit_scores", False) else self._score, new_box)
                 face = self._verify(image, box)
                 if face is not None:
-                    self._anchor(face)
+                    self._anchor(face, image)
                     return face
             self._prev = None
         self.detections += 1
@@ -141,7 +161,7 @@ class FaceTracker:
         if face is None:
             self._prev = None
             return None
-        self._anchor(face)
+        self._anchor(face, image)
         return face
 
 
@@ -157,8 +177,8 @@ def _fill_missing(values: np.ndarray, found: np.ndarray) -> np.ndarray:
 
 
 def _frames_of(frames):
-    if isinstance(frames, np.ndarray) and frames.ndim == 3 and frames.shape[2] in (3, 4):
-        return [frames]  # one image, not a stack of gray frames
+    if isinstance(frames, np.ndarray) and (frames.ndim == 2 or (frames.ndim == 3 and frames.shape[2] in (3, 4))):
+        return [frames]  # one image, not a stack of frames
     return frames
 
 
