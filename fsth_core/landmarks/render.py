@@ -40,7 +40,13 @@ def draw_landmarks(points: np.ndarray, size: int | tuple[int, int], width: int |
     pts = np.asarray(points, dtype=np.float32)
     if pts.shape != (68, 2):
         raise ValueError(f"expected landmarks of shape [68, 2], got {list(pts.shape)}")
-    h, w = (size, size) if isinstance(size, int) else size
+    if not np.isfinite(pts).all():
+        raise ValueError("landmarks contain NaN or infinite values")
+    h, w = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    if h < 1 or w < 1:
+        raise ValueError(f"landmark image size must be positive, got {size}")
+    # far-away points would overflow OpenCV's fixed-point coordinates: clamp to a margin around the image
+    pts = np.clip(pts, -4.0 * max(h, w), 5.0 * max(h, w))
     img = np.zeros((h, w, 3), np.uint8)
     lw = width or line_width(min(h, w))
     shift = 4  # sub-pixel precision
@@ -50,6 +56,13 @@ def draw_landmarks(points: np.ndarray, size: int | tuple[int, int], width: int |
     return img
 
 
-def draw_landmarks_batch(points: np.ndarray, size: int) -> np.ndarray:
-    """[T, 68, 2] -> uint8 [T, size, size, 3]."""
-    return np.stack([draw_landmarks(p, size) for p in np.asarray(points)])
+def draw_landmarks_batch(points: np.ndarray, size: int | tuple[int, int], width: int | None = None) -> np.ndarray:
+    """[T, 68, 2] -> uint8 [T, H, W, 3] (``size``: side, or (height, width))."""
+    pts = np.asarray(points, dtype=np.float32)
+    if pts.ndim != 3 or pts.shape[1:] != (68, 2):
+        raise ValueError(f"expected landmarks of shape [T, 68, 2], got {list(pts.shape)}")
+    h, w = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    out = np.empty((len(pts), h, w, 3), np.uint8)
+    for i, p in enumerate(pts):
+        out[i] = draw_landmarks(p, (h, w), width)
+    return out

@@ -1,0 +1,52 @@
+"""``python -m fsth_core landmarks INPUT --out L.npz``: 68-point landmarks of an image, folder or video."""
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "landmarks"
+HELP = "Detect 68-point face landmarks in an image, a folder of frames or a video; write them to a .npz file."
+
+
+def _face_rule(text: str):
+    if text == "largest":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"--face must be 'largest' or a face index (0 = leftmost), got {text!r}") from None
+    if n < 0:
+        raise ValueError(f"--face index must be >= 0, got {n}")
+    return n
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", help="an image, a folder of images or a video file")
+    p.add_argument("--out", help="output .npz (default: INPUT's name + .landmarks.npz, next to it)")
+    p.add_argument("--backend", default="auto", choices=("auto", "dlib", "face_alignment"),
+                   help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
+    p.add_argument("--device", default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
+    p.add_argument("--face", default="largest", help="which face: 'largest' or N, the N-th from the left (0-based)")
+    p.add_argument("--smoothing", type=float, default=0.0, help="temporal smoothing strength 0 (off) .. 1")
+    p.add_argument("--no-track", action="store_true", help="detect in every frame instead of tracking")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (videos: read from the file)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from fsth_core.landmarks.track import extract_landmarks_from_path
+
+    src = Path(args.input)
+    out = Path(args.out) if args.out else src.parent / (src.stem + ".landmarks.npz")
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must end in .npz, got {out}")
+    kwargs = dict(backend=args.backend, device=args.device, face=_face_rule(args.face), smoothing=args.smoothing,
+                  track=not args.no_track, progress=not args.quiet)
+    if args.fps:
+        kwargs["fps"] = args.fps
+    res = extract_landmarks_from_path(src, **kwargs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    res.save(out)
+    n, missing = len(res), int(res.interpolated.sum())
+    extra = f", {missing} without a face (interpolated)" if missing else ""
+    print(f"{n} frame(s), backend {res.backend}{extra} -> {out}")
+    return 0

@@ -1,0 +1,162 @@
+"""Procedural motion: animate one face's landmarks without a driving video.
+
+From a single [68, 2] face, ``procedural_motion`` makes a [T, 68, 2] sequence with
+blinks, speech-like mouth opening and closing (syllables grouped into phrases with
+pauses), and gentle head turns, nods and tilts.  Work happens in a face-local frame
+(eye line horizontal, unit = distance between the eye centres); head rotations use a
+rough per-point depth so turns show parallax (the nose moves more than the jaw's edge).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+_UPPER_LIDS = np.array([37, 38, 43, 44])
+_LOWER_LIDS = np.array([41, 40, 47, 46])
+
+
+@dataclass(frozen=True)
+class MotionOptions:
+    """Amplitudes at intensity 1: head yaw / pitch / roll (degrees), jaw drop (eye distances),
+    mean seconds between blinks, syllables per second."""
+
+    yaw_deg: float = 9.0
+    pitch_deg: float = 5.0
+    roll_deg: float = 3.0
+    mouth_open: float = 0.32
+    blink_interval: float = 3.5
+    blink_duration: float = 0.22
+    syllable_rate: float = 4.0
+
+
+def _local_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Centre [2], rotation [2, 2] (local -> image) and unit (eye distance) of a face."""
+    le, re = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    v = re - le
+    unit = float(np.hypot(*v))
+    if unit < 1e-6:
+        raise ValueError("procedural_motion: degenerate landmarks (the eyes coincide)")
+    c, s = v / unit
+    rot = np.array([[c, -s], [s, c]])
+    centre = points[np.r_[27:36, 36:48]].mean(axis=0)
+    return centre, rot, unit
+
+
+def _depth(local: np.ndarray) -> np.ndarray:
+    """Rough depth (towards the camera, eye-distance units) of each local landmark."""
+    x = local[:, 0]
+    rx = max(float(np.abs(local[:17, 0]).max()) * 1.05, 1e-3)
+    z = np.sqrt(np.clip(1.0 - (x / rx) ** 2, 0.0, 1.0)) * rx * 0.6
+    z[27:31] += np.array([0.15, 0.3, 0.45, 0.6])  # nose bridge to tip
+    z[31:36] += 0.35
+    z[48:68] += 0.12
+    return z
+
+
+def _smooth_noise(rng: np.random.Generator, t: np.ndarray, freqs=(0.11, 0.19, 0.31)) -> np.ndarray:
+    """Sum of slow sinusoids with random phases and jittered frequencies, scaled to about [-1, 1]."""
+    out = np.zeros_like(t)
+    for f in freqs:
+        out += np.sin(2 * math.pi * f * rng.uniform(0.8, 1.25) * t + rng.uniform(0, 2 * math.pi))
+    return out / len(freqs)
+
+
+def _bump(t: np.ndarray, centre: float, width: float) -> np.ndarray:
+    """Smooth raised-cosine bump of total ``width`` seconds, peak 1 at ``centre``."""
+    u = np.clip((t - centre) / (width / 2), -1.0, 1.0)
+    return 0.5 * (1 + np.cos(math.pi * u))
+
+
+def blink_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) -> np.ndarray:
+    """Eye closure in [0, 1] per time step."""
+    out = np.zeros_like(t)
+    end = float(t[-1]) if len(t) else 0.0
+    when = rng.uniform(0.3, 1.0) * opt.blink_interval
+    while when < end + opt.blink_duration:
+        out = np.maximum(out, _bump(t, when, opt.blink_duration))
+        when += opt.blink_interval * rng.uniform(0.5, 1.5)
+    return out
+
+
+def speech_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) -> np.ndarray:
+    """Mouth opening in [0, 1]: syllables (~``syllable_rate``/s) in phrases of 1-3 s with pauses."""
+    out = np.zeros_like(t)
+    end = float(t[-1]) if len(t) else 0.0
+    start = rng.uniform(0.0, 0.4)
+    while start < end:
+        stop = start + rng.uniform(1.0, 3.0)
+        s = start
+        while s < stop:
+            width = rng.uniform(0.16, 0.26)
+            out = np.maximum(out, rng.uniform(0.3, 1.0) * _bump(t, s + width / 2, width))
+            s += rng.uniform(0.7, 1.3) / opt.syllable_rate
+        start = stop + rng.uniform(0.3, 1.0)
+    return out
+
+
+def _mouth_weights() -> tuple[np.ndarray, np.ndarray]:
+    """Per-point downward (jaw drop) and upward (upper lip) weights."""
+    down = np.zeros(68)
+    down[[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]] = [0.1, 0.3, 0.55, 0.8, 0.95, 1.0, 0.95, 0.8, 0.55, 0.3, 0.1]
+    down[[55, 56, 57, 58, 59]] = [0.75, 0.95, 1.0, 0.95, 0.75]
+    down[[65, 66, 67]] = [0.9, 1.0, 0.9]
+    down[[48, 54, 60, 64]] = 0.35
+    up = np.zeros(68)
+    up[[49, 50, 51, 52, 53]] = [0.1, 0.15, 0.15, 0.15, 0.1]
+    up[[61, 62, 63]] = 0.12
+    return down, up
+
+
+def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: int = 0, intensity: float = 1.0,
+                      options: MotionOptions = MotionOptions()) -> np.ndarray:
+    """Animate one face's landmarks.
+
+    Args:
+        points: float [68, 2], the face (pixels).
+        frames: sequence length T.  fps: frames per second (motion timescales are in seconds).
+        seed: random seed (same seed, same motion).  intensity: 0 (still) .. ~2 (lively).
+    Returns:
+        float32 [T, 68, 2]; frame poses and expressions vary smoothly around the input face.
+    """
+    pts = np.asarray(points, np.float64)
+    if pts.shape != (68, 2) or not np.isfinite(pts).all():
+        raise ValueError(f"procedural_motion: points must be finite [68, 2], got {list(np.shape(points))}")
+    if int(frames) < 1:
+        raise ValueError(f"procedural_motion: frames must be >= 1, got {frames}")
+    if fps <= 0 or intensity < 0:
+        raise ValueError(f"procedural_motion: fps must be > 0 and intensity >= 0, got {fps}, {intensity}")
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(frames)) / float(fps)
+    centre, rot, unit = _local_frame(pts)
+    local = (pts - centre) @ rot / unit  # [68, 2], eyes horizontal, eye distance 1
+    z = _depth(local)
+    z_pivot = -0.8  # the head turns about a point behind the face
+
+    k = float(intensity)
+    yaw = np.radians(options.yaw_deg) * k * _smooth_noise(rng, t)
+    pitch = np.radians(options.pitch_deg) * k * _smooth_noise(rng, t, (0.13, 0.23, 0.37))
+    roll = np.radians(options.roll_deg) * k * _smooth_noise(rng, t, (0.07, 0.17))
+    blink = blink_curve(rng, t, options) * min(k, 1.0)
+    mouth = speech_curve(rng, t, options) * options.mouth_open * k
+    down, up = _mouth_weights()
+    lid_gap = local[_LOWER_LIDS, 1] - local[_UPPER_LIDS, 1]
+
+    out = np.empty((len(t), 68, 2), np.float32)
+    for i in range(len(t)):
+        p = local.copy()
+        p[:, 1] += mouth[i] * down - mouth[i] * up
+        p[[48, 60], 0] += 0.08 * mouth[i]  # corners come in a little as the mouth opens
+        p[[54, 64], 0] -= 0.08 * mouth[i]
+        p[_UPPER_LIDS, 1] += blink[i] * 0.8 * lid_gap
+        p[_LOWER_LIDS, 1] -= blink[i] * 0.2 * lid_gap
+        x, y, zz = p[:, 0], p[:, 1], z - z_pivot
+        cy, sy = math.cos(yaw[i]), math.sin(yaw[i])
+        x, zz = cy * x + sy * zz, -sy * x + cy * zz
+        cp, sp = math.cos(pitch[i]), math.sin(pitch[i])
+        y = cp * y - sp * zz
+        cr, sr = math.cos(roll[i]), math.sin(roll[i])
+        x, y = cr * x - sr * y, sr * x + cr * y
+        out[i] = (np.stack([x, y], axis=1) * unit) @ rot.T + centre
+    return out

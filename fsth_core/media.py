@@ -1,0 +1,257 @@
+"""Shared media I/O: images, folders of frames and video files, streamed.
+
+Images returned here are numpy uint8 [H, W, 3] RGB.  Videos are decoded one frame at a
+time (imageio-ffmpeg's bundled ffmpeg), so a long video is never held whole in memory.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
+
+
+def as_rgb_uint8(img, name: str = "image") -> np.ndarray:
+    """Normalize an image to uint8 [H, W, 3] RGB.
+
+    Accepts numpy arrays or PIL images: grayscale [H, W] or [H, W, 1], RGB [H, W, 3], RGBA
+    [H, W, 4] (composited over black), uint8, uint16 (16-bit: scaled by 255/65535), bool,
+    other integers with values in 0..255, and floats in [0, 1].  Raises ValueError naming
+    ``name`` for anything else (empty, wrong shape, out-of-range or non-finite values).
+    """
+    if not isinstance(img, np.ndarray):
+        try:
+            img = np.asarray(img)
+        except Exception as exc:  # noqa: BLE001 - any unconvertible object
+            raise ValueError(f"{name}: cannot be read as an image ({type(img).__name__})") from exc
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+        raise ValueError(f"{name}: expected an image [H, W], [H, W, 3] or [H, W, 4], got shape {list(img.shape)}")
+    if img.shape[0] == 0 or img.shape[1] == 0:
+        raise ValueError(f"{name}: image is empty (shape {list(img.shape)})")
+    img = _to_unit_range(img, name)  # float32 in [0, 1] or uint8
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.shape[2] == 4:
+        f = img.astype(np.float32) / 255.0 if img.dtype == np.uint8 else img
+        img = f[:, :, :3] * f[:, :, 3:]
+    if img.dtype != np.uint8:
+        img = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(img)
+
+
+def _to_unit_range(img: np.ndarray, name: str) -> np.ndarray:
+    """uint8 stays uint8; everything else becomes float32 in [0, 1]."""
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.bool_:
+        return img.astype(np.float32)
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0
+    if np.issubdtype(img.dtype, np.integer):
+        lo, hi = int(img.min()), int(img.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(f"{name}: integer image values must be in 0..255 (or use uint16), got {lo}..{hi}")
+        return img.astype(np.float32) / 255.0
+    if np.issubdtype(img.dtype, np.floating):
+        img = img.astype(np.float32)
+        if not np.isfinite(img).all():
+            raise ValueError(f"{name}: image contains NaN or infinite values")
+        lo, hi = float(img.min()), float(img.max())
+        if lo < -0.01 or hi > 1.01:
+            raise ValueError(f"{name}: float image values must be in [0, 1], got {lo:.3g}..{hi:.3g}")
+        return np.clip(img, 0.0, 1.0)
+    raise ValueError(f"{name}: unsupported image dtype {img.dtype}")
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file (8/16-bit, gray/RGB/RGBA) -> uint8 [H, W, 3] RGB."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    data = np.fromfile(str(path), dtype=np.uint8)  # works with non-ASCII paths, unlike cv2.imread
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None:
+        raise ValueError(f"{path}: not a readable image")
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    return as_rgb_uint8(img, name=str(path))
+
+
+def _natural_key(p: Path):
+    return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", p.name)]
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files in ``folder``, in natural order (frame2 before frame10)."""
+    files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
+    return sorted(files, key=_natural_key)
+
+
+def media_kind(path: str | os.PathLike) -> str:
+    """``"image"``, ``"folder"`` or ``"video"``; raises for missing or unknown inputs."""
+    p = Path(path)
+    if p.is_dir():
+        return "folder"
+    if not p.exists():
+        raise FileNotFoundError(f"input not found: {p}")
+    ext = p.suffix.lower()
+    if ext in IMAGE_EXTS:
+        return "image"
+    if ext in VIDEO_EXTS:
+        return "video"
+    raise ValueError(f"{p}: unknown media type {ext!r} (images: {', '.join(IMAGE_EXTS)}; "
+                     f"videos: {', '.join(VIDEO_EXTS)})")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ``probe`` finds: ``frames`` is exact for images/folders, estimated for videos."""
+
+    kind: str
+    frames: int
+    fps: float | None
+    width: int
+    height: int
+
+
+def probe(path: str | os.PathLike) -> MediaInfo:
+    """Frame count, fps and size of an image, a folder of frames or a video, without decoding it all."""
+    kind = media_kind(path)
+    if kind == "image":
+        h, w = load_image(path).shape[:2]
+        return MediaInfo(kind, 1, None, w, h)
+    if kind == "folder":
+        files = list_images(path)
+        if not files:
+            raise ValueError(f"{path}: folder contains no images ({', '.join(IMAGE_EXTS)})")
+        h, w = load_image(files[0]).shape[:2]
+        return MediaInfo(kind, len(files), None, w, h)
+    gen = _video_reader(path)
+    try:
+        meta = next(gen)
+    finally:
+        gen.close()
+    w, h = meta["size"]
+    fps = float(meta.get("fps") or 0) or None
+    duration = float(meta.get("duration") or 0)
+    frames = int(round(duration * fps)) if fps and duration else 0
+    return MediaInfo(kind, frames, fps, int(w), int(h))
+
+
+def _video_reader(path):
+    import imageio_ffmpeg
+
+    try:
+        return imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"{path}: cannot open video ({exc})") from exc
+
+
+def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
+    """Yield uint8 [H, W, 3] RGB frames of an image, a folder of images or a video, one at a time."""
+    kind = media_kind(path)
+    if kind == "image":
+        yield load_image(path)
+        return
+    if kind == "folder":
+        files = list_images(path)
+        if not files:
+            raise ValueError(f"{path}: folder contains no images ({', '.join(IMAGE_EXTS)})")
+        for f in files:
+            yield load_image(f)
+        return
+    gen = _video_reader(path)
+    try:
+        try:
+            meta = next(gen)
+        except Exception as exc:  # noqa: BLE001 - ffmpeg's own message is the useful part
+            raise ValueError(f"{path}: cannot read video ({str(exc).splitlines()[0] if str(exc) else exc})") from exc
+        w, h = meta["size"]
+        for buf in gen:
+            yield np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3).copy()
+    finally:
+        gen.close()
+
+
+class VideoWriter:
+    """Write uint8 RGB frames to an H.264 mp4.
+
+    Frames go to a temporary file in the destination folder that is renamed onto ``path``
+    when the ``with`` block ends normally and deleted when it raises.  Odd frame sizes are
+    padded by one pixel (H.264 4:2:0 needs even sizes).
+
+        with VideoWriter("out.mp4", fps=25) as w:
+            for frame in frames:
+                w.write(frame)
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float = 25.0, quality: int = 18):
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.crf = int(quality)
+        self._tmp: Path | None = None
+        self._gen = None
+        self._size: tuple[int, int] | None = None
+        self.frames = 0
+
+    def __enter__(self) -> "VideoWriter":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial.mp4", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        return self
+
+    def write(self, frame) -> None:
+        """Append one frame (anything ``as_rgb_uint8`` accepts; all frames the same size)."""
+        if self._tmp is None:
+            raise RuntimeError("VideoWriter.write called outside its 'with' block")
+        img = as_rgb_uint8(frame, name=f"frame {self.frames}")
+        h, w = img.shape[:2]
+        if self._gen is None:
+            import imageio_ffmpeg
+
+            self._size = (w, h)
+            ew, eh = w + (w % 2), h + (h % 2)
+            self._gen = imageio_ffmpeg.write_frames(
+                str(self._tmp), (ew, eh), fps=self.fps, codec="libx264", pix_fmt_in="rgb24",
+                pix_fmt_out="yuv420p", quality=None, macro_block_size=1,
+                output_params=["-crf", str(self.crf)])
+            self._gen.send(None)
+        elif (w, h) != self._size:
+            raise ValueError(f"frame {self.frames}: size {w}x{h} differs from the first frame's "
+                             f"{self._size[0]}x{self._size[1]}")
+        if w % 2 or h % 2:
+            img = np.pad(img, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        self._gen.send(np.ascontiguousarray(img))
+        self.frames += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        gen, self._gen = self._gen, None
+        tmp, self._tmp = self._tmp, None
+        try:
+            if gen is not None:
+                gen.close()
+        except Exception:
+            if exc_type is None:
+                tmp.unlink(missing_ok=True)
+                raise
+        if exc_type is not None or self.frames == 0:
+            tmp.unlink(missing_ok=True)
+            if exc_type is None:
+                raise ValueError(f"{self.path}: no frames were written")
+            return
+        os.replace(tmp, self.path)
