@@ -112,6 +112,9 @@ PRESETS: dict[str, ModelConfig] = {
     # CPU work and tests.
     "tiny": ModelConfig(name="tiny", image_size=64, base_channels=16, max_channels=128,
                         embed_dim=128, gen_bottleneck=8, gen_res_blocks=2, attn_down=16, attn_up=32),
+    # The bundled demo checkpoint: 128 px but narrow, trainable and fast on a CPU.
+    "cpu128": ModelConfig(name="cpu128", image_size=128, base_channels=16, max_channels=128,
+                          embed_dim=128, gen_bottleneck=8, gen_res_blocks=2, attn_down=16, attn_up=32),
 }
 
 

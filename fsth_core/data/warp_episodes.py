@@ -1,0 +1,39 @@
+"""Episodes for warp-guided generators: adds ``gen_input`` (landmarks ⊕ warped source ⊕ validity)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from fsth_core.data.episodes import EpisodeDataset
+from fsth_core.guidance import WarpGuide
+
+
+def from_network(t: torch.Tensor) -> np.ndarray:
+    """[3,S,S] in [-1,1] -> uint8 [S,S,3]."""
+    return ((t.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+
+
+class WarpGuidedEpisodes(Dataset):
+    """Wraps an :class:`EpisodeDataset`; the first of the K frames is warped to the target."""
+
+    def __init__(self, base: EpisodeDataset):
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getattr__(self, name):  # num_videos, video_indices, image_size, train_set ...
+        if name == "base":
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def __getitem__(self, index) -> dict:
+        item = self.base[index]
+        b = self.base
+        video = b.video_indices[item["video_index"]]
+        scale = b.image_size / b.train_set.image_size
+        points = b.train_set.landmarks(video)[item["frame_indices"].numpy()] * scale
+        guide = WarpGuide(from_network(item["frames"][0]), points[0])
+        item["gen_input"] = guide.inputs(item["target_landmark_image"][None], points[-1][None])[0]
+        return item
