@@ -208,11 +208,15 @@ def write_synthetic_dataset(out: str | os.PathLike, identities: int, frames: int
         raise ValueError(f"identities and frames must be >= 1, got {identities} and {frames}")
     with DatasetWriter(out, size, quality=quality) as writer:
         for i in tqdm(range(identities), desc="synth", unit="video", disable=not progress):
-            vid = f"synth_{i:05d}"
-            if writer.done(vid):
+            vid, source = f"synth_{i:05d}", f"synthetic seed={seed} identity={i} frames={frames}"
+            meta = writer.finished(vid)
+            if meta is not None:
+                if meta.get("source") != source:
+                    raise ValueError(f"{out}: video {vid} was written with other settings "
+                                     f"({meta.get('source')!r}); use a new folder")
                 continue
             idn = synthetic_identity(seed, i)
             pts = identity_landmarks_sequence(idn, frames, np.random.default_rng([seed, i, 1]), size)
             writer.write_video(vid, (render_frame(idn, p, size) for p in pts), pts,
-                               source=f"synthetic seed={seed} identity={i}")
+                               source=source)
     return Path(out)
