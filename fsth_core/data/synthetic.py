@@ -10,6 +10,7 @@ reproduce it exactly, and the data set's landmarks are the true ones.
 """
 from __future__ import annotations
 
+import colorsys
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,6 @@ def _colour(rng, base, jitter: float = 12) -> RGB:
 
 
 def _random_hue(rng, sat: tuple[float, float], val: tuple[float, float]) -> RGB:
-    import colorsys
     r, g, b = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*sat), rng.uniform(*val))
     return (int(r * 255), int(g * 255), int(b * 255))
 
