@@ -139,6 +139,10 @@ class DatasetWriter:
         """True if ``video_id`` is already written completely."""
         return video_id in self._finished
 
+    def finished(self, video_id: str) -> dict | None:
+        """The meta dict (id, frames, image_size, source) of a finished video, else None."""
+        return self._finished.get(video_id)
+
     def open_video(self, video_id: str, source: str = "") -> VideoWriter:
         """Start writing one video (frame by frame); call ``commit()`` on the result."""
         return VideoWriter(self.root, check_video_id(video_id), self.image_size, source, self.quality)

@@ -10,6 +10,7 @@ reproduce it exactly, and the data set's landmarks are the true ones.
 """
 from __future__ import annotations
 
+import colorsys
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,6 @@ def _colour(rng, base, jitter: float = 12) -> RGB:
 
 
 def _random_hue(rng, sat: tuple[float, float], val: tuple[float, float]) -> RGB:
-    import colorsys
     r, g, b = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*sat), rng.uniform(*val))
     return (int(r * 255), int(g * 255), int(b * 255))
 
@@ -208,11 +208,15 @@ def write_synthetic_dataset(out: str | os.PathLike, identities: int, frames: int
         raise ValueError(f"identities and frames must be >= 1, got {identities} and {frames}")
     with DatasetWriter(out, size, quality=quality) as writer:
         for i in tqdm(range(identities), desc="synth", unit="video", disable=not progress):
-            vid = f"synth_{i:05d}"
-            if writer.done(vid):
+            vid, source = f"synth_{i:05d}", f"synthetic seed={seed} identity={i} frames={frames}"
+            meta = writer.finished(vid)
+            if meta is not None:
+                if meta.get("source") != source:
+                    raise ValueError(f"{out}: video {vid} was written with other settings "
+                                     f"({meta.get('source')!r}); use a new folder")
                 continue
             idn = synthetic_identity(seed, i)
             pts = identity_landmarks_sequence(idn, frames, np.random.default_rng([seed, i, 1]), size)
             writer.write_video(vid, (render_frame(idn, p, size) for p in pts), pts,
-                               source=f"synthetic seed={seed} identity={i}")
+                               source=source)
     return Path(out)
