@@ -95,6 +95,16 @@ def test_mouth_opening_fills_mouth(face):
         assert valid[inside].mean() < 0.5 < valid[~_polygon_mask(tgt[48:60], img.shape[:2])].mean()
 
 
+def test_opening_mouth_folds_over_the_neck_instead_of_dragging_it(face):
+    img, pts = face
+    out, _ = MeshWarper(img, pts).warp(open_mouth(pts, 0.3))
+    em = float(np.hypot(*(pts[48:68].mean(0) - pts[36:48].mean(0))))
+    cx, cy = pts[8]
+    y0 = int(cy + 0.45 * em)  # below where the chin lands
+    box = (slice(y0, y0 + int(0.3 * em)), slice(int(cx - 0.5 * em), int(cx + 0.5 * em)))
+    assert np.abs(out[box].astype(np.float32) - img[box]).mean() < 2.0
+
+
 def test_eyes_closing_become_skin(face):
     img, pts = face
     warper = MeshWarper(img, pts)
