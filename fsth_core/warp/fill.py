@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .landmark_edits import face_down
+
 _TEETH = np.float32([222, 214, 200])
 
 
@@ -57,14 +59,18 @@ def sample_colours(image: np.ndarray, pts: np.ndarray) -> FeatureColours:
     gain = float(np.clip(skin.mean() / 160.0, 0.55, 1.1))
     teeth = np.clip(_TEETH * gain, 0, 255).astype(np.float32)
     lid, lash = [], []
-    for o, brow in ((36, (17, 18, 19, 20, 21)), (42, (22, 23, 24, 25, 26))):
+    for o, brow in ((36, (17, 18, 20, 21)), (42, (22, 23, 25, 26))):
         upper = pts[o:o + 4]       # lid contour, corner to corner, in the same order as the brow
-        brow_pts = pts[list(brow)]
-        # band from the upper lid halfway to the brow (the visible eyelid)
-        band_top = upper + 0.45 * (brow_pts[[0, 1, 3, 4]] - upper)
-        colour = _polygon_median(image, [np.vstack([upper, band_top[::-1]])])
+        lower = pts[[o, o + 5, o + 4, o + 3]]
+        width = float(np.hypot(*(pts[o + 3] - pts[o])))
+        down = face_down(pts) * 0.3 * width
+        # closed lids look like the skin around the eye: the band up to halfway to the brow
+        # (often shadowed or made up) and, weighted more, the band under the lower lid
+        above = _polygon_median(image, [np.vstack([upper, (upper + 0.45 * (pts[list(brow)] - upper))[::-1]])])
+        below = _polygon_median(image, [np.vstack([lower, (lower + down)[::-1]])])
+        colour = (0.35 * above + 0.65 * below).astype(np.float32)
         lid.append(colour)
-        lash.append((colour * 0.35).astype(np.float32))
+        lash.append((colour * 0.4).astype(np.float32))
     return FeatureColours(cavity, tongue, teeth, (lid[0], lid[1]), (lash[0], lash[1]))
 
 
@@ -172,10 +178,10 @@ def fill_eye(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: Fea
     line = 0.35 * upper + 0.65 * lower                          # where the closed lids meet
     k = 1 if left else 0
     skin = colours.lid_skin[k][None, None, :]
-    lash_w = max(0.045 * width, 0.6)
+    lash_w = max(0.035 * width, 0.5)
     lash = np.exp(-0.5 * ((v - line) / lash_w) ** 2)
     crease = 0.08 * np.exp(-0.5 * ((v - line + 0.18 * width) / (0.08 * width)) ** 2)
-    patch = skin * (1.0 - crease[..., None]) + lash[..., None] * 0.8 * (colours.lash[k][None, None, :] - skin)
+    patch = skin * (1.0 - crease[..., None]) + lash[..., None] * 0.7 * (colours.lash[k][None, None, :] - skin)
     alpha = strength * _feathered_mask(eye, x0, y0, xs.shape, 0.12 * width, 0.1 * width)
     region = image[y0:y1, x0:x1].astype(np.float32)
     image[y0:y1, x0:x1] = np.clip(region + alpha[..., None] * (patch - region) + 0.5, 0, 255).astype(np.uint8)

@@ -37,6 +37,7 @@ class MeshOptions:
     inner_ring_follow: float = 0.7   # fraction of the head's similarity motion
     outer_ring_follow: float = 0.3
     ring_points: int = 14
+    under_jaw_band: float = 0.12     # depth of the band under the jaw, × eye-to-mouth distance (0: none)
     border_points_per_side: int = 4  # anchors per side, corners included once
     max_scale_change: float = 2.0    # clamp of the estimated head scale change (and its inverse)
 
@@ -104,9 +105,27 @@ def head_similarity(src: np.ndarray, dst: np.ndarray, max_scale: float) -> tuple
     return m, cd - cs @ m.T
 
 
+_JAW_BAND = np.arange(4, 13)
+
+
+def _under_jaw(points: np.ndarray, depth: float) -> np.ndarray:
+    """Points [9, 2] ``depth`` px outside the jaw contour (points 4-12), along its outward normal."""
+    tangent = points[_JAW_BAND + 1] - points[_JAW_BAND - 1]
+    normal = np.stack([tangent[:, 1], -tangent[:, 0]], 1)
+    normal /= np.maximum(np.hypot(*normal.T), 1e-6)[:, None]
+    outward = points[_JAW_BAND] - points[27:36].mean(0)
+    normal *= np.sign((normal * outward).sum(1, keepdims=True) + 1e-9)
+    return (points[_JAW_BAND] + depth * normal).astype(np.float32)
+
+
+def _eye_mouth(points: np.ndarray) -> float:
+    """Distance from the eyes' centre to the mouth's centre in pixels."""
+    return float(np.hypot(*(points[48:68].mean(0) - points[36:48].mean(0))))
+
+
 def _forehead(points: np.ndarray) -> np.ndarray:
     up = -face_down(points)
-    height = float(np.hypot(*(points[48:68].mean(0) - points[36:48].mean(0))))
+    height = _eye_mouth(points)
     return np.stack([points[i] + up * k * height for i, k in _FOREHEAD]).astype(np.float32)
 
 
@@ -167,8 +186,20 @@ def build_mesh(source_points: np.ndarray, height: int, width: int, options: Mesh
     contour = np.vstack([pts[0:17], forehead[::-1]])
     centre = contour.mean(0)
     min_dist = max(0.25 * inter_ocular(pts), 2.0)
+    # a thin band under the jaw that moves with the skull, not the jaw: an opening mouth folds
+    # it under the chin (the face is drawn last) instead of dragging the neck and collar down
+    depth = options.under_jaw_band * _eye_mouth(pts)
+    under_jaw = _under_jaw(pts, depth)
     groups, follows, layers = [pts, forehead], [np.zeros(68), np.ones(len(forehead))], \
         [np.full(68, LAYER_FACE), np.full(len(forehead), LAYER_FACE)]
+    jaw_band = {}  # vertex index -> the jaw landmark it hangs under
+    if depth >= 1.0:
+        n = sum(len(g) for g in groups)
+        inside = (under_jaw[:, 0] > bounds[0]) & (under_jaw[:, 0] < bounds[2]) & (under_jaw[:, 1] < bounds[3])
+        jaw_band = {n + k: int(j) for k, j in enumerate(_JAW_BAND[inside])}
+        groups.append(under_jaw[inside].astype(np.float32))
+        follows.append(np.ones(int(inside.sum())))
+        layers.append(np.full(int(inside.sum()), LAYER_INNER))
     for scale, follow, layer in ((options.inner_ring_scale, options.inner_ring_follow, LAYER_INNER),
                                  (options.outer_ring_scale, options.outer_ring_follow, LAYER_OUTER)):
         ring = _resample_closed(centre + scale * (contour - centre), options.ring_points)
@@ -184,7 +215,7 @@ def build_mesh(source_points: np.ndarray, height: int, width: int, options: Mesh
 
     vertices = np.concatenate(groups).astype(np.float32)
     layer = np.concatenate(layers).astype(np.int8)
-    triangles = _triangulate(vertices)
+    triangles = _triangulate(vertices, jaw_band)
     tri_layer = layer[triangles].min(1)
     feature = np.zeros(len(triangles), bool)
     for group in (MOUTH_INNER,) + EYES:
@@ -214,11 +245,14 @@ def _constrained(points: np.ndarray) -> np.ndarray:
         return tri
 
 
-def _triangulate(vertices: np.ndarray) -> np.ndarray:
-    """Triangles [T, 3] built on the vertices with the mouth and eyes opened, counter-clockwise
-    there; falls back to the source geometry itself if that topology would flip a source triangle."""
+def _triangulate(vertices: np.ndarray, jaw_band: dict[int, int]) -> np.ndarray:
+    """Triangles [T, 3] built on the vertices with the mouth and eyes opened (the under-jaw band
+    moving with the jaw), counter-clockwise there; falls back to the source geometry itself if that
+    topology would flip a source triangle."""
     opened = vertices.copy()
     opened[:68] = close_eyes(open_mouth(vertices[:68], 0.25), -0.6)
+    for v, j in jaw_band.items():
+        opened[v] += opened[j] - vertices[j]
     tri = _constrained(opened)
     inside = np.zeros(len(tri), bool)
     for group in (MOUTH_INNER,) + EYES:

@@ -133,6 +133,13 @@ class MeshWarper:
         valid = cv2.blur(valid, self._blur)
         return image, np.clip(valid, 0.0, 1.0)
 
+    def triangle_ids(self, target_points: np.ndarray) -> np.ndarray:
+        """Which mesh triangle each output pixel samples: int32 [H, W], -1 where none (a hole)."""
+        tgt = _as_points(target_points, "target_points")
+        dst_v = self.mesh.target_vertices(tgt)
+        _, det, _ = _affines(self.mesh.vertices, dst_v, self.mesh.triangles)
+        return self._rasterize(dst_v, det).astype(np.int32) - 1
+
     def _rasterize(self, dst_v: np.ndarray, det: np.ndarray) -> np.ndarray:
         """Triangle-id map uint16 [H, W] (id = triangle index + 1), drawn background layers first and,
         within a layer, folded-over triangles first, so the face and unfolded triangles end on top."""
