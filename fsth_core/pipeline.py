@@ -1,0 +1,168 @@
+"""Inference stages: sources → identity → (fine-tune, see finetune.py) → generate → realism.
+
+One short function per stage.  Images are uint8 RGB numpy arrays; landmarks float32 pixels.
+Models are never modified: inference works on a folded copy.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from fsth_core.device import Execution
+from fsth_core.landmarks.crop import CropTransform, head_crop_box
+from fsth_core.landmarks.render import draw_landmarks
+from fsth_core.model import TalkingHeadModel
+
+Progress = Callable[[int, int], None]  # (done, total); may raise to cancel
+
+
+def to_network(images: np.ndarray) -> torch.Tensor:
+    """uint8 [..., S, S, 3] -> float32 [..., 3, S, S] in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(images)).float()
+    return t.movedim(-1, -3) / 127.5 - 1
+
+
+def from_network(t: torch.Tensor) -> np.ndarray:
+    """[..., 3, S, S] in [-1, 1] -> uint8 [..., S, S, 3]."""
+    return ((t.detach().float().cpu().movedim(-3, -1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+@dataclass
+class Sources:
+    """T source crops of one person: crops uint8 [T,S,S,3], points float32 [T,68,2] in crop pixels,
+    and per source the full image and the crop transform (for paste-back)."""
+
+    crops: np.ndarray
+    points: np.ndarray
+    images: list[np.ndarray] = field(default_factory=list)
+    transforms: list[CropTransform] = field(default_factory=list)
+
+
+@dataclass
+class Identity:
+    """One person for one model: ê [D], ψ = P·ê [N], D's projection w = w0 + ê [D], and the first
+    source crop with its landmarks (the mesh-warp guide).  ``finetuned`` holds the fine-tuned
+    generator/discriminator state when the person was fine-tuned (see finetune.py)."""
+
+    embedding: torch.Tensor
+    psi: torch.Tensor
+    w: torch.Tensor
+    source: np.ndarray
+    source_points: np.ndarray
+    config_json: str
+    finetune_steps: int = 0
+    shots: int = 1
+
+
+def prepare_sources(images: Iterable[np.ndarray], points: Iterable[np.ndarray], size: int) -> Sources:
+    """Full images uint8 [H,W,3] with their landmarks [68,2] -> head crops at ``size``."""
+    crops, pts, imgs, tfs = [], [], [], []
+    for img, p in zip(images, points):
+        t = head_crop_box(np.asarray(p, np.float32), img.shape[:2])
+        crops.append(t.apply(img, size))
+        pts.append(t.points_to_crop(p, size))
+        imgs.append(img)
+        tfs.append(t)
+    if not crops:
+        raise ValueError("no source images")
+    return Sources(np.stack(crops), np.stack(pts).astype(np.float32), imgs, tfs)
+
+
+def landmark_images(points: np.ndarray, size: int) -> torch.Tensor:
+    """[B,68,2] crop pixels -> [B,3,S,S] in [-1,1]."""
+    return to_network(np.stack([draw_landmarks(p, size) for p in points]))
+
+
+@torch.no_grad()
+def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execution | None = None,
+                     batch: int = 8) -> Identity:
+    """ê = mean over the T sources of E(x, y); ψ = P·ê; w = w0 + ê.  crops [T,S,S,3]."""
+    ex = execution or Execution.resolve("cpu", "fp32")
+    emb = model.embedder.eval()
+    s = model.config.image_size
+    embs = []
+    for i in range(0, len(sources.crops), batch):
+        x = ex.input(to_network(sources.crops[i:i + batch]))
+        y = ex.input(landmark_images(sources.points[i:i + batch], s))
+        with ex.autocast():
+            embs.append(emb(x, y).float())
+    e = torch.cat(embs).mean(0, keepdim=True)
+    psi = model.generator.project(e.to(model.generator.projection.device))
+    w = model.discriminator.w0[None] + e.to(model.discriminator.w0.device)
+    return Identity(e[0].cpu(), psi[0].cpu(), w[0].cpu(), sources.crops[0].copy(), sources.points[0].copy(),
+                    model.config.to_json(), 0, len(sources.crops))
+
+
+def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHeadModel:
+    """A folded, eval-mode copy on the execution device; the caller's model is untouched."""
+    m = copy.deepcopy(model).cpu().fold()
+    m.requires_grad_(False)
+    return execution.prepare_module(m)
+
+
+class FrameGenerator:
+    """Generates frames of one identity from landmark sets, in batches, with constant memory."""
+
+    def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
+                 batch: int = 8):
+        self.ex = execution or Execution.resolve()
+        self.model = inference_copy(model, self.ex) if not model.folded else model
+        self.g = self.model.generator
+        self.size = self.model.config.image_size
+        self.psi = identity.psi[None].to(self.ex.device)
+        self.batch = batch
+        self.guide = None
+        if self.model.config.warp_guided:
+            from fsth_core.guidance import WarpGuide
+            self.guide = WarpGuide(identity.source, identity.source_points)
+
+    @torch.inference_mode()
+    def render(self, points: np.ndarray) -> np.ndarray:
+        """[B,68,2] crop pixels -> uint8 [B,S,S,3]."""
+        y = landmark_images(points, self.size)
+        if self.guide is not None:
+            y = self.guide.inputs(y, points)
+        with self.ex.autocast():
+            out = self.g(self.ex.input(y), self.psi)
+        return from_network(out)
+
+    def stream(self, points: Iterable[np.ndarray], total: int | None = None,
+               progress: Progress | None = None) -> Iterator[np.ndarray]:
+        """Yield uint8 [S,S,3] frames for a stream of [68,2] landmark sets (any length)."""
+        buf, done = [], 0
+        for p in points:
+            buf.append(np.asarray(p, np.float32))
+            if len(buf) == self.batch:
+                yield from self.render(np.stack(buf))
+                done += len(buf)
+                buf = []
+                if progress:
+                    progress(done, total or done)
+        if buf:
+            yield from self.render(np.stack(buf))
+            done += len(buf)
+            if progress:
+                progress(done, total or done)
+
+
+@torch.no_grad()
+def realism_scores(model: TalkingHeadModel, identity: Identity, frames: np.ndarray, points: np.ndarray,
+                   execution: Execution | None = None, batch: int = 8) -> np.ndarray:
+    """D's realism r = v·w' + b of frames uint8 [B,S,S,3] with landmarks [B,68,2] -> float32 [B]."""
+    ex = execution or Execution.resolve("cpu", "fp32")
+    d = copy.deepcopy(model.discriminator).cpu().eval()
+    d = ex.prepare_module(d)
+    w = identity.w.to(ex.device)
+    s = model.config.image_size
+    out = []
+    for i in range(0, len(frames), batch):
+        x = ex.input(to_network(frames[i:i + batch]))
+        y = ex.input(landmark_images(points[i:i + batch], s))
+        with ex.autocast():
+            r, _ = d(x, y, w=w)
+        out.append(r.float().cpu())
+    return torch.cat(out).numpy()
