@@ -55,12 +55,6 @@ def main() -> int:
     ap.add_argument("--backends", default="dlib,face_alignment")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
-    try:
-        import torch
-
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-    except ImportError:
-        pass
     clips = {"256x256": make_clip(args.frames, 256, 256), "1280x720": make_clip(args.frames, 720, 1280)}
     print(f"{'backend':<16}{'clip':<11}{'tracking fps':>14}{'per-frame fps':>15}{'speed-up':>10}")
     for name in args.backends.split(","):
