@@ -138,11 +138,8 @@ def probe(path: str | os.PathLike) -> MediaInfo:
             raise ValueError(f"{path}: folder contains no images ({', '.join(IMAGE_EXTS)})")
         h, w = load_image(files[0]).shape[:2]
         return MediaInfo(kind, len(files), None, w, h)
-    gen = _video_reader(path)
-    try:
-        meta = next(gen)
-    finally:
-        gen.close()
+    gen, meta = _open_video(path)
+    gen.close()
     w, h = meta["size"]
     fps = float(meta.get("fps") or 0) or None
     duration = float(meta.get("duration") or 0)
@@ -150,13 +147,19 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     return MediaInfo(kind, frames, fps, int(w), int(h))
 
 
-def _video_reader(path):
+def _open_video(path):
+    """(frame generator, meta dict) for a video; ValueError with ffmpeg's reason when it cannot be read."""
     import imageio_ffmpeg
 
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
     try:
-        return imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"{path}: cannot open video ({exc})") from exc
+        meta = next(gen)
+    except Exception as exc:  # noqa: BLE001 - ffmpeg's own last error line is the useful part
+        gen.close()
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(" ")]
+        reason = next((ln for ln in reversed(lines) if "rror" in ln or "nvalid" in ln), lines[0] if lines else "")
+        raise ValueError(f"{path}: cannot read video ({reason})") from exc
+    return gen, meta
 
 
 def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
@@ -172,12 +175,8 @@ def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
         for f in files:
             yield load_image(f)
         return
-    gen = _video_reader(path)
+    gen, meta = _open_video(path)
     try:
-        try:
-            meta = next(gen)
-        except Exception as exc:  # noqa: BLE001 - ffmpeg's own message is the useful part
-            raise ValueError(f"{path}: cannot read video ({str(exc).splitlines()[0] if str(exc) else exc})") from exc
         w, h = meta["size"]
         for buf in gen:
             yield np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3).copy()

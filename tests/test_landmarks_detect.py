@@ -100,3 +100,37 @@ def test_result_npz_round_trip(tmp_path):
     np.savez(tmp_path / "bad.npz", other=np.zeros(3))
     with pytest.raises(ValueError, match="bad.npz"):
         LandmarkResult.load(tmp_path / "bad.npz")
+
+
+def test_face_alignment_backend_wiring_with_a_stand_in_package(monkeypatch):
+    """The optional backend's glue (output parsing, boxes, scores, tracking with fits) on a fake package."""
+    import sys
+    import types
+
+    from fsth_core.landmarks import detect
+
+    pts = astronaut_points()
+
+    class FakeFA:
+        def __init__(self, kind, device="cpu", flip_input=False):
+            self.calls = []
+            self.face_detector = types.SimpleNamespace(
+                detect_from_image=lambda img: [np.array([170.0, 70.0, 280.0, 180.0, 0.99])])
+
+        def get_landmarks_from_image(self, image, detected_faces=None, return_bboxes=False,
+                                     return_landmark_score=False):
+            self.calls.append(detected_faces is not None)
+            boxes = detected_faces if detected_faces is not None else self.face_detector.detect_from_image(image)
+            return [pts.copy()], [np.full(68, 0.8, np.float32)], boxes
+
+    fake = types.SimpleNamespace(FaceAlignment=FakeFA, LandmarksType=types.SimpleNamespace(TWO_D=1))
+    monkeypatch.setitem(sys.modules, "face_alignment", fake)
+    monkeypatch.setattr(detect, "face_alignment_missing", lambda: None)
+    det = get_detector("auto", device="cpu")
+    assert det.name == "face_alignment"
+    faces = det.detect(astronaut())
+    assert len(faces) == 1 and faces[0].score == pytest.approx(0.8) and faces[0].box.tolist() == [170, 70, 280, 180]
+    det._fa.calls.clear()
+    res = extract_landmarks([astronaut()] * 3, backend=det, progress=False)
+    assert res.found.all() and np.allclose(res.points, pts) and np.allclose(res.score, 0.8)
+    assert det._fa.calls == [False, True, True]  # detected once, then fitted in the tracked box

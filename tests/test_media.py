@@ -121,3 +121,11 @@ def test_video_writer_leaves_nothing_on_error(tmp_path):
             w.write(np.zeros((16, 16, 3), np.uint8))
             w.write(np.zeros((8, 16, 3), np.uint8))
     assert os.listdir(tmp_path) == []
+
+
+def test_unreadable_video_is_one_clear_error(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video")
+    for fn in (probe, lambda p: list(iter_frames(p))):
+        with pytest.raises(ValueError, match="broken.mp4: cannot read video"):
+            fn(bad)

@@ -34,7 +34,7 @@ def run(args) -> int:
     if args.frame:
         h, w = res.image_size if all(res.image_size) else (0, 0)
         if not h:
-            lo, hi = pts.reshape(-1, 2).min(0), pts.reshape(-1, 2).max(0)
+            hi = pts.reshape(-1, 2).max(0)
             w, h = float(hi[0]) + 1, float(hi[1]) + 1
         s = args.size / max(h, w)
         shape = (max(1, round(h * s)), max(1, round(w * s)))
