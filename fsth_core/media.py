@@ -253,4 +253,11 @@ class VideoWriter:
             if exc_type is None:
                 raise ValueError(f"{self.path}: no frames were written")
             return
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, self.path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -89,11 +89,18 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], m
     os.close(fd)
     try:
         save_file(data, tmp, metadata=meta)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_tensors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

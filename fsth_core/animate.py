@@ -1,0 +1,222 @@
+"""The main job: 1-32 images of a person + a motion source -> a video of that person.
+
+Stages: load sources (detect, crop) → motion (driver video retargeted, or procedural) →
+identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no partial file left).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from fsth_core.device import Execution
+from fsth_core.pipeline import Sources, prepare_sources
+
+METHODS = ("neural", "warp")
+
+
+@dataclass(frozen=True)
+class AnimateOptions:
+    method: str = "neural"            # "neural" (the paper) or "warp" (training-free mesh warp)
+    finetune_steps: int | None = None  # None: default for T; 0: feed-forward (no fine-tuning)
+    finetune_lr_g: float = 5e-5
+    finetune_lr_d: float = 2e-4
+    finetune_pixel_l1: float = 0.0
+    retarget: str = "relative"        # "relative" or "absolute" (the paper)
+    paste_back: bool = False
+    fps: float | None = None          # default: the driver's fps, or 25 for procedural motion
+    seconds: float = 4.0              # procedural motion length
+    intensity: float = 1.0
+    seed: int = 0
+    smoothing: float = 0.3            # driver landmark smoothing (0 = off)
+    batch: int = 8
+    backend: str = "auto"
+    device: str = "auto"
+    precision: str = "auto"
+    warp_size: int = 256              # crop size of the mesh-warp method
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.retarget not in ("relative", "absolute"):
+            raise ValueError("retarget must be 'relative' or 'absolute'")
+
+
+def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto") -> Sources:
+    """Read 1-32 source images, find the face in each (one clear error per bad file), crop."""
+    from fsth_core.landmarks.track import extract_landmarks
+    from fsth_core.media import load_image
+
+    if not paths:
+        raise ValueError("give at least one source image")
+    images, points = [], []
+    for p in paths:
+        img = load_image(p)
+        res = extract_landmarks([img], backend=backend, progress=False, name=str(p))
+        images.append(img)
+        points.append(res.points[0])
+    return prepare_sources(images, points, size)
+
+
+def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: str, backend: str = "auto",
+                  smoothing: float = 0.3, progress: bool = True) -> tuple[np.ndarray, float]:
+    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps)."""
+    from fsth_core.landmarks.crop import head_crop_box
+    from fsth_core.landmarks.retarget import retarget
+    from fsth_core.landmarks.track import extract_landmarks_from_path
+
+    res = extract_landmarks_from_path(path, backend=backend, smoothing=smoothing, progress=progress)
+    box = head_crop_box(res.points, res.image_size)
+    drv = box.points_to_crop(res.points, size)
+    return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0)
+
+
+def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensity: float) -> np.ndarray:
+    from fsth_core.landmarks.motion import procedural_motion
+
+    frames = max(1, int(round(seconds * fps)))
+    return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
+
+
+def _scale(sources: Sources, size: int) -> Sources:
+    """The same sources re-cropped at another size (for the mesh-warp method)."""
+    pts = [t.points_from_crop(p, sources.crops.shape[1]) for t, p in zip(sources.transforms, sources.points)]
+    return prepare_sources(sources.images, pts, size)
+
+
+class FrameSink:
+    """Writes frames to an mp4 (and optionally a folder of PNGs) with nothing left behind on error."""
+
+    def __init__(self, out: str | os.PathLike, fps: float, frames_dir: str | os.PathLike | None = None):
+        from fsth_core.media import VideoWriter
+
+        self.out = Path(out)
+        self.writer = VideoWriter(self.out, fps=fps)
+        self.frames_dir = Path(frames_dir) if frames_dir else None
+        self._tmp = None
+        self.count = 0
+
+    def __enter__(self) -> "FrameSink":
+        self.writer.__enter__()
+        if self.frames_dir:
+            self.frames_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = Path(tempfile.mkdtemp(prefix=self.frames_dir.name + ".", dir=self.frames_dir.parent))
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(frame)
+        if self._tmp is not None:
+            import cv2
+            cv2.imwrite(str(self._tmp / f"{self.count:06d}.png"), frame[:, :, ::-1])
+        self.count += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.writer.__exit__(exc_type, exc, tb)
+        if self._tmp is None:
+            return
+        if exc_type is None:
+            if self.frames_dir.exists():
+                shutil.rmtree(self.frames_dir)
+            os.replace(self._tmp, self.frames_dir)
+        else:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _paste(frames: Iterable[np.ndarray], sources: Sources) -> Iterator[np.ndarray]:
+    from fsth_core.landmarks.paste import paste_back
+
+    for f in frames:
+        yield paste_back(sources.images[0], f, sources.transforms[0])
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
+
+
+def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | os.PathLike], out: str | os.PathLike,
+            driver: str | os.PathLike | None = None, options: AnimateOptions = AnimateOptions(),
+            frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
+            person_out: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps)."""
+    ex = Execution.resolve(options.device, options.precision)
+    model = None
+    if options.method == "neural":
+        if model_path is None:
+            raise ValueError("the neural method needs --model (or use --method warp)")
+        from fsth_core.weights import load_model
+        model = load_model(model_path)
+    size = model.config.image_size if model is not None else options.warp_size
+    sources = load_sources(source_paths, size, options.backend)
+    if driver is not None:
+        points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
+                                    options.smoothing, progress)
+        fps = options.fps or fps
+    else:
+        fps = options.fps or 25.0
+        points = procedural(sources, options.seconds, fps, options.seed, options.intensity)
+    summary = {"frames": int(len(points)), "fps": fps, "out": str(out), "method": options.method,
+               "sources": len(sources.crops)}
+    if model is not None:
+        frames, info = _neural_frames(model, sources, points, options, ex, person_in, person_out, progress)
+        summary.update(info)
+    else:
+        from fsth_core.warp import animate_warp
+        frames = animate_warp(sources.crops[0], sources.points[0], points, progress=False)
+    if options.paste_back:
+        frames = _paste(frames, sources)
+    bar = _bar(len(points), "generating", progress)
+    try:
+        with FrameSink(out, fps, frames_dir) as sink:
+            for f in frames:
+                sink.write(f)
+                bar.update(1)
+    finally:
+        bar.close()
+    summary["written"] = sink.count
+    return summary
+
+
+def _neural_frames(model, sources: Sources, points: np.ndarray, options: AnimateOptions, ex: Execution,
+                   person_in, person_out, progress: bool):
+    from fsth_core.finetune import FinetuneOptions, default_steps, finetune
+    from fsth_core.person import load_person, save_person
+    from fsth_core.pipeline import FrameGenerator, compute_identity
+
+    info: dict = {}
+    if person_in is not None:
+        model, identity = load_person(person_in, model)
+    else:
+        identity = compute_identity(model, sources, ex)
+        steps = options.finetune_steps if options.finetune_steps is not None else default_steps(len(sources.crops))
+        if steps > 0:
+            bar = _bar(steps, "fine-tuning", progress)
+            bar.unit = "step"
+
+            def tick(done, total):
+                bar.update(done - bar.n)
+
+            try:
+                res = finetune(model, identity, sources,
+                               FinetuneOptions(steps=steps, lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
+                                               pixel_l1=options.finetune_pixel_l1, seed=options.seed),
+                               ex, tick)
+            finally:
+                bar.close()
+            if res.interrupted:
+                print(f"fine-tuning interrupted after {res.steps_done} steps: animating with that state")
+            model, identity = res.model, res.identity
+            info["finetune_steps"] = res.steps_done
+            if person_out is not None:
+                save_person(person_out, identity, model)
+        elif person_out is not None:
+            save_person(person_out, identity)
+    if person_out is not None:
+        info["person"] = str(person_out)
+    gen = FrameGenerator(model, identity, ex, batch=options.batch)
+    return gen.stream(points, total=len(points)), info

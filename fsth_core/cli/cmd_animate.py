@@ -1,0 +1,53 @@
+"""``animate``: a video of the person in the source image(s), driven by a video or procedural motion."""
+from __future__ import annotations
+
+NAME = "animate"
+HELP = "animate 1-32 source images of a person with a driving video or procedural motion"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
+    p.add_argument("--source", nargs="+", required=True, metavar="IMG", help="1-32 images of the person")
+    motion = p.add_mutually_exclusive_group(required=True)
+    motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
+    motion.add_argument("--motion", choices=["talk"], help="procedural motion: blinks, speech, head turns")
+    p.add_argument("--out", required=True, metavar="OUT.mp4")
+    p.add_argument("--method", default="neural", choices=["neural", "warp"],
+                   help="neural: the paper's generator; warp: training-free mesh warp")
+    p.add_argument("--finetune-steps", type=int, metavar="N", help="fine-tuning steps (default grows with T)")
+    p.add_argument("--no-finetune", action="store_true", help="feed-forward result (no fine-tuning)")
+    p.add_argument("--finetune-lr", type=float, nargs=2, metavar=("LR_G", "LR_D"), default=(5e-5, 2e-4))
+    p.add_argument("--finetune-pixel-l1", type=float, default=0.0, help="extra pixel L1 weight while fine-tuning")
+    p.add_argument("--retarget", default="relative", choices=["relative", "absolute"],
+                   help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
+    p.add_argument("--paste-back", action="store_true", help="paste the generated head into the source picture")
+    p.add_argument("--fps", type=float, help="output fps (default: the driver's, or 25)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of procedural motion")
+    p.add_argument("--intensity", type=float, default=1.0, help="procedural motion intensity (0-2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames-dir", metavar="DIR", help="also write the frames as PNGs")
+    p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
+    p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
+    p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--quiet", action="store_true")
+
+
+def run(args) -> int:
+    from fsth_core.animate import AnimateOptions, animate
+
+    if len(args.source) > 32:
+        raise ValueError(f"at most 32 source images, got {len(args.source)}")
+    opt = AnimateOptions(method=args.method, finetune_steps=0 if args.no_finetune else args.finetune_steps,
+                         finetune_lr_g=args.finetune_lr[0], finetune_lr_d=args.finetune_lr[1],
+                         finetune_pixel_l1=args.finetune_pixel_l1, retarget=args.retarget,
+                         paste_back=args.paste_back, fps=args.fps, seconds=args.seconds, intensity=args.intensity,
+                         seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
+                         precision=args.precision)
+    s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
+                person_in=args.person, person_out=args.person_out, progress=not args.quiet)
+    print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
+          + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "") + ")")
+    return 0

@@ -1,0 +1,105 @@
+"""Few-shot fine-tuning (the paper's stage 2) on the T images of one person.
+
+Start from the meta-learned G and D, set ψ' = P·ê and w' = w0 + ê, then train G (with ψ') and
+D (with w') on the T frames with the content, adversarial and feature-matching losses (no
+L_MCH).  Works on a copy: the caller's model is never changed.  Ctrl-C (KeyboardInterrupt or
+InterruptedError, e.g. raised by the progress callback) stops and returns the state reached,
+marked ``interrupted``; any other exception from the callback (a host's Cancel) propagates.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from fsth_core.config import LossWeights
+from fsth_core.device import Execution
+from fsth_core.losses import ContentLoss, GeneratorLoss
+from fsth_core.model import TalkingHeadModel
+from fsth_core.pipeline import Identity, Progress, Sources, landmark_images, to_network
+from fsth_core.training.steps import AdversarialUpdate
+
+
+def default_steps(shots: int) -> int:
+    """~125 steps for T = 1 growing to ~230 for T >= 32 (the authors' advice)."""
+    t = max(1, int(shots))
+    return int(round(125 + 105 * min(1.0, math.log2(t) / 5)))
+
+
+@dataclass(frozen=True)
+class FinetuneOptions:
+    steps: int | None = None     # None: default_steps(T)
+    batch: int = 4
+    lr_g: float = 5e-5           # the paper's meta-learning rates
+    lr_d: float = 2e-4
+    pixel_l1: float = 0.0        # optional extra term (not in the paper)
+    seed: int = 0
+
+
+@dataclass
+class FinetuneResult:
+    model: TalkingHeadModel      # the fine-tuned copy
+    identity: Identity           # with ψ' and w'
+    steps_done: int
+    interrupted: bool
+    losses: list[dict]
+
+
+class _Person(nn.Module):
+    """Trainable ψ' and w' next to the copied G and D."""
+
+    def __init__(self, psi: torch.Tensor, w: torch.Tensor):
+        super().__init__()
+        self.psi = nn.Parameter(psi.clone()[None])
+        self.w = nn.Parameter(w.clone())
+
+
+def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
+             options: FinetuneOptions = FinetuneOptions(), execution: Execution | None = None,
+             progress: Progress | None = None, content: ContentLoss | None = None) -> FinetuneResult:
+    """Fine-tune a copy of ``model`` on ``sources`` (crops [T,S,S,3], points [T,68,2])."""
+    ex = execution or Execution.resolve()
+    t = len(sources.crops)
+    steps = options.steps if options.steps is not None else default_steps(t)
+    m = ex.prepare_module(copy.deepcopy(model).cpu().train())
+    m.embedder.requires_grad_(False)
+    person = _Person(identity.psi, identity.w).to(ex.device)
+    gen_params = list(m.generator.parameters()) + [person.psi]
+    dis_params = list(m.discriminator.parameters()) + [person.w]
+    g_opt = torch.optim.Adam(gen_params, lr=options.lr_g, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(dis_params, lr=options.lr_d, betas=(0.5, 0.999))
+    content = content if content is not None else ContentLoss.from_installed(ex.device)
+    update = AdversarialUpdate(discriminator=m.discriminator, gen_params=gen_params, dis_params=dis_params,
+                               gen_opt=g_opt, dis_opt=d_opt,
+                               gen_loss=GeneratorLoss(LossWeights(pixel_l1=options.pixel_l1), content, match=False),
+                               autocast=ex.autocast)
+    s = m.config.image_size
+    frames = to_network(sources.crops)
+    lms = landmark_images(sources.points, s)
+    g_in = lms
+    if m.config.warp_guided:  # the guide warps the first source to each source's landmarks
+        from fsth_core.guidance import WarpGuide
+        g_in = WarpGuide(identity.source, identity.source_points).inputs(lms, sources.points)
+    rng = np.random.default_rng(options.seed)
+    losses, done, interrupted = [], 0, False
+    try:
+        for step in range(steps):
+            idx = torch.from_numpy(rng.choice(t, size=min(options.batch, t), replace=t < options.batch))
+            real, y, gi = (ex.input(v[idx]) for v in (frames, lms, g_in))
+            gen, fake = update.gen_update(lambda: m.generator(gi, person.psi), real, y, lambda: person.w)
+            dis = update.dis_update(fake, real, y, lambda: person.w)
+            done = step + 1
+            losses.append({**{f"G/{k}": v for k, v in gen.scalars().items()},
+                           **{f"D/{k}": v for k, v in dis.scalars().items()}})
+            if progress:
+                progress(done, steps)
+    except (KeyboardInterrupt, InterruptedError):  # other exceptions (a host's Cancel) propagate
+        interrupted = True
+    m.eval()
+    out = replace(identity, psi=person.psi.detach()[0].cpu(), w=person.w.detach().cpu(),
+                  finetune_steps=identity.finetune_steps + done, shots=t)
+    return FinetuneResult(m.cpu(), out, done, interrupted, losses)
