@@ -8,7 +8,6 @@ marked ``interrupted``; any other exception from the callback (a host's Cancel) 
 """
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, replace
 
@@ -19,7 +18,7 @@ from torch import nn
 from fsth_core.config import LossWeights
 from fsth_core.device import Execution
 from fsth_core.losses import ContentLoss, GeneratorLoss
-from fsth_core.model import TalkingHeadModel
+from fsth_core.model import TalkingHeadModel, clone_model
 from fsth_core.pipeline import Identity, Progress, Sources, landmark_images, to_network
 from fsth_core.training.steps import AdversarialUpdate
 
@@ -65,7 +64,7 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     ex = execution or Execution.resolve()
     t = len(sources.crops)
     steps = options.steps if options.steps is not None else default_steps(t)
-    m = ex.prepare_module(copy.deepcopy(model).cpu().train())
+    m = ex.prepare_module(clone_model(model).train())
     m.embedder.requires_grad_(False)
     person = _Person(identity.psi, identity.w).to(ex.device)
     gen_params = list(m.generator.parameters()) + [person.psi]

@@ -43,6 +43,19 @@ class TalkingHeadModel(nn.Module):
         return self
 
 
+def clone_model(model: TalkingHeadModel) -> TalkingHeadModel:
+    """An independent CPU copy (same weights, train mode).
+
+    Use this instead of ``copy.deepcopy``: parametrized (spectral-norm) modules share their
+    generated classes with a deep copy, so folding the copy would break the original.
+    """
+    if model.folded:
+        raise ValueError("cannot clone a folded (inference-only) model")
+    twin = TalkingHeadModel(model.config)
+    twin.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    return twin
+
+
 def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadModel:
     """A freshly initialized model (deterministic when ``seed`` is given)."""
     if seed is None:

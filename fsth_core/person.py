@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from fsth_core.config import FORMAT_VERSION, ModelConfig
-from fsth_core.model import TalkingHeadModel
+from fsth_core.model import TalkingHeadModel, clone_model
 from fsth_core.pipeline import Identity
 from fsth_core.weights import WeightsError, load_tensors, save_tensors
 
@@ -37,8 +37,6 @@ def load_person(path: str | os.PathLike, base: TalkingHeadModel) -> tuple[Talkin
 
     ``base`` is not modified: a fine-tuned person gets a copy with its own weights.
     """
-    import copy
-
     path = Path(path)
     tensors, meta = load_tensors(path, kind="person")
     cfg = ModelConfig.from_json(meta["config"])
@@ -51,7 +49,7 @@ def load_person(path: str | os.PathLike, base: TalkingHeadModel) -> tuple[Talkin
     nets = {k: v.float() for k, v in tensors.items() if k.startswith(("generator.", "discriminator."))}
     if not nets:
         return base, ident
-    model = copy.deepcopy(base).cpu()
+    model = clone_model(base)
     own = model.state_dict()
     for k, v in nets.items():
         if k not in own or own[k].shape != v.shape:

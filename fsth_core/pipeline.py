@@ -5,7 +5,6 @@ Models are never modified: inference works on a folded copy.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -15,7 +14,7 @@ import torch
 from fsth_core.device import Execution
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
 from fsth_core.landmarks.render import draw_landmarks
-from fsth_core.model import TalkingHeadModel
+from fsth_core.model import TalkingHeadModel, clone_model
 
 Progress = Callable[[int, int], None]  # (done, total); may raise to cancel
 
@@ -82,14 +81,19 @@ def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execu
                      batch: int = 8) -> Identity:
     """ê = mean over the T sources of E(x, y); ψ = P·ê; w = w0 + ê.  crops [T,S,S,3]."""
     ex = execution or Execution.resolve("cpu", "fp32")
-    emb = model.embedder.eval()
+    emb = model.embedder
     s = model.config.image_size
     embs = []
-    for i in range(0, len(sources.crops), batch):
-        x = ex.input(to_network(sources.crops[i:i + batch]))
-        y = ex.input(landmark_images(sources.points[i:i + batch], s))
-        with ex.autocast():
-            embs.append(emb(x, y).float())
+    was_training = emb.training
+    emb.eval()  # eval mode: spectral norm uses its stored vectors and updates nothing
+    try:
+        for i in range(0, len(sources.crops), batch):
+            x = ex.input(to_network(sources.crops[i:i + batch])).to(next(emb.parameters()).device)
+            y = ex.input(landmark_images(sources.points[i:i + batch], s)).to(x.device)
+            with ex.autocast():
+                embs.append(emb(x, y).float())
+    finally:
+        emb.train(was_training)
     e = torch.cat(embs).mean(0, keepdim=True)
     psi = model.generator.project(e.to(model.generator.projection.device))
     w = model.discriminator.w0[None] + e.to(model.discriminator.w0.device)
@@ -99,7 +103,7 @@ def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execu
 
 def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHeadModel:
     """A folded, eval-mode copy on the execution device; the caller's model is untouched."""
-    m = copy.deepcopy(model).cpu().fold()
+    m = clone_model(model).fold()
     m.requires_grad_(False)
     return execution.prepare_module(m)
 
@@ -154,7 +158,7 @@ def realism_scores(model: TalkingHeadModel, identity: Identity, frames: np.ndarr
                    execution: Execution | None = None, batch: int = 8) -> np.ndarray:
     """D's realism r = v·w' + b of frames uint8 [B,S,S,3] with landmarks [B,68,2] -> float32 [B]."""
     ex = execution or Execution.resolve("cpu", "fp32")
-    d = copy.deepcopy(model.discriminator).cpu().eval()
+    d = clone_model(model).discriminator.eval()
     d = ex.prepare_module(d)
     w = identity.w.to(ex.device)
     s = model.config.image_size

@@ -1,0 +1,112 @@
+"""Few-shot fine-tuning, identities, person files, streaming generation and realism scores."""
+import numpy as np
+import pytest
+import torch
+
+from fsth_core.config import preset
+from fsth_core.data.synthetic import identity_landmarks_sequence, render_sequence, synthetic_identity
+from fsth_core.device import Execution
+from fsth_core.finetune import FinetuneOptions, default_steps, finetune
+from fsth_core.model import build_model
+from fsth_core.person import load_person, save_person
+from fsth_core.pipeline import FrameGenerator, Sources, compute_identity, realism_scores
+from fsth_core.training.meta import state_digest
+
+CPU = Execution.resolve("cpu", "fp32")
+
+
+def _person(seed, frames=6, size=64):
+    ident = synthetic_identity(seed)
+    pts = identity_landmarks_sequence(ident, frames, np.random.default_rng(seed), size=size)
+    return Sources(render_sequence(ident, pts, size), pts.astype(np.float32))
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "warp-guided"])
+def model(request):
+    return build_model(preset("tiny", warp_guided=request.param), seed=0)
+
+
+def test_default_steps_grow_with_shots():
+    assert default_steps(1) == 125 and default_steps(32) == 230 and default_steps(64) == 230
+    assert default_steps(1) < default_steps(8) < default_steps(32)
+
+
+def test_finetune_trains_a_copy(model):
+    before = state_digest(model)
+    src = _person(1)
+    ident = compute_identity(model, src, CPU)
+    res = finetune(model, ident, src, FinetuneOptions(steps=3, lr_g=1e-3, lr_d=1e-3), CPU)
+    assert res.steps_done == 3 and not res.interrupted and len(res.losses) == 3
+    assert state_digest(model) == before                     # caller's model untouched
+    assert state_digest(res.model) != before                 # the copy was trained
+    assert not torch.equal(res.identity.psi, ident.psi)      # ψ' trained
+    assert not torch.equal(res.identity.w, ident.w)          # w' trained
+    assert res.identity.finetune_steps == 3 and res.identity.shots == 6
+    assert all(np.isfinite(v) for d in res.losses for v in d.values())
+    assert "G/match" not in res.losses[0]                   # no L_MCH while fine-tuning
+
+
+def test_interrupted_finetune_keeps_the_state_reached(model):
+    src = _person(2, frames=2)
+    ident = compute_identity(model, src, CPU)
+    seen = []
+
+    def cancel_at_2(done, total):
+        seen.append((done, total))
+        if done == 2:
+            raise KeyboardInterrupt
+
+    res = finetune(model, ident, src, FinetuneOptions(steps=10), CPU, progress=cancel_at_2)
+    assert res.interrupted and res.steps_done == 2 and seen == [(1, 10), (2, 10)]
+    frames = list(FrameGenerator(res.model, res.identity, CPU).stream(src.points))
+    assert len(frames) == 2 and frames[0].dtype == np.uint8
+
+    class HostCancel(Exception):
+        pass
+
+    def host_cancel(done, total):
+        raise HostCancel
+
+    with pytest.raises(HostCancel):  # a host's Cancel propagates
+        finetune(model, ident, src, FinetuneOptions(steps=10), CPU, progress=host_cancel)
+
+
+def test_person_file_round_trip(model, tmp_path):
+    src = _person(3, frames=3)
+    ident = compute_identity(model, src, CPU)
+    res = finetune(model, ident, src, FinetuneOptions(steps=2, lr_g=1e-3), CPU)
+    path = save_person(tmp_path / "p.safetensors", res.identity, res.model)
+    loaded_model, loaded = load_person(path, model)
+    a = np.stack(list(FrameGenerator(res.model, res.identity, CPU).stream(src.points)))
+    b = np.stack(list(FrameGenerator(loaded_model, loaded, CPU).stream(src.points)))
+    assert np.array_equal(a, b)
+    assert loaded.finetune_steps == 2 and loaded.shots == 3
+    other = build_model(preset("small"))
+    with pytest.raises(ValueError, match="made for a 'tiny' model"):
+        load_person(path, other)
+
+
+def test_streaming_generation_is_batched_and_lazy(model):
+    src = _person(4, frames=2)
+    ident = compute_identity(model, src, CPU)
+    gen = FrameGenerator(model, ident, CPU, batch=4)
+    pulled = []
+
+    def points():
+        for i in range(10):
+            pulled.append(i)
+            yield src.points[i % 2]
+
+    stream = gen.stream(points(), total=10)
+    first = next(stream)
+    assert first.shape == (64, 64, 3) and len(pulled) == 4  # only one batch was read
+    rest = list(stream)
+    assert len(rest) == 9
+    assert gen.model is not model and gen.model.folded and not model.folded
+
+
+def test_realism_scores_shape(model):
+    src = _person(5, frames=3)
+    ident = compute_identity(model, src, CPU)
+    r = realism_scores(model, ident, src.crops, src.points, CPU)
+    assert r.shape == (3,) and np.isfinite(r).all()
