@@ -212,6 +212,7 @@ def train(opt: TrainOptions, progress: bool = True,
                        training={**rec, "steps_done": step, "world_size": dist.world})
         dist_util.barrier()
 
+    previous = _raise_on_sigterm()
     try:
         t0 = time.time()
         for batch in loader:
@@ -220,7 +221,8 @@ def train(opt: TrainOptions, progress: bool = True,
             scalars = result.scalars()
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix({k.split("/")[0] + k.split("/")[1][:4]: f"{v:.3f}" for k, v in scalars.items()
+                bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
+                                 for k, v in scalars.items()
                                  if k.endswith(("total", "adversarial", "pixel_l1", "match"))}, refresh=False)
             if writer is not None:
                 for k, v in scalars.items():
@@ -240,11 +242,33 @@ def train(opt: TrainOptions, progress: bool = True,
             bar.write(f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume")
         raise
     finally:
+        _restore_sigterm(previous)
         if bar is not None:
             bar.close()
         if writer is not None:
             writer.close()
     return model
+
+
+def _raise_on_sigterm():
+    """SIGTERM (kill, a cluster's pre-emption) checkpoints like Ctrl-C; main thread only."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _bar(start: int, total: int, enabled: bool):
