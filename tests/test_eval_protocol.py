@@ -65,3 +65,22 @@ def test_face_box_and_options():
         EvalOptions(method="gan")
     with pytest.raises(ValueError, match="shots"):
         EvalOptions(shots=(0,))
+
+
+def test_inference_copy_leaves_the_model_usable():
+    """Evaluation folds copies of a model many times (per video and T): the original must keep working."""
+    import torch
+
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.pipeline import inference_copy
+
+    model = build_model(preset("tiny"), seed=0).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before = model.embedder(x, x)
+        folded = inference_copy(model, Execution.resolve("cpu", "fp32", channels_last=False))
+        assert folded.folded and not model.folded
+        assert torch.allclose(model.embedder(x, x), before)
+        assert torch.allclose(folded.embedder(x, x), before, atol=1e-5)
