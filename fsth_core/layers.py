@@ -28,6 +28,10 @@ def fold_spectral_norm(module: nn.Module) -> nn.Module:
     module.eval()
     for m in module.modules():
         if parametrize.is_parametrized(m, "weight"):
+            # A deep copy shares its parametrized class with the original, and removing the
+            # parametrization edits that class: give this module a class of its own first.
+            cls = type(m)
+            m.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
             parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
     return module
 
