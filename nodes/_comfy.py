@@ -84,6 +84,16 @@ def free_memory() -> None:
         mm.soft_empty_cache()
 
 
+def grad_enabled():
+    """Autograd back on for training inside a node: ComfyUI runs nodes under torch.inference_mode()."""
+    import contextlib
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode(False))
+    stack.enter_context(torch.enable_grad())
+    return stack
+
+
 # ---- progress -----------------------------------------------------------------------------
 class Progress:
     """comfy.utils.ProgressBar (whose hook raises on Cancel), a no-op outside ComfyUI.
@@ -121,7 +131,8 @@ def register_model_folders() -> None:
         paths, exts = fp.folder_names_and_paths[name]
         fp.folder_names_and_paths[name] = (paths, set(exts) | EXTENSIONS)
     for p in fp.get_folder_paths(MODELS):
-        register_weights_dir(p)
+        if Path(p).resolve() != PACK_WEIGHTS.resolve():  # fsth_core searches its own weights/ last anyway
+            register_weights_dir(p)
 
 
 def _scan(folders, exts=EXTENSIONS) -> list[str]:

@@ -90,7 +90,7 @@ class RealismScore:
         kept = type(lm)(lm.points[keep], lm.image_size, lm.found[keep], lm.interpolated[keep], lm.fps, lm.crop)
         text = json.dumps({"scores": [round(float(v), 4) for v in r], "kept": keep.tolist(),
                            "threshold": float(threshold)})
-        return to_image(imgs[keep]), kept, text
+        return {"ui": {"text": [text]}, "result": (to_image(imgs[keep]), kept, text)}
 
 
 class PasteBack:

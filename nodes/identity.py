@@ -8,7 +8,7 @@ from fsth_core.finetune import FinetuneOptions, default_steps, finetune
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
-from ._comfy import IDENTITIES, Progress, full_path, identities_output_dir, list_files, to_uint8
+from ._comfy import IDENTITIES, Progress, grad_enabled, full_path, identities_output_dir, list_files, to_uint8
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
@@ -76,7 +76,8 @@ class FewShotFinetune:
             return model, FSTHIdentity(ident, f"{model.name} x{ident.shots}")
         opts = FinetuneOptions(steps=n, batch=int(batch_size), seed=int(seed), lr_g=rec.get("lr_g", 5e-5),
                                lr_d=rec.get("lr_d", 2e-4), pixel_l1=rec.get("pixel_l1", 0.0))
-        res = finetune(model.model, ident, sources, opts, ex, Progress(n).callback)
+        with grad_enabled():
+            res = finetune(model.model, ident, sources, opts, ex, Progress(n).callback)
         tuned = FSTHModel(res.model, f"{model.name}+ft{res.steps_done}", model.precision, rec,
                           model.finetune_steps + res.steps_done)
         return tuned, FSTHIdentity(res.identity, tuned.name)
