@@ -8,7 +8,8 @@ from fsth_core.finetune import FinetuneOptions, default_steps, finetune
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
-from ._comfy import IDENTITIES, Progress, grad_enabled, full_path, identities_output_dir, list_files, to_uint8
+from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
+                     to_uint8)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"

@@ -117,8 +117,8 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     before = state(model)
     (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, picture, source[0]))
     tuned, ident2 = check("FSTH_FewShotFinetune",
-                          N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 2, 2, 0))
-    assert tuned is not model and tuned.finetune_steps == 2 and ident2.identity.finetune_steps == 2
+                          N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 1, 2, 0))
+    assert tuned is not model and tuned.finetune_steps == 1 and ident2.identity.finetune_steps == 1
     assert not same_state(state(tuned), before)
     torch.testing.assert_close(ident2.identity.embedding, ident.identity.embedding)
     (frames,) = check("FSTH_Generator", N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 2))
@@ -226,10 +226,10 @@ def test_progress_per_frame_and_per_step_and_cancel(comfy_stubs, model, picture,
     comfy_stubs.calls = []
     N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
     assert [v for v, _ in comfy_stubs.calls] == list(range(1, FRAMES + 1))
-    comfy_stubs.calls, comfy_stubs.stop_at = [], 2
+    comfy_stubs.calls, comfy_stubs.stop_at = [], 1
     with pytest.raises(RuntimeError, match="interrupted"):
         N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 50, 1, 0)
-    assert comfy_stubs.calls == [(1, 50), (2, 50)]
+    assert comfy_stubs.calls == [(1, 50)]
     assert same_state(state(model), before)
 
 

@@ -175,12 +175,12 @@ def test_workflow_runs_in_graph_order_on_tiny_inputs(path, tiny_inputs, tmp_path
                 inputs[i["name"]] = results[a][aslot]
         if node["type"] in PACK.NODE_CLASS_MAPPINGS:
             kw = widget_kwargs(node)
-            if "steps" in kw:
-                kw["steps"] = min(kw["steps"] if kw["steps"] >= 0 else 2, 2)
+            if "steps" in kw:  # fine-tuning itself is covered by test_nodes_run; here: the graph
+                kw["steps"] = 0
             if "batch_size" in kw:
                 kw["batch_size"] = min(kw["batch_size"], 2)
             if "frames" in kw:
-                kw["frames"] = min(kw["frames"], 4)
+                kw["frames"] = min(kw["frames"], 3)
             kw.update({k: v for k, v in inputs.items()})
             obj = PACK.NODE_CLASS_MAPPINGS[node["type"]]()
             out = getattr(obj, obj.FUNCTION)(**kw)
