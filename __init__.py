@@ -1,7 +1,7 @@
 """ComfyUI entry point of the FSTH node pack (few-shot talking heads)."""
-try:
+if __package__:
     from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
-except ImportError:  # imported as a plain module (no parent package): nothing to register
+else:  # imported as a plain module (no parent package, e.g. by a test collector): nothing to register
     NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = {}, {}
 
 WEB_DIRECTORY = None

@@ -28,10 +28,11 @@ def fold_spectral_norm(module: nn.Module) -> nn.Module:
     module.eval()
     for m in module.modules():
         if parametrize.is_parametrized(m, "weight"):
-            # A deep copy shares its parametrized class with the original, and removing the
-            # parametrization edits that class: give this module a class of its own first.
+            # A deepcopy shares its parametrized class with the original and removal deletes the
+            # class's property: give this module a class of its own first, so the original keeps working.
             cls = type(m)
-            m.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
+            own = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+            m.__class__ = type(cls.__name__, cls.__bases__, own)
             parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
     return module
 

@@ -1,3 +1,43 @@
-"""ComfyUI nodes: a thin layer over fsth_core (validate, convert, call one function, return)."""
-NODE_CLASS_MAPPINGS: dict = {}
-NODE_DISPLAY_NAME_MAPPINGS: dict = {}
+"""ComfyUI nodes: a thin layer over fsth_core (validate, convert, call one function, return).
+
+Imported only relatively (``from .nodes import ...``): ``nodes`` is also ComfyUI's own module.
+"""
+import importlib.util
+import os
+import sys
+
+
+def _ensure_core_importable() -> None:
+    """Inside ComfyUI the pack's root is not on sys.path: add it so ``import fsth_core`` works."""
+    if importlib.util.find_spec("fsth_core") is None:
+        sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+_ensure_core_importable()
+
+from ._comfy import register_model_folders  # noqa: E402
+from .generate import Generator, PasteBack, RealismScore  # noqa: E402
+from .identity import Embedder, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
+from .landmarks import LandmarkExtract, ProceduralMotion, RenderLandmarks, RetargetLandmarks  # noqa: E402
+from .model import LoadModel  # noqa: E402
+
+register_model_folders()
+
+_NODES = [
+    ("FSTH_LoadModel", LoadModel, "FSTH Load Model"),
+    ("FSTH_LandmarkExtract", LandmarkExtract, "FSTH Landmark Extract"),
+    ("FSTH_RenderLandmarks", RenderLandmarks, "FSTH Render Landmarks"),
+    ("FSTH_RetargetLandmarks", RetargetLandmarks, "FSTH Retarget Landmarks"),
+    ("FSTH_ProceduralMotion", ProceduralMotion, "FSTH Procedural Motion"),
+    ("FSTH_Embedder", Embedder, "FSTH Embedder"),
+    ("FSTH_FewShotFinetune", FewShotFinetune, "FSTH Few-Shot Finetune"),
+    ("FSTH_Generator", Generator, "FSTH Generator"),
+    ("FSTH_RealismScore", RealismScore, "FSTH Realism Score"),
+    ("FSTH_PasteBack", PasteBack, "FSTH Paste Back"),
+    ("FSTH_SaveIdentity", SaveIdentity, "FSTH Save Identity"),
+    ("FSTH_LoadIdentity", LoadIdentity, "FSTH Load Identity"),
+]
+
+NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in _NODES}
+NODE_DISPLAY_NAME_MAPPINGS = {node_id: name for node_id, _, name in _NODES}
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -1,0 +1,179 @@
+"""The ComfyUI side of the pack: IMAGE <-> uint8, devices, progress, model folders.
+
+``comfy.*`` and ``folder_paths`` are imported lazily, so everything here also works (as a
+no-op or with a plain default) outside ComfyUI, e.g. in the tests.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fsth_core.paths import PACK_WEIGHTS, register_weights_dir, weights_dirs
+
+MODELS = "fsth"                  # models/fsth: model checkpoints
+IDENTITIES = "fsth_identities"   # models/fsth_identities and output/fsth_identities: person files
+EXTENSIONS = {".safetensors"}
+
+
+def _optional(name: str):
+    """The module ``name`` when running inside ComfyUI, else None."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def folder_paths():
+    return _optional("folder_paths")
+
+
+def model_management():
+    return _optional("comfy.model_management") if _optional("folder_paths") is not None else None
+
+
+# ---- images -------------------------------------------------------------------------------
+def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
+    """IMAGE float [B,H,W,C] in 0..1 (C = 1, 3 or 4) -> uint8 [B,H,W,3] RGB numpy."""
+    if not isinstance(image, torch.Tensor) or image.dim() not in (3, 4):
+        raise ValueError(f"{name}: expected an IMAGE [B,H,W,C], got {type(image).__name__} "
+                         f"{list(getattr(image, 'shape', []))}")
+    t = image if image.dim() == 4 else image[None]
+    if t.shape[-1] == 1:
+        t = t.expand(*t.shape[:-1], 3)
+    elif t.shape[-1] == 4:
+        t = t[..., :3]
+    elif t.shape[-1] != 3:
+        raise ValueError(f"{name}: expected 1, 3 or 4 channels last, got shape {list(image.shape)}")
+    if t.shape[0] == 0:
+        raise ValueError(f"{name}: the batch is empty")
+    return (t.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def to_image(frames) -> torch.Tensor:
+    """uint8 [B,H,W,3] (array or list of [H,W,3]) -> IMAGE float32 [B,H,W,3] in 0..1 on the
+    intermediate device."""
+    arr = np.stack(list(frames)) if not isinstance(frames, np.ndarray) else frames
+    if arr.ndim == 3:
+        arr = arr[None]
+    t = torch.from_numpy(np.ascontiguousarray(arr)).float() / 255.0
+    return t.to(intermediate_device())
+
+
+# ---- devices ------------------------------------------------------------------------------
+def torch_device() -> torch.device:
+    """Compute device: ComfyUI's choice (respects --cpu), else fsth_core's automatic pick."""
+    mm = model_management()
+    if mm is not None:
+        return mm.get_torch_device()
+    from fsth_core.device import pick_device
+    return pick_device("auto")
+
+
+def intermediate_device() -> torch.device:
+    mm = model_management()
+    return mm.intermediate_device() if mm is not None else torch.device("cpu")
+
+
+def free_memory() -> None:
+    mm = model_management()
+    if mm is not None:
+        mm.soft_empty_cache()
+
+
+def grad_enabled():
+    """Autograd back on for training inside a node: ComfyUI runs nodes under torch.inference_mode()."""
+    import contextlib
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode(False))
+    stack.enter_context(torch.enable_grad())
+    return stack
+
+
+# ---- progress -----------------------------------------------------------------------------
+class Progress:
+    """comfy.utils.ProgressBar (whose hook raises on Cancel), a no-op outside ComfyUI.
+
+    ``update(n)`` advances by n; ``callback(done, total)`` fits fsth_core's Progress signature.
+    """
+
+    def __init__(self, total: int):
+        self.total = max(1, int(total))
+        self.done = 0
+        utils = _optional("comfy.utils") if folder_paths() is not None else None
+        self._bar = utils.ProgressBar(self.total) if utils is not None else None
+
+    def update(self, n: int = 1) -> None:
+        self.callback(self.done + n, self.total)
+
+    def callback(self, done: int, total: int) -> None:
+        self.done = int(done)
+        if self._bar is not None:
+            self._bar.update_absolute(self.done, self.total)
+
+
+# ---- model folders ------------------------------------------------------------------------
+def register_model_folders() -> None:
+    """models/fsth (first) and the pack's weights/ for models; models/fsth_identities and
+    output/fsth_identities for person files.  Entries from extra_model_paths.yaml are kept."""
+    fp = folder_paths()
+    if fp is None:
+        return
+    out = os.path.join(fp.get_output_directory(), IDENTITIES)
+    for name, default, extra in ((MODELS, os.path.join(fp.models_dir, MODELS), str(PACK_WEIGHTS)),
+                                 (IDENTITIES, os.path.join(fp.models_dir, IDENTITIES), out)):
+        fp.add_model_folder_path(name, default, is_default=True)
+        fp.add_model_folder_path(name, extra)
+        paths, exts = fp.folder_names_and_paths[name]
+        fp.folder_names_and_paths[name] = (paths, set(exts) | EXTENSIONS)
+    for p in fp.get_folder_paths(MODELS):
+        if Path(p).resolve() != PACK_WEIGHTS.resolve():  # fsth_core searches its own weights/ last anyway
+            register_weights_dir(p)
+
+
+def _scan(folders, exts=EXTENSIONS) -> list[str]:
+    names = set()
+    for d in folders:
+        d = Path(d)
+        if d.is_dir():
+            names.update(str(p.relative_to(d)).replace(os.sep, "/") for p in d.rglob("*")
+                         if p.suffix.lower() in exts and p.is_file())
+    return sorted(names)
+
+
+def list_files(kind: str = MODELS) -> list[str]:
+    """File names for a combo: ComfyUI's folder list, else fsth_core's weights folders."""
+    fp = folder_paths()
+    if fp is not None:
+        return list(fp.get_filename_list(kind))
+    return _scan(weights_dirs() if kind == MODELS else [identities_output_dir()])
+
+
+def full_path(kind: str, name: str) -> Path:
+    fp = folder_paths()
+    found = fp.get_full_path(kind, name) if fp is not None else None
+    if found is None:
+        folders = weights_dirs() if kind == MODELS else [identities_output_dir()]
+        found = next((Path(d) / name for d in folders if (Path(d) / name).is_file()), None)
+    if found is None:
+        raise ValueError(f"{name}: not found in the {kind} folders ({', '.join(map(str, folder_list(kind)))})")
+    return Path(found)
+
+
+def folder_list(kind: str) -> list[str]:
+    fp = folder_paths()
+    if fp is not None and kind in fp.folder_names_and_paths:
+        return fp.get_folder_paths(kind)
+    return [str(d) for d in (weights_dirs() if kind == MODELS else [identities_output_dir()])]
+
+
+def identities_output_dir() -> Path:
+    """Where Save Identity writes: ComfyUI's output/fsth_identities (outside ComfyUI:
+    $FSTH_OUTPUT_DIR or ./output, then fsth_identities)."""
+    fp = folder_paths()
+    base = fp.get_output_directory() if fp is not None else os.environ.get("FSTH_OUTPUT_DIR", "output")
+    return Path(base) / IDENTITIES

@@ -1,0 +1,139 @@
+"""Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
+from __future__ import annotations
+
+from fsth_core.landmarks.detect import BACKENDS
+from fsth_core.landmarks.motion import procedural_motion
+from fsth_core.landmarks.render import draw_landmarks_batch
+from fsth_core.landmarks.retarget import MODES, retarget
+from fsth_core.landmarks.track import extract_landmarks
+
+from ._comfy import Progress, to_image, to_uint8
+from ._types import FSTHLandmarks
+
+CATEGORY = "FSTH/landmarks"
+FACES = ["largest", "0", "1", "2", "3", "4", "5"]
+_WORK = 256  # side of the crop in which retargeting works (the result does not depend on it)
+
+
+class LandmarkExtract:
+    DESCRIPTION = "68-point landmarks of one face in every image of a batch (video frames or photos)."
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_LANDMARKS", "IMAGE")
+    RETURN_NAMES = ("landmarks", "landmark_images")
+    FUNCTION = "extract"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "images": ("IMAGE", {"tooltip": "Frames of a video, or photos of one person."}),
+            "input_kind": (["video", "photos"], {
+                "default": "video",
+                "tooltip": "video: track the face from frame to frame and smooth; "
+                           "photos: detect the face in each image on its own, no smoothing."}),
+            "backend": (list(BACKENDS), {
+                "default": "auto",
+                "tooltip": "auto = face_alignment if installed with its weights, else dlib (offline). "
+                           "face_alignment needs `pip install face-alignment`; dlib needs dlib-bin."}),
+            "face": (FACES, {"default": "largest",
+                             "tooltip": "Which face: the largest, or n = the n-th face from the left (0-based)."}),
+            "smoothing": ("FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.05,
+                                    "tooltip": "Temporal smoothing of a video's landmarks (0 = off; "
+                                               "ignored for photos)."}),
+        }}
+
+    def extract(self, images, input_kind: str, backend: str, face: str, smoothing: float):
+        frames = to_uint8(images, "images")
+        video = input_kind == "video"
+        bar = Progress(len(frames))
+
+        def stream():
+            for f in frames:
+                yield f
+                bar.update()
+
+        res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
+                                smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
+                                total=len(frames), name="images")
+        lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
+        return lm, to_image(draw_landmarks_batch(res.points, res.image_size))
+
+
+class RenderLandmarks:
+    DESCRIPTION = "Draws landmarks as the paper's coloured line images."
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("images",)
+    FUNCTION = "render"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "landmarks": ("FSTH_LANDMARKS", {"tooltip": "Landmarks to draw."}),
+            "space": (["crop", "frame"], {
+                "default": "crop",
+                "tooltip": "crop: in the head crop the generator sees (size x size); "
+                           "frame: in the pixels of the frames the landmarks came from."}),
+            "size": ("INT", {"default": 256, "min": 16, "max": 2048, "step": 8,
+                             "tooltip": "Side of the crop images (space = crop only)."}),
+        }}
+
+    def render(self, landmarks: FSTHLandmarks, space: str, size: int):
+        if space == "crop":
+            return (to_image(draw_landmarks_batch(landmarks.in_crop(size), size)),)
+        return (to_image(draw_landmarks_batch(landmarks.points, landmarks.image_size)),)
+
+
+class RetargetLandmarks:
+    DESCRIPTION = "Makes the source face follow a driver's landmarks (the result lies on the source picture)."
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_LANDMARKS",)
+    RETURN_NAMES = ("landmarks",)
+    FUNCTION = "retarget"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "source": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the portrait to animate (its first frame is used)."}),
+            "driver": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the driving video."}),
+            "mode": (list(MODES), {
+                "default": "relative",
+                "tooltip": "relative: only the driver's motion, on the source's face shape; "
+                           "absolute: the driver's own landmarks (the paper; carries the driver's face shape)."}),
+            "reference_frame": ("INT", {"default": 0, "min": 0, "max": 100000,
+                                        "tooltip": "Driver frame taken as neutral (relative mode)."}),
+        }}
+
+    def retarget(self, source: FSTHLandmarks, driver: FSTHLandmarks, mode: str, reference_frame: int):
+        if reference_frame >= len(driver):
+            raise ValueError(f"reference_frame {reference_frame} is outside the driver's {len(driver)} frames")
+        box = source.source_box()
+        src = box.points_to_crop(source.points[0], _WORK)
+        out = retarget(src, driver.in_crop(_WORK), mode=mode, reference=int(reference_frame))
+        return (FSTHLandmarks(box.points_from_crop(out, _WORK), source.image_size, driver.found,
+                              driver.interpolated, driver.fps, crop=box),)
+
+
+class ProceduralMotion:
+    DESCRIPTION = "Animated landmarks of one face without a video: blinks, speech-like mouth, head motion."
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_LANDMARKS",)
+    RETURN_NAMES = ("landmarks",)
+    FUNCTION = "animate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "source": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the portrait (its first frame is used)."}),
+            "frames": ("INT", {"default": 100, "min": 1, "max": 100000, "tooltip": "Number of frames to make."}),
+            "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 1.0,
+                              "tooltip": "Frame rate (motion speeds are in seconds); use the same in CreateVideo."}),
+            "seed": ("INT", {"default": 0, "min": 0, "max": 2 ** 31 - 1, "control_after_generate": True,
+                             "tooltip": "Random seed: the same seed gives the same motion."}),
+            "intensity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 3.0, "step": 0.05,
+                                    "tooltip": "0 = still, 1 = natural, 2 = lively."}),
+        }}
+
+    def animate(self, source: FSTHLandmarks, frames: int, fps: float, seed: int, intensity: float):
+        pts = procedural_motion(source.points[0], int(frames), fps=float(fps), seed=int(seed),
+                                intensity=float(intensity))
+        return (FSTHLandmarks.of(pts, source.image_size, float(fps), crop=source.source_box()),)

@@ -1,0 +1,50 @@
+"""Load Model: an FSTH checkpoint from models/fsth (or extra_model_paths.yaml's fsth entries, or
+the pack's weights/ folder) with a compute precision."""
+from __future__ import annotations
+
+import os
+
+from fsth_core.weights import load_model, model_info
+
+from ._comfy import MODELS, folder_list, full_path, list_files
+from ._types import PRECISIONS, FSTHModel
+
+CATEGORY = "FSTH"
+
+
+class LoadModel:
+    DESCRIPTION = "Loads an FSTH talking-head checkpoint (.safetensors; its preset is read from the file)."
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_MODEL",)
+    RETURN_NAMES = ("model",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "model_name": (list_files(MODELS), {
+                "tooltip": "Checkpoint in ComfyUI's models/fsth folder (or an fsth entry of "
+                           "extra_model_paths.yaml, or the pack's weights/ folder)."}),
+            "precision": (list(PRECISIONS), {
+                "default": "auto",
+                "tooltip": "Compute precision: auto = bf16/fp16 on a GPU, fp32 on the CPU. "
+                           "fp16 runs on GPUs only; bf16 also on recent CPUs."}),
+        }}
+
+    @classmethod
+    def IS_CHANGED(cls, model_name, precision):
+        try:
+            return f"{os.path.getmtime(full_path(MODELS, model_name))}:{precision}"
+        except ValueError:
+            return ""
+
+    def load(self, model_name: str, precision: str):
+        if not model_name:
+            raise ValueError("no FSTH model found: put a .safetensors checkpoint in one of "
+                             + ", ".join(folder_list(MODELS)))
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        path = full_path(MODELS, model_name)
+        model = load_model(path)
+        recipe = dict(model_info(path).get("training", {}).get("finetune", {}))
+        return (FSTHModel(model, os.path.splitext(os.path.basename(model_name))[0], precision, recipe),)

@@ -1,0 +1,263 @@
+"""Each node called on tiny inputs returns its declared types and shapes; models are never modified;
+progress and cancel go through a (stubbed) comfy.utils.ProgressBar."""
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from test_nodes_defs import load_pack
+
+PACK = load_pack()
+N = {k: v() for k, v in PACK.NODE_CLASS_MAPPINGS.items()}
+T = sys.modules["fsth_pack.nodes._types"]
+SIZE = 128  # picture side
+FRAMES = 5
+
+
+def check(node_id, result):
+    """Result (tuple, or {'result': tuple}) matches the node's RETURN_TYPES."""
+    if isinstance(result, dict):
+        result = result["result"]
+    cls = PACK.NODE_CLASS_MAPPINGS[node_id]
+    assert isinstance(result, tuple) and len(result) == len(cls.RETURN_TYPES)
+    want = {"FSTH_MODEL": T.FSTHModel, "FSTH_LANDMARKS": T.FSTHLandmarks, "FSTH_IDENTITY": T.FSTHIdentity,
+            "STRING": str}
+    for value, kind in zip(result, cls.RETURN_TYPES):
+        if kind == "IMAGE":
+            assert value.dtype == torch.float32 and value.dim() == 4 and value.shape[-1] == 3
+            assert 0 <= float(value.min()) and float(value.max()) <= 1
+        else:
+            assert isinstance(value, want[kind])
+    return result
+
+
+def state(m):
+    return {k: v.clone() for k, v in m.model.state_dict().items()}
+
+
+def same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def picture():
+    import cv2
+    from skimage import data
+
+    img = cv2.resize(data.astronaut(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(img).float()[None] / 255
+
+
+@pytest.fixture(scope="module")
+def source(picture):
+    return check("FSTH_LandmarkExtract", N["FSTH_LandmarkExtract"].extract(picture, "photos", "dlib", "largest", 0.0))
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A tiny warp-guided model (the bundled checkpoint's kind)."""
+    from fsth_core.config import preset
+    from fsth_core.model import build_model
+
+    return T.FSTHModel(build_model(preset("tiny", warp_guided=True), seed=0), "tiny", "fp32")
+
+
+@pytest.fixture(scope="module")
+def motion(source):
+    return check("FSTH_ProceduralMotion", N["FSTH_ProceduralMotion"].animate(source[0], FRAMES, 25.0, 1, 1.0))[0]
+
+
+def test_landmark_extract_on_a_photo(source):
+    lm, img = source
+    assert lm.points.shape == (1, 68, 2) and lm.image_size == (SIZE, SIZE) and lm.found.all()
+    assert img.shape == (1, SIZE, SIZE, 3) and float(img.max()) > 0.5  # lines drawn
+
+
+def test_landmark_extract_video_tracks_and_smooths(picture):
+    frames = torch.cat([torch.roll(picture, s, dims=2) for s in (0, 2, 4, 6)])
+    lm, img = check("FSTH_LandmarkExtract", N["FSTH_LandmarkExtract"].extract(frames, "video", "dlib", "0", 0.5))
+    assert len(lm) == 4 and img.shape == (4, SIZE, SIZE, 3)
+    dx = np.diff(lm.points[:, :, 0].mean(1))
+    assert (dx > 0).all()  # follows the shift to the right
+
+
+def test_missing_backends_say_what_to_install(picture, monkeypatch):
+    with pytest.raises(ValueError, match="face.alignment"):
+        N["FSTH_LandmarkExtract"].extract(picture, "photos", "face_alignment", "largest", 0.0)
+    monkeypatch.setitem(sys.modules, "dlib", None)
+    with pytest.raises(ValueError, match="pip install dlib-bin"):
+        N["FSTH_LandmarkExtract"].extract(picture, "photos", "dlib", "largest", 0.0)
+
+
+def test_render_landmarks(source):
+    (crop,) = check("FSTH_RenderLandmarks", N["FSTH_RenderLandmarks"].render(source[0], "crop", 64))
+    (frame,) = check("FSTH_RenderLandmarks", N["FSTH_RenderLandmarks"].render(source[0], "frame", 64))
+    assert crop.shape == (1, 64, 64, 3) and frame.shape == (1, SIZE, SIZE, 3)
+    assert torch.equal(frame, source[1])
+
+
+def test_procedural_motion_and_retarget(source, motion):
+    src = source[0]
+    assert motion.points.shape == (FRAMES, 68, 2) and motion.crop is not None and motion.fps == 25.0
+    # a driver that is the source, shifted and scaled: relative retargeting gives the source back
+    drv = T.FSTHLandmarks.of(src.points[[0, 0]] * 1.5 + 20, (300, 300))
+    (rel,) = check("FSTH_RetargetLandmarks", N["FSTH_RetargetLandmarks"].retarget(src, drv, "relative", 0))
+    assert rel.image_size == src.image_size and len(rel) == 2
+    np.testing.assert_allclose(rel.points[1], src.points[0], atol=1e-2)
+    (ab,) = check("FSTH_RetargetLandmarks", N["FSTH_RetargetLandmarks"].retarget(src, drv, "absolute", 0))
+    np.testing.assert_allclose(ab.in_crop(64), rel.in_crop(64), atol=0.5)  # same head box, same face
+    with pytest.raises(ValueError, match="reference_frame"):
+        N["FSTH_RetargetLandmarks"].retarget(src, drv, "relative", 5)
+
+
+def test_embed_finetune_generate_score_paste(model, picture, source, motion):
+    before = state(model)
+    (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, picture, source[0]))
+    tuned, ident2 = check("FSTH_FewShotFinetune",
+                          N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 1, 2, 0))
+    assert tuned is not model and tuned.finetune_steps == 1 and ident2.identity.finetune_steps == 1
+    assert not same_state(state(tuned), before)
+    torch.testing.assert_close(ident2.identity.embedding, ident.identity.embedding)
+    (frames,) = check("FSTH_Generator", N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 2))
+    assert frames.shape == (FRAMES, 64, 64, 3)
+    (again,) = N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 4)  # the model still works
+    torch.testing.assert_close(again, frames, atol=2 / 255, rtol=0)
+    (warped,) = check("FSTH_Generator", N["FSTH_Generator"].generate(model, ident, motion, "warp", 8))
+    assert warped.shape == (FRAMES, 64, 64, 3)
+    out = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, -1e6))
+    scores = json.loads(out[2])["scores"]
+    assert out[0].shape[0] == FRAMES == len(scores) and len(out[1]) == FRAMES
+    best, lm_best, text = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
+    assert best.shape[0] == 1 == len(lm_best) and json.loads(text)["kept"] == [int(np.argmax(scores))]
+    (pasted,) = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(frames, picture, motion, 0.1))
+    assert pasted.shape == (FRAMES, SIZE, SIZE, 3)
+    (pasted2,) = N["FSTH_PasteBack"].paste(frames, picture, source[0], 0.1)  # same box from the source
+    torch.testing.assert_close(pasted, pasted2)
+    assert (pasted[:, :4] == picture[:, :4]).all()  # outside the head box: the picture
+    assert same_state(state(model), before) and not model.model.folded
+
+
+def test_finetune_zero_steps_is_feed_forward(model, picture, source):
+    tuned, ident = N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 0, 4, 0)
+    assert tuned is model and ident.identity.finetune_steps == 0
+
+
+def test_user_errors_are_clear(model, picture, source, motion):
+    with pytest.raises(ValueError, match="landmarks has 1"):
+        N["FSTH_Embedder"].embed(model, torch.cat([picture, picture]), source[0])
+    with pytest.raises(ValueError, match="background is"):
+        N["FSTH_PasteBack"].paste(picture[:, :64, :64], picture[:, :100], motion, 0.1)
+    with pytest.raises(ValueError, match="frames must be"):
+        N["FSTH_RealismScore"].score(model, N["FSTH_Embedder"].embed(model, picture, source[0])[0], picture, motion, 0)
+
+
+def test_identity_of_another_preset_is_refused(model, picture, source, motion):
+    from fsth_core.config import preset
+    from fsth_core.model import build_model
+
+    (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
+    other = T.FSTHModel(build_model(preset("tiny", embed_dim=64)), "other", "fp32")
+    with pytest.raises(ValueError, match="was made with"):
+        N["FSTH_Generator"].generate(other, ident, motion, "neural", 4)
+
+
+def test_load_model_save_and_load_identity(tmp_path, monkeypatch, picture, source):
+    from fsth_core.config import preset
+    from fsth_core.model import build_model
+    from fsth_core.weights import save_model
+
+    monkeypatch.setenv("FSTH_OUTPUT_DIR", str(tmp_path / "out"))
+    save_model(tmp_path / "weights" / "tiny.safetensors", build_model(preset("tiny"), seed=1))
+    (m,) = check("FSTH_LoadModel", N["FSTH_LoadModel"].load("tiny.safetensors", "fp32"))
+    assert m.name == "tiny" and m.precision == "fp32"
+    tuned, ident = N["FSTH_FewShotFinetune"].finetune(m, picture, source[0], 1, 1, 0)
+    ui = N["FSTH_SaveIdentity"].save(ident, "me", tuned)
+    assert ui["ui"]["text"] == ["me_00001.safetensors"]
+    N["FSTH_SaveIdentity"].save(ident, "me")  # identity only
+    files = PACK.NODE_CLASS_MAPPINGS["FSTH_LoadIdentity"].INPUT_TYPES()["required"]["identity_file"][0]
+    assert files == ["me_00001.safetensors", "me_00002.safetensors"]
+    m2, ident2 = check("FSTH_LoadIdentity", N["FSTH_LoadIdentity"].load(m, "me_00001.safetensors"))
+    assert m2 is not m and m2.finetune_steps == 1 and same_state(state(m2), state(tuned))
+    torch.testing.assert_close(ident2.identity.psi, ident.identity.psi)
+    m3, _ = N["FSTH_LoadIdentity"].load(m, "me_00002.safetensors")
+    assert m3 is m
+    with pytest.raises(ValueError, match="plain name"):
+        N["FSTH_SaveIdentity"].save(ident, "../x")
+
+
+class _Bar:
+    calls: list = []
+    stop_at: int | None = None
+
+    def __init__(self, total):
+        self.total = total
+
+    def update_absolute(self, value, total=None):
+        _Bar.calls.append((value, total))
+        if _Bar.stop_at is not None and value >= _Bar.stop_at:
+            raise RuntimeError("Processing interrupted")  # what ComfyUI's hook does on Cancel
+
+
+@pytest.fixture
+def comfy_stubs(monkeypatch):
+    fp = types.ModuleType("folder_paths")
+    comfy = types.ModuleType("comfy")
+    utils = types.ModuleType("comfy.utils")
+    utils.ProgressBar = _Bar
+    mm = types.ModuleType("comfy.model_management")
+    mm.get_torch_device = lambda: torch.device("cpu")
+    mm.intermediate_device = lambda: torch.device("cpu")
+    mm.soft_empty_cache = lambda: None
+    comfy.utils, comfy.model_management = utils, mm
+    for name, mod in {"folder_paths": fp, "comfy": comfy, "comfy.utils": utils, "comfy.model_management": mm}.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    _Bar.calls, _Bar.stop_at = [], None
+    yield _Bar
+
+
+def test_progress_per_frame_and_per_step_and_cancel(comfy_stubs, model, picture, source, motion):
+    before = state(model)
+    (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
+    N["FSTH_Generator"].generate(model, ident, motion, "neural", 2)
+    assert comfy_stubs.calls == [(2, FRAMES), (4, FRAMES), (5, FRAMES)]
+    comfy_stubs.calls = []
+    N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
+    assert [v for v, _ in comfy_stubs.calls] == list(range(1, FRAMES + 1))
+    comfy_stubs.calls, comfy_stubs.stop_at = [], 1
+    with pytest.raises(RuntimeError, match="interrupted"):
+        N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 50, 1, 0)
+    assert comfy_stubs.calls == [(1, 50)]
+    assert same_state(state(model), before)
+
+
+def test_model_folders_keep_extra_model_paths(tmp_path, monkeypatch):
+    """folder_paths stub with ComfyUI 0.8's add_model_folder_path semantics (checked against its source)."""
+    fp = types.ModuleType("folder_paths")
+    fp.models_dir = str(tmp_path / "models")
+    fp.folder_names_and_paths = {"fsth": (["/extra/fsth"], set())}  # from extra_model_paths.yaml
+
+    def add(name, path, is_default=False):
+        if name in fp.folder_names_and_paths:
+            paths = fp.folder_names_and_paths[name][0]
+            if path in paths:
+                paths.remove(path)
+            paths.insert(0, path) if is_default else paths.append(path)
+        else:
+            fp.folder_names_and_paths[name] = ([path], set())
+
+    fp.add_model_folder_path = add
+    fp.get_folder_paths = lambda name: list(fp.folder_names_and_paths[name][0])
+    fp.get_output_directory = lambda: str(tmp_path / "output")
+    monkeypatch.setitem(sys.modules, "folder_paths", fp)
+    import fsth_core.paths as paths
+
+    monkeypatch.setattr(paths, "_extra_dirs", [])
+    sys.modules["fsth_pack.nodes._comfy"].register_model_folders()
+    got, exts = fp.folder_names_and_paths["fsth"]
+    assert got[0] == str(tmp_path / "models" / "fsth") and "/extra/fsth" in got and len(got) == 3
+    assert exts == {".safetensors"}
+    assert fp.folder_names_and_paths["fsth_identities"][0][1] == str(tmp_path / "output" / "fsth_identities")
+    assert str(tmp_path / "models" / "fsth") in map(str, paths.weights_dirs())

@@ -1,0 +1,197 @@
+"""Example workflows: only known node types, well-formed links, widget values that fit each node's
+widget inputs (count, type, range); the pack's nodes run in graph order on tiny inputs (core I/O nodes
+replaced by tensors)."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_nodes_defs import load_pack
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / "example_workflows").glob("*.json"))
+PACK = load_pack()
+WIDGET_TYPES = {"INT": int, "FLOAT": (int, float), "STRING": str, "BOOLEAN": bool}
+CONTROL = {"fixed", "increment", "decrement", "randomize"}
+# ComfyUI 0.8 core nodes the workflows may use: widget inputs (name, type) in order, output types
+CORE = {
+    "LoadImage": ([("image", "COMBO"), ("upload", "STRING")], ["IMAGE", "MASK"]),
+    "LoadVideo": ([("file", "COMBO"), ("upload", "STRING")], ["VIDEO"]),
+    "GetVideoComponents": ([], ["IMAGE", "AUDIO", "FLOAT"]),
+    "CreateVideo": ([("fps", "FLOAT")], ["VIDEO"]),
+    "SaveVideo": ([("filename_prefix", "STRING"), ("format", "COMBO"), ("codec", "COMBO")], []),
+    "SaveImage": ([("filename_prefix", "STRING")], []),
+    "SaveAnimatedWEBP": ([("filename_prefix", "STRING"), ("fps", "FLOAT"), ("lossless", "BOOLEAN"),
+                          ("quality", "INT"), ("method", "COMBO")], []),
+    "PreviewImage": ([], []),
+    "ImageBatch": ([], ["IMAGE"]),
+}
+CORE_INPUTS = {"GetVideoComponents": {"video": "VIDEO"}, "CreateVideo": {"images": "IMAGE", "audio": "AUDIO"},
+               "SaveVideo": {"video": "VIDEO"}, "SaveImage": {"images": "IMAGE"},
+               "SaveAnimatedWEBP": {"images": "IMAGE"}, "PreviewImage": {"images": "IMAGE"},
+               "ImageBatch": {"image1": "IMAGE", "image2": "IMAGE"}}
+
+
+def widget_inputs(cls):
+    """[(name, type, options)] of a pack node's widget inputs, in widgets_values order."""
+    spec = cls.INPUT_TYPES()
+    out = []
+    for section in ("required", "optional"):
+        for name, entry in spec.get(section, {}).items():
+            kind, opts = entry[0], entry[1] if len(entry) > 1 else {}
+            if isinstance(kind, list):
+                out.append((name, "COMBO", {**opts, "options": kind}))
+            elif kind in WIDGET_TYPES:
+                out.append((name, kind, opts))
+    return out
+
+
+def widget_kwargs(node):
+    """A pack node's widgets_values -> {name: value}, checking count, type and range."""
+    cls = PACK.NODE_CLASS_MAPPINGS[node["type"]]
+    vals = list(node.get("widgets_values") or [])
+    out = {}
+    for name, kind, opts in widget_inputs(cls):
+        assert vals, f"{node['type']}: no value for widget {name}"
+        v = vals.pop(0)
+        if kind == "COMBO":
+            assert isinstance(v, str)
+            if name not in ("model_name", "identity_file"):  # file lists depend on the installation
+                assert v in opts["options"], f"{node['type']}.{name}: {v!r}"
+        else:
+            assert isinstance(v, WIDGET_TYPES[kind]) and not (kind != "BOOLEAN" and isinstance(v, bool)), (name, v)
+            if kind in ("INT", "FLOAT"):
+                assert opts["min"] <= v <= opts["max"], f"{node['type']}.{name}={v} out of range"
+        if opts.get("control_after_generate"):
+            assert vals and vals.pop(0) in CONTROL, f"{node['type']}.{name}: control_after_generate value"
+        out[name] = v
+    assert not vals, f"{node['type']}: extra widget values {vals}"
+    return out
+
+
+def load(path):
+    return json.loads(Path(path).read_text())
+
+
+def test_there_are_three_example_workflows():
+    assert len(WORKFLOWS) == 3
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_workflow_nodes_links_and_widgets(path):
+    wf = load(path)
+    nodes = {n["id"]: n for n in wf["nodes"]}
+    assert len(nodes) == len(wf["nodes"]) and wf["last_node_id"] >= max(nodes)
+    types = {n["type"] for n in wf["nodes"]}
+    unknown = types - set(PACK.NODE_CLASS_MAPPINGS) - set(CORE)
+    assert not unknown, f"unknown node types {unknown}"
+    for n in wf["nodes"]:
+        if n["type"] in PACK.NODE_CLASS_MAPPINGS:
+            cls = PACK.NODE_CLASS_MAPPINGS[n["type"]]
+            widget_kwargs(n)
+            spec = {**cls.INPUT_TYPES()["required"], **cls.INPUT_TYPES().get("optional", {})}
+            sockets = {k: v[0] for k, v in spec.items() if not isinstance(v[0], list) and v[0] not in WIDGET_TYPES}
+            outputs = list(cls.RETURN_TYPES)
+        else:
+            core_widgets, outputs = CORE[n["type"]]
+            assert len(n.get("widgets_values") or []) == len(core_widgets), n["type"]
+            sockets = CORE_INPUTS.get(n["type"], {})
+        assert [o["type"] for o in n["outputs"]] == outputs, n["type"]
+        for i in n["inputs"]:
+            if "widget" not in i:
+                assert sockets.get(i["name"]) == i["type"], (n["type"], i["name"])
+        required = [k for k in (cls.INPUT_TYPES()["required"] if n["type"] in PACK.NODE_CLASS_MAPPINGS else {})
+                    if k in sockets]
+        linked = {i["name"] for i in n["inputs"] if i.get("link") is not None}
+        assert set(required) <= linked, f"{n['type']}: unconnected inputs {set(required) - linked}"
+    for lid, a, aslot, b, bslot, kind in wf["links"]:
+        assert nodes[a]["outputs"][aslot]["type"] == kind and lid in nodes[a]["outputs"][aslot]["links"]
+        assert nodes[b]["inputs"][bslot]["link"] == lid
+        assert nodes[b]["inputs"][bslot]["type"] == kind
+    # every pack node and every output is reachable: the graph has output nodes
+    assert types & {"SaveVideo", "SaveImage", "SaveAnimatedWEBP"}
+
+
+def graph_order(wf):
+    nodes = {n["id"]: n for n in wf["nodes"]}
+    deps = {nid: {l[1] for l in wf["links"] if l[3] == nid} for nid in nodes}
+    order, done = [], set()
+    while len(order) < len(nodes):
+        ready = [nid for nid in sorted(nodes) if nid not in done and deps[nid] <= done]
+        assert ready, "the workflow has a cycle"
+        order += ready
+        done |= set(ready)
+    return [nodes[i] for i in order]
+
+
+@pytest.fixture(scope="module")
+def tiny_inputs():
+    import cv2
+    from skimage import data
+
+    img = cv2.resize(data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
+    pic = torch.from_numpy(img).float()[None] / 255
+    video = torch.cat([torch.roll(pic, s, dims=1) for s in (0, 1, 2, 3)])  # a head moving down
+    return pic, video
+
+
+def core_node(node, inputs, tiny, sink):
+    pic, video = tiny
+    t = node["type"]
+    if t == "LoadImage":
+        return pic.clone(), torch.zeros(1, 128, 128)
+    if t == "LoadVideo":
+        return ("video",)
+    if t == "GetVideoComponents":
+        return video.clone(), None, 25.0
+    if t == "ImageBatch":
+        return (torch.cat([inputs["image1"], inputs["image2"]]),)
+    if t == "CreateVideo":
+        return ((inputs["images"], inputs.get("fps", node["widgets_values"][0])),)
+    sink.append((t, inputs))
+    return ()
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_workflow_runs_in_graph_order_on_tiny_inputs(path, tiny_inputs, tmp_path, monkeypatch):
+    from fsth_core.config import preset
+    from fsth_core.model import build_model
+    from fsth_core.weights import save_model
+
+    wf = load(path)
+    monkeypatch.setenv("FSTH_OUTPUT_DIR", str(tmp_path / "out"))
+    for n in wf["nodes"]:
+        if n["type"] == "FSTH_LoadModel":  # a tiny stand-in for the bundled checkpoint, under its name
+            save_model(tmp_path / "weights" / n["widgets_values"][0], build_model(preset("tiny", warp_guided=True)))
+    results, sink = {}, []
+    links = {l[0]: l for l in wf["links"]}
+    for node in graph_order(wf):
+        inputs = {}
+        for i in node["inputs"]:
+            if i.get("link") is not None:
+                _, a, aslot, _, _, _ = links[i["link"]]
+                inputs[i["name"]] = results[a][aslot]
+        if node["type"] in PACK.NODE_CLASS_MAPPINGS:
+            kw = widget_kwargs(node)
+            if "steps" in kw:  # fine-tuning itself is covered by test_nodes_run; here: the graph
+                kw["steps"] = 0
+            if "batch_size" in kw:
+                kw["batch_size"] = min(kw["batch_size"], 2)
+            if "frames" in kw:
+                kw["frames"] = min(kw["frames"], 3)
+            kw.update({k: v for k, v in inputs.items()})
+            obj = PACK.NODE_CLASS_MAPPINGS[node["type"]]()
+            out = getattr(obj, obj.FUNCTION)(**kw)
+            out = out["result"] if isinstance(out, dict) and "result" in out else out
+            results[node["id"]] = out if isinstance(out, tuple) else ()
+        else:
+            results[node["id"]] = core_node(node, inputs, tiny_inputs, sink)
+    saved = [s for s in sink if s[0] in ("SaveVideo", "SaveImage", "SaveAnimatedWEBP")]
+    assert saved
+    for kind, inputs in saved:
+        frames = inputs["video"][0] if kind == "SaveVideo" else inputs["images"]
+        assert frames.dim() == 4 and frames.shape[1:] == (128, 128, 3) and frames.shape[0] >= 1
+    if any(n["type"] == "FSTH_SaveIdentity" for n in wf["nodes"]):
+        assert list((tmp_path / "out" / "fsth_identities").glob("*.safetensors"))
