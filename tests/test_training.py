@@ -95,3 +95,18 @@ def test_bad_data_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="empty"):
         train(_opts(tmp_path / "empty", tmp_path / "m.safetensors"), progress=False)
+
+
+def test_embedder_stays_informative_under_the_match_loss(dataset, tmp_path):
+    """Regression: with a ReLU before the max pooling, L_MCH drove every embedding to exactly 0."""
+    import numpy as np
+
+    from fsth_core.data.store import TrainingSet
+    from fsth_core.pipeline import Sources, compute_identity
+
+    model = train(_opts(dataset, tmp_path / "m.safetensors", steps=6, lr_g=5e-3, lr_d=5e-3), progress=False)
+    ts = TrainingSet(dataset)
+    embs = [compute_identity(model, Sources(ts.frames(v, np.arange(3)), ts.landmarks(v)[:3])).embedding
+            for v in range(3)]
+    assert all(e.abs().max() > 0 for e in embs)
+    assert (embs[0] - embs[1]).abs().max() > 1e-4 and (embs[1] - embs[2]).abs().max() > 1e-4

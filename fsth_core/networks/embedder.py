@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from fsth_core.layers import encoder_blocks
 
 
 class Embedder(nn.Module):
-    """Residual downsampling blocks down to 4×4, ReLU, global max pooling.
+    """Residual downsampling blocks down to 4×4, then global max pooling.
 
     Keyword constructor; the last block has ``embed_dim`` channels, so the pooled
-    feature is the embedding itself.
+    feature is the embedding itself.  The pooling takes the block's output as is (no ReLU
+    before it): with a ReLU, the embedding-match loss pulls components towards W's small or
+    negative entries until they are 0 for every input, and such dead components never recover.
     """
 
     def __init__(self, *, image_size: int, channels: list[int], embed_dim: int, attn_res: int,
@@ -30,7 +31,7 @@ class Embedder(nn.Module):
         h = torch.cat([x, y], dim=1)
         for block in self.blocks:
             h = block(h)
-        return F.relu(h).amax(dim=(2, 3))
+        return h.amax(dim=(2, 3))
 
     def embed(self, frames: torch.Tensor, landmark_images: torch.Tensor) -> torch.Tensor:
         """K-shot embedding: frames, landmark_images [B,K,3,S,S] -> mean over K, [B,D]."""

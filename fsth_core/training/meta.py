@@ -198,7 +198,8 @@ def train(opt: TrainOptions, progress: bool = True,
     rec = recipe(opt, model.config, summary)
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
-                        persistent_workers=False, pin_memory=ex.device.type == "cuda")
+                        persistent_workers=False, pin_memory=ex.device.type == "cuda",
+                        worker_init_fn=_quiet_worker)
     writer = _tensorboard(opt.log_dir) if dist.is_main and opt.log_dir else None
     bar = _bar(start, opt.steps, progress and dist.is_main)
     step = start
@@ -248,6 +249,14 @@ def train(opt: TrainOptions, progress: bool = True,
         if writer is not None:
             writer.close()
     return model
+
+
+def _quiet_worker(_: int) -> None:
+    """Data workers leave SIGINT/SIGTERM to the main process, which checkpoints and stops them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _raise_on_sigterm():
