@@ -19,7 +19,8 @@ from fsth_core.config import LossWeights
 from fsth_core.device import Execution
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, clone_model
-from fsth_core.pipeline import Identity, Progress, Sources, landmark_images, to_network
+from fsth_core.imaging import to_network
+from fsth_core.pipeline import Identity, Progress, Sources, landmark_images
 from fsth_core.training.steps import AdversarialUpdate
 
 

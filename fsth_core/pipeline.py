@@ -12,22 +12,12 @@ import numpy as np
 import torch
 
 from fsth_core.device import Execution
+from fsth_core.imaging import from_network, to_network
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
 from fsth_core.landmarks.render import draw_landmarks
 from fsth_core.model import TalkingHeadModel, clone_model
 
 Progress = Callable[[int, int], None]  # (done, total); may raise to cancel
-
-
-def to_network(images: np.ndarray) -> torch.Tensor:
-    """uint8 [..., S, S, 3] -> float32 [..., 3, S, S] in [-1, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(images)).float()
-    return t.movedim(-1, -3) / 127.5 - 1
-
-
-def from_network(t: torch.Tensor) -> np.ndarray:
-    """[..., 3, S, S] in [-1, 1] -> uint8 [..., S, S, 3]."""
-    return ((t.detach().float().cpu().movedim(-3, -1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 @dataclass

@@ -17,13 +17,8 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from fsth_core.data.store import TrainingSet
+from fsth_core.imaging import to_network
 from fsth_core.landmarks.render import draw_landmarks
-
-
-def to_network(images: np.ndarray) -> torch.Tensor:
-    """uint8 [..., H, W, 3] -> float32 [..., 3, H, W] in [-1, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(images)).float()
-    return t.movedim(-1, -3).div_(127.5).sub_(1.0)
 
 
 class EpisodeDataset(Dataset):

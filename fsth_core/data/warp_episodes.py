@@ -7,11 +7,7 @@ from torch.utils.data import Dataset
 
 from fsth_core.data.episodes import EpisodeDataset
 from fsth_core.guidance import WarpGuide
-
-
-def from_network(t: torch.Tensor) -> np.ndarray:
-    """[3,S,S] in [-1,1] -> uint8 [S,S,3]."""
-    return ((t.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+from fsth_core.imaging import from_network
 
 
 class WarpGuidedEpisodes(Dataset):
