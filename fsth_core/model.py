@@ -24,7 +24,7 @@ class TalkingHeadModel(nn.Module):
         self.generator = Generator(image_size=config.image_size, channels=gen,
                                    res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim,
                                    attn_down=config.attn_down, attn_up=config.attn_up,
-                                   in_channels=config.gen_in_channels)
+                                   in_channels=config.gen_in_channels, warp_blend=config.warp_guided)
         self.discriminator = Discriminator(image_size=config.image_size, channels=enc,
                                            embed_dim=config.embed_dim, attn_res=config.attn_down,
                                            num_videos=config.num_videos)

@@ -139,3 +139,18 @@ def test_paper_preset_matches_the_paper():
         else:
             res *= 2
     assert seen == [("down", 32), ("up", 64)]
+
+
+def test_warp_guided_generator_can_pass_the_warp_through():
+    m = build_model(preset("tiny", warp_guided=True), seed=0).eval()
+    g = m.generator
+    s = m.config.image_size
+    y = torch.rand(2, 7, s, s) * 2 - 1
+    psi = g.project(torch.randn(1, m.config.embed_dim))
+    with torch.no_grad():
+        out = g(y, psi)
+        assert out.shape == (2, 3, s, s) and out.abs().max() <= 1
+        g.out_conv.bias[3] = 60.0  # mask fully on the warp
+        torch.testing.assert_close(g(y, psi), y[:, 3:6], atol=1e-5, rtol=0)
+        g.out_conv.bias[3] = -60.0  # fully generated
+        assert (g(y, psi) - y[:, 3:6]).abs().mean() > 0.1

@@ -14,11 +14,19 @@ class Generator(nn.Module):
 
     ψ depends only on the identity: compute it once with :meth:`project` and pass it to
     :meth:`forward` for every frame (a [1,N] ψ broadcasts over the batch).
+
+    ``warp_blend`` (warp-guided generation): the input carries the warped source in channels
+    3-5; the network also predicts a mask m and returns m·warped + (1 − m)·generated, so it can
+    pass the warp's detail through untouched where the warp is right (the bottleneck cannot) and
+    paint only where it is wrong.  m starts near 0.9.
     """
 
     def __init__(self, *, image_size: int, channels: list[int], res_blocks: int, embed_dim: int,
-                 attn_down: int, attn_up: int, in_channels: int = 3):
+                 attn_down: int, attn_up: int, in_channels: int = 3, warp_blend: bool = False):
         super().__init__()
+        if warp_blend and in_channels < 6:
+            raise ValueError("warp_blend needs the warped source in input channels 3-5")
+        self.warp_blend = warp_blend
         n = len(channels)
         self.image_size = image_size
         self.in_channels = in_channels
@@ -36,7 +44,10 @@ class Generator(nn.Module):
                 self.up.append(SelfAttention(out))
             prev = out
         self.out_norm = AdaIN(prev)
-        self.out_conv = sn_conv(prev, 3)
+        self.out_conv = sn_conv(prev, 4 if warp_blend else 3)
+        if warp_blend:
+            with torch.no_grad():
+                self.out_conv.bias[3] = 2.0
         offset = 0
         for m in self.modules():
             if isinstance(m, AdaIN):
@@ -58,7 +69,12 @@ class Generator(nn.Module):
             h = block(h, psi)
         for block in self.up:
             h = block(h) if isinstance(block, SelfAttention) else block(h, psi)
-        return torch.tanh(self.out_conv(torch.relu(self.out_norm(h, psi))))
+        out = self.out_conv(torch.relu(self.out_norm(h, psi)))
+        rgb = torch.tanh(out[:, :3])
+        if not self.warp_blend:
+            return rgb
+        m = torch.sigmoid(out[:, 3:4])
+        return m * y[:, 3:6].to(rgb.dtype) + (1 - m) * rgb
 
     def generate(self, y: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """Convenience: G(y, ê) = forward(y, project(ê)); y [B,Cin,S,S], e [B|1,D]."""
