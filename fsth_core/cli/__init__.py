@@ -1,4 +1,4 @@
-"""Command line.  Each ``cmd_<name>.py`` module in this package is one sub-command.
+"""Command line (set FSTH_DEBUG=1 for a traceback instead of the one-line error).  Each ``cmd_<name>.py`` module in this package is one sub-command.
 
 A command module defines ``NAME`` (the sub-command, e.g. ``"convert-vgg"``), ``HELP``
 (one line), ``add_arguments(parser)`` and ``run(args) -> int``.  Modules are discovered
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Sequence
@@ -48,5 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except (CLIError, FileNotFoundError, ValueError) as exc:  # user-facing errors: one line
+        if os.environ.get("FSTH_DEBUG"):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
