@@ -99,10 +99,15 @@ def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHead
 
 
 class FrameGenerator:
-    """Generates frames of one identity from landmark sets, in batches, with constant memory."""
+    """Generates frames of one identity from landmark sets, in batches, with constant memory.
+
+    ``hires``: for warp-guided models, a (source crop uint8 [H,H,3], its landmarks [68,2]) pair at a
+    higher resolution H.  Frames then come out at H: the generator's blend mask and painted pixels
+    are upsampled and blended with the source warped at H, so the warp's detail is kept.
+    """
 
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
-                 batch: int = 8):
+                 batch: int = 8, hires: tuple[np.ndarray, np.ndarray] | None = None):
         self.ex = execution or Execution.resolve()
         self.model = inference_copy(model, self.ex) if not model.folded else model
         self.g = self.model.generator
@@ -113,16 +118,32 @@ class FrameGenerator:
         if self.model.config.warp_guided:
             from fsth_core.guidance import WarpGuide
             self.guide = WarpGuide(identity.source, identity.source_points)
+        self.hires = None
+        if hires is not None and self.guide is not None:
+            from fsth_core.warp import MeshWarper
+            self.hires = MeshWarper(np.ascontiguousarray(hires[0]), np.asarray(hires[1], np.float32))
+            self.hires_size = int(hires[0].shape[0])
 
     @torch.inference_mode()
     def render(self, points: np.ndarray) -> np.ndarray:
-        """[B,68,2] crop pixels -> uint8 [B,S,S,3]."""
+        """[B,68,2] crop pixels (at the model's size S) -> uint8 [B,S,S,3] (or [B,H,H,3] with hires)."""
         y = landmark_images(points, self.size)
         if self.guide is not None:
             y = self.guide.inputs(y, points)
         with self.ex.autocast():
-            out = self.g(self.ex.input(y), self.psi)
-        return from_network(out)
+            if self.hires is None:
+                return from_network(self.g(self.ex.input(y), self.psi))
+            rgb, m = self.g.parts(self.ex.input(y), self.psi)
+        return self._compose_hires(rgb.float(), m.float(), points)
+
+    def _compose_hires(self, rgb: torch.Tensor, m: torch.Tensor, points: np.ndarray) -> np.ndarray:
+        h = self.hires_size
+        up = lambda t: torch.nn.functional.interpolate(t, size=(h, h), mode="bilinear", align_corners=False)  # noqa: E731
+        scale = h / self.size
+        warped = np.stack([self.hires.warp((p + 0.5) * scale - 0.5)[0] for p in points])
+        w = to_network(warped).to(rgb.device)
+        mu = up(m)
+        return from_network(mu * w + (1 - mu) * up(rgb))
 
     def stream(self, points: Iterable[np.ndarray], total: int | None = None,
                progress: Progress | None = None) -> Iterator[np.ndarray]:

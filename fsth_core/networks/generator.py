@@ -62,6 +62,11 @@ class Generator(nn.Module):
 
     def forward(self, y: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
         """y landmark image [B,Cin,S,S] in [-1,1], psi [B|1,N] -> frame [B,3,S,S] in [-1,1]."""
+        rgb, m = self.parts(y, psi)
+        return rgb if m is None else m * y[:, 3:6].to(rgb.dtype) + (1 - m) * rgb
+
+    def parts(self, y: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(generated rgb [B,3,S,S], blend mask m [B,1,S,S] or None without ``warp_blend``)."""
         h = y
         for block in self.down:
             h = block(h)
@@ -71,10 +76,7 @@ class Generator(nn.Module):
             h = block(h) if isinstance(block, SelfAttention) else block(h, psi)
         out = self.out_conv(torch.relu(self.out_norm(h, psi)))
         rgb = torch.tanh(out[:, :3])
-        if not self.warp_blend:
-            return rgb
-        m = torch.sigmoid(out[:, 3:4])
-        return m * y[:, 3:6].to(rgb.dtype) + (1 - m) * rgb
+        return rgb, (torch.sigmoid(out[:, 3:4]) if self.warp_blend else None)
 
     def generate(self, y: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """Convenience: G(y, ê) = forward(y, project(ê)); y [B,Cin,S,S], e [B|1,D]."""
