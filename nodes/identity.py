@@ -72,7 +72,7 @@ class FewShotFinetune:
         sources, ex = sources_of(model, images, landmarks), model.execution()
         ident = compute_identity(model.model, sources, ex)
         rec = model.recipe
-        n = int(steps) if steps >= 0 else int(rec.get("steps") or default_steps(len(sources.crops)))
+        n = int(steps) if steps >= 0 else int(rec["steps"] if "steps" in rec else default_steps(len(sources.crops)))
         if n == 0:
             return model, FSTHIdentity(ident, f"{model.name} x{ident.shots}")
         opts = FinetuneOptions(steps=n, batch=int(batch_size), seed=int(seed), lr_g=rec.get("lr_g", 5e-5),
