@@ -186,7 +186,7 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
                    person_in, person_out, progress: bool):
     from fsth_core.finetune import FinetuneOptions, default_steps, finetune
     from fsth_core.person import load_person, save_person
-    from fsth_core.pipeline import FrameGenerator, compute_identity
+    from fsth_core.pipeline import FrameGenerator, compute_identity, hires_guide
 
     info: dict = {}
     if person_in is not None:
@@ -218,16 +218,8 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
             save_person(person_out, identity)
     if person_out is not None:
         info["person"] = str(person_out)
-    hires = _hires_source(sources) if options.paste_back and model.config.warp_guided else None
+    hires = None
+    if options.paste_back and model.config.warp_guided:
+        hires = hires_guide(sources.images[0], sources.transforms[0], sources.points[0], sources.crops.shape[1])
     gen = FrameGenerator(model, identity, ex, batch=options.batch, hires=hires)
     return gen.stream(points, total=len(points)), info
-
-
-def _hires_source(sources: Sources, cap: int = 512) -> tuple[np.ndarray, np.ndarray] | None:
-    """The first source re-cropped at its native resolution (for pasting back sharp frames)."""
-    t, size = sources.transforms[0], sources.crops.shape[1]
-    h = int(min(cap, round(t.side)))
-    if h <= size:
-        return None
-    pts = t.points_to_crop(t.points_from_crop(sources.points[0], size), h)
-    return t.apply(sources.images[0], h), pts

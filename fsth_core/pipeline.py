@@ -98,6 +98,20 @@ def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHead
     return execution.prepare_module(m)
 
 
+def hires_guide(image: np.ndarray, transform: CropTransform, points: np.ndarray, size: int,
+                cap: int = 512) -> tuple[np.ndarray, np.ndarray] | None:
+    """The source picture re-cropped at its native resolution, for :class:`FrameGenerator`'s ``hires``.
+
+    image uint8 [H,W,3]; ``transform`` the head box of the identity's source crop; ``points`` [68,2]
+    that crop's landmarks at ``size``.  None when the native crop is not larger than ``size``.
+    """
+    side = int(min(cap, round(transform.side)))
+    if side <= size:
+        return None
+    pts = transform.points_to_crop(transform.points_from_crop(points, size), side)
+    return transform.apply(image, side), pts
+
+
 class FrameGenerator:
     """Generates frames of one identity from landmark sets, in batches, with constant memory.
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from fsth_core.landmarks.paste import paste_back
-from fsth_core.pipeline import FrameGenerator, realism_scores
+from fsth_core.pipeline import FrameGenerator, hires_guide, realism_scores
 from fsth_core.warp import animate_warp
 
 from ._comfy import Progress, free_memory, to_image, to_uint8
@@ -36,11 +36,21 @@ class Generator:
                            "source picture (ignores the model's weights)."}),
             "batch_size": ("INT", {"default": 8, "min": 1, "max": 256,
                                    "tooltip": "Frames generated at once (more = faster, more memory)."}),
+        }, "optional": {
+            "source_picture": ("IMAGE", {
+                "tooltip": "Optional: the identity's source picture. With a warp-guided model the frames then "
+                           "come out at the picture's own resolution (sharp, for Paste Back) instead of the "
+                           "model's size; leave it unconnected for Realism Score."}),
         }}
 
     def generate(self, model: FSTHModel, identity: FSTHIdentity, landmarks: FSTHLandmarks, method: str,
-                 batch_size: int):
+                 batch_size: int, source_picture=None):
         identity.check_model(model)
+        hires = None
+        if source_picture is not None and method == "neural" and model.model.config.warp_guided \
+                and landmarks.crop is not None:  # motion made for that picture carries its head box
+            hires = hires_guide(to_uint8(source_picture, "source_picture")[0], landmarks.crop,
+                                identity.identity.source_points, model.size)
         points = landmarks.in_crop(model.size)
         bar = Progress(len(points))
         if method == "warp":
@@ -50,7 +60,8 @@ class Generator:
                 frames.append(f)
                 bar.update()
         else:
-            gen = FrameGenerator(model.model, identity.identity, model.execution(), batch=int(batch_size))
+            gen = FrameGenerator(model.model, identity.identity, model.execution(), batch=int(batch_size),
+                                 hires=hires)
             frames = list(gen.stream(points, total=len(points), progress=bar.callback))
             del gen
             free_memory()
