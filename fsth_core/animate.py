@@ -23,10 +23,12 @@ METHODS = ("neural", "warp")
 @dataclass(frozen=True)
 class AnimateOptions:
     method: str = "neural"            # "neural" (the paper) or "warp" (training-free mesh warp)
-    finetune_steps: int | None = None  # None: default for T; 0: feed-forward (no fine-tuning)
-    finetune_lr_g: float = 5e-5
-    finetune_lr_d: float = 2e-4
-    finetune_pixel_l1: float = 0.0
+    # Fine-tuning; None: the checkpoint's recommendation (its metadata), else the paper's
+    # defaults (steps growing with T, lr 5e-5 / 2e-4, no pixel L1).  0 steps: feed-forward.
+    finetune_steps: int | None = None
+    finetune_lr_g: float | None = None
+    finetune_lr_d: float | None = None
+    finetune_pixel_l1: float | None = None
     retarget: str = "relative"        # "relative" or "absolute" (the paper)
     paste_back: bool = False
     fps: float | None = None          # default: the driver's fps, or 25 for procedural motion
@@ -39,6 +41,7 @@ class AnimateOptions:
     device: str = "auto"
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
+    min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -163,8 +166,8 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     summary = {"frames": int(len(points)), "fps": fps, "out": str(out), "method": options.method,
                "sources": len(sources.crops)}
     if model is not None:
-        frames, info = _neural_frames(model, sources, points, options, ex, person_in, person_out, progress)
-        summary.update(info)
+        frames, info = _neural_frames(model, sources, points, options, ex, person_in, person_out, progress,
+                                      finetune_recipe(model_path))
     else:
         from fsth_core.warp import animate_warp
         frames = animate_warp(sources.crops[0], sources.points[0], points, progress=False)
@@ -179,21 +182,35 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     finally:
         bar.close()
     summary["written"] = sink.count
+    if model is not None:
+        summary.update(info)
     return summary
 
 
+def finetune_recipe(model_path) -> dict:
+    """Fine-tuning settings recommended in a model file's metadata (empty when it has none)."""
+    from fsth_core.weights import model_info
+
+    return dict(model_info(model_path).get("training", {}).get("finetune", {}))
+
+
 def _neural_frames(model, sources: Sources, points: np.ndarray, options: AnimateOptions, ex: Execution,
-                   person_in, person_out, progress: bool):
+                   person_in, person_out, progress: bool, recipe: dict):
     from fsth_core.finetune import FinetuneOptions, default_steps, finetune
     from fsth_core.person import load_person, save_person
-    from fsth_core.pipeline import FrameGenerator, compute_identity, hires_guide
+    from fsth_core.pipeline import FrameGenerator, RealismScorer, compute_identity, hires_guide
 
     info: dict = {}
     if person_in is not None:
         model, identity = load_person(person_in, model)
     else:
         identity = compute_identity(model, sources, ex)
-        steps = options.finetune_steps if options.finetune_steps is not None else default_steps(len(sources.crops))
+        rec = {"steps": default_steps(len(sources.crops)), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0}
+        rec.update(recipe)
+        mine = {"steps": options.finetune_steps, "lr_g": options.finetune_lr_g, "lr_d": options.finetune_lr_d,
+                "pixel_l1": options.finetune_pixel_l1}
+        rec.update({k: v for k, v in mine.items() if v is not None})
+        steps = int(rec["steps"])
         if steps > 0:
             bar = _bar(steps, "fine-tuning", progress)
             bar.unit = "step"
@@ -203,8 +220,8 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
 
             try:
                 res = finetune(model, identity, sources,
-                               FinetuneOptions(steps=steps, lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
-                                               pixel_l1=options.finetune_pixel_l1, seed=options.seed),
+                               FinetuneOptions(steps=steps, lr_g=rec["lr_g"], lr_d=rec["lr_d"],
+                                               pixel_l1=rec["pixel_l1"], seed=options.seed),
                                ex, tick)
             finally:
                 bar.close()
@@ -222,4 +239,25 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
     if options.paste_back and model.config.warp_guided:
         hires = hires_guide(sources.images[0], sources.transforms[0], sources.points[0], sources.crops.shape[1])
     gen = FrameGenerator(model, identity, ex, batch=options.batch, hires=hires)
-    return gen.stream(points, total=len(points)), info
+    frames = gen.stream(points, total=len(points))
+    if options.min_realism is not None:
+        info["held_frames"] = 0
+        frames = _hold_unrealistic(frames, points, RealismScorer(model, identity, ex, options.batch),
+                                   options.min_realism, info)
+    return frames, info
+
+
+def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
+                      info: dict) -> Iterator[np.ndarray]:
+    """Replace frames whose realism is below ``threshold`` by the last kept one (timing is kept)."""
+    import cv2
+
+    last = None
+    for f, p in zip(frames, points):
+        small = f if f.shape[0] == scorer.size else cv2.resize(f, (scorer.size, scorer.size),
+                                                                 interpolation=cv2.INTER_AREA)
+        if scorer(small[None], p[None])[0] >= threshold or last is None:
+            last = f
+        else:
+            info["held_frames"] += 1
+        yield last

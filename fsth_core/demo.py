@@ -26,22 +26,11 @@ def demo_checkpoint() -> Path:
     return path
 
 
-def finetune_recipe(path: Path) -> dict:
-    """Fine-tuning settings recommended in the checkpoint's metadata (if any)."""
-    from fsth_core.weights import model_info
-
-    return dict(model_info(path).get("training", {}).get("finetune", {}))
-
-
 def run_demo(out_dir: Path, seconds: float = 4.0, finetune_steps: int | None = None, method: str = "neural",
              seed: int = 0, progress: bool = True) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     model = demo_checkpoint() if method == "neural" else None
-    rec = finetune_recipe(model) if model else {}
-    opt = AnimateOptions(method=method, seconds=seconds, seed=seed, paste_back=True,
-                         finetune_steps=finetune_steps if finetune_steps is not None else rec.get("steps"),
-                         finetune_lr_g=rec.get("lr_g", 5e-5), finetune_lr_d=rec.get("lr_d", 2e-4),
-                         finetune_pixel_l1=rec.get("pixel_l1", 0.0))
+    opt = AnimateOptions(method=method, seconds=seconds, seed=seed, paste_back=True, finetune_steps=finetune_steps)
     video = out_dir / "demo.mp4"
     with tempfile.TemporaryDirectory() as tmp:
         summary = animate(model, [PORTRAIT], video, options=opt, frames_dir=Path(tmp) / "frames",

@@ -178,20 +178,30 @@ class FrameGenerator:
                 progress(done, total or done)
 
 
-@torch.no_grad()
+class RealismScorer:
+    """D's realism r = v·w' + b for one identity; the discriminator is prepared once (a folded copy)."""
+
+    def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
+                 batch: int = 8):
+        self.ex = execution or Execution.resolve("cpu", "fp32")
+        self.d = self.ex.prepare_module(clone_model(model).fold().discriminator)
+        self.w = identity.w.to(self.ex.device)
+        self.size, self.batch = model.config.image_size, batch
+
+    @torch.inference_mode()
+    def __call__(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """frames uint8 [B,S,S,3] (model size) with landmarks [B,68,2] -> float32 [B]."""
+        out = []
+        for i in range(0, len(frames), self.batch):
+            x = self.ex.input(to_network(frames[i:i + self.batch]))
+            y = self.ex.input(landmark_images(points[i:i + self.batch], self.size))
+            with self.ex.autocast():
+                r, _ = self.d(x, y, w=self.w)
+            out.append(r.float().cpu())
+        return torch.cat(out).numpy()
+
+
 def realism_scores(model: TalkingHeadModel, identity: Identity, frames: np.ndarray, points: np.ndarray,
                    execution: Execution | None = None, batch: int = 8) -> np.ndarray:
     """D's realism r = v·w' + b of frames uint8 [B,S,S,3] with landmarks [B,68,2] -> float32 [B]."""
-    ex = execution or Execution.resolve("cpu", "fp32")
-    d = clone_model(model).discriminator.eval()
-    d = ex.prepare_module(d)
-    w = identity.w.to(ex.device)
-    s = model.config.image_size
-    out = []
-    for i in range(0, len(frames), batch):
-        x = ex.input(to_network(frames[i:i + batch]))
-        y = ex.input(landmark_images(points[i:i + batch], s))
-        with ex.autocast():
-            r, _ = d(x, y, w=w)
-        out.append(r.float().cpu())
-    return torch.cat(out).numpy()
+    return RealismScorer(model, identity, execution, batch)(frames, points)

@@ -96,3 +96,17 @@ def test_unreadable_source_and_wrong_model(tiny_model, tmp_path):
     fake.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
     _assert_one_line_error(_animate("--model", fake, "--source", PORTRAIT, "--motion", "talk", "--out", out),
                            "model.safetensors", "pickle", outputs=[out])
+
+
+def test_min_realism_holds_unrealistic_frames(tiny_model, tmp_path):
+    frames = tmp_path / "f"
+    r = _animate("--model", tiny_model, "--source", PORTRAIT, "--motion", "talk", "--seconds", "0.4",
+                 "--no-finetune", "--min-realism", "1e9", "--out", tmp_path / "o.mp4", "--frames-dir", frames)
+    assert r.returncode == 0, r.stderr
+    assert "9 unrealistic frames held" in r.stdout  # nothing reaches 1e9: the first frame is held
+    import cv2
+    imgs = [cv2.imread(str(p)) for p in sorted(frames.glob("*.png"))]
+    assert len(imgs) == 10 and all((im == imgs[0]).all() for im in imgs)
+    r2 = _animate("--model", tiny_model, "--source", PORTRAIT, "--motion", "talk", "--seconds", "0.4",
+                  "--no-finetune", "--min-realism=-1e9", "--out", tmp_path / "o2.mp4")
+    assert "0 unrealistic frames held" in r2.stdout

@@ -14,10 +14,13 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, metavar="OUT.mp4")
     p.add_argument("--method", default="neural", choices=["neural", "warp"],
                    help="neural: the paper's generator; warp: training-free mesh warp")
-    p.add_argument("--finetune-steps", type=int, metavar="N", help="fine-tuning steps (default grows with T)")
+    p.add_argument("--finetune-steps", type=int, metavar="N",
+                   help="fine-tuning steps (default: the checkpoint's recommendation, else ~125 for one image "
+                        "growing to ~230 for 32)")
     p.add_argument("--no-finetune", action="store_true", help="feed-forward result (no fine-tuning)")
-    p.add_argument("--finetune-lr", type=float, nargs=2, metavar=("LR_G", "LR_D"), default=(5e-5, 2e-4))
-    p.add_argument("--finetune-pixel-l1", type=float, default=0.0, help="extra pixel L1 weight while fine-tuning")
+    p.add_argument("--finetune-lr", type=float, nargs=2, metavar=("LR_G", "LR_D"),
+                   help="learning rates (default: the checkpoint's recommendation, else 5e-5 2e-4)")
+    p.add_argument("--finetune-pixel-l1", type=float, help="extra pixel L1 weight while fine-tuning")
     p.add_argument("--retarget", default="relative", choices=["relative", "absolute"],
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
     p.add_argument("--paste-back", action="store_true", help="paste the generated head into the source picture")
@@ -25,6 +28,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seconds", type=float, default=4.0, help="length of procedural motion")
     p.add_argument("--intensity", type=float, default=1.0, help="procedural motion intensity (0-2)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-realism", type=float, metavar="R",
+                   help="replace frames the discriminator scores below R by the last kept frame")
     p.add_argument("--frames-dir", metavar="DIR", help="also write the frames as PNGs")
     p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
     p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
@@ -41,13 +46,15 @@ def run(args) -> int:
     if len(args.source) > 32:
         raise ValueError(f"at most 32 source images, got {len(args.source)}")
     opt = AnimateOptions(method=args.method, finetune_steps=0 if args.no_finetune else args.finetune_steps,
-                         finetune_lr_g=args.finetune_lr[0], finetune_lr_d=args.finetune_lr[1],
+                         finetune_lr_g=args.finetune_lr[0] if args.finetune_lr else None,
+                         finetune_lr_d=args.finetune_lr[1] if args.finetune_lr else None,
                          finetune_pixel_l1=args.finetune_pixel_l1, retarget=args.retarget,
                          paste_back=args.paste_back, fps=args.fps, seconds=args.seconds, intensity=args.intensity,
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
-                         precision=args.precision)
+                         precision=args.precision, min_realism=args.min_realism)
     s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
                 person_in=args.person, person_out=args.person_out, progress=not args.quiet)
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
-          + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "") + ")")
+          + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "")
+          + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "") + ")")
     return 0
