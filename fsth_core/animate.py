@@ -196,7 +196,7 @@ def finetune_recipe(model_path) -> dict:
 
 def _neural_frames(model, sources: Sources, points: np.ndarray, options: AnimateOptions, ex: Execution,
                    person_in, person_out, progress: bool, recipe: dict):
-    from fsth_core.finetune import FinetuneOptions, default_steps, finetune
+    from fsth_core.finetune import finetune, options_from_recipe
     from fsth_core.person import load_person, save_person
     from fsth_core.pipeline import FrameGenerator, RealismScorer, compute_identity, hires_guide
 
@@ -205,12 +205,10 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
         model, identity = load_person(person_in, model)
     else:
         identity = compute_identity(model, sources, ex)
-        rec = {"steps": default_steps(len(sources.crops)), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0}
-        rec.update(recipe)
-        mine = {"steps": options.finetune_steps, "lr_g": options.finetune_lr_g, "lr_d": options.finetune_lr_d,
-                "pixel_l1": options.finetune_pixel_l1}
-        rec.update({k: v for k, v in mine.items() if v is not None})
-        steps = int(rec["steps"])
+        opts = options_from_recipe(recipe, len(sources.crops), steps=options.finetune_steps,
+                                   lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
+                                   pixel_l1=options.finetune_pixel_l1, seed=options.seed)
+        steps = opts.steps
         if steps > 0:
             bar = _bar(steps, "fine-tuning", progress)
             bar.unit = "step"
@@ -219,10 +217,7 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
                 bar.update(done - bar.n)
 
             try:
-                res = finetune(model, identity, sources,
-                               FinetuneOptions(steps=steps, lr_g=rec["lr_g"], lr_d=rec["lr_d"],
-                                               pixel_l1=rec["pixel_l1"], seed=options.seed),
-                               ex, tick)
+                res = finetune(model, identity, sources, opts, ex, tick)
             finally:
                 bar.close()
             if res.interrupted:

@@ -40,6 +40,16 @@ class FinetuneOptions:
     seed: int = 0
 
 
+def options_from_recipe(recipe: dict, shots: int, **overrides) -> FinetuneOptions:
+    """Fine-tuning options: the paper's defaults, then a checkpoint's stored recommendation
+    (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``), then the caller's non-None ``overrides``."""
+    opts = {"steps": default_steps(shots), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0}
+    opts.update({k: v for k, v in recipe.items() if k in opts})
+    opts.update({k: v for k, v in overrides.items() if v is not None})
+    opts["steps"] = int(opts["steps"])
+    return FinetuneOptions(**opts)
+
+
 @dataclass
 class FinetuneResult:
     model: TalkingHeadModel      # the fine-tuned copy

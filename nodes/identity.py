@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 
-from fsth_core.finetune import FinetuneOptions, default_steps, finetune
+from fsth_core.finetune import finetune, options_from_recipe
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
@@ -72,11 +72,11 @@ class FewShotFinetune:
         sources, ex = sources_of(model, images, landmarks), model.execution()
         ident = compute_identity(model.model, sources, ex)
         rec = model.recipe
-        n = int(steps) if steps >= 0 else int(rec["steps"] if "steps" in rec else default_steps(len(sources.crops)))
+        opts = options_from_recipe(rec, len(sources.crops), steps=int(steps) if steps >= 0 else None,
+                                   batch=int(batch_size), seed=int(seed))
+        n = opts.steps
         if n == 0:
             return model, FSTHIdentity(ident, f"{model.name} x{ident.shots}")
-        opts = FinetuneOptions(steps=n, batch=int(batch_size), seed=int(seed), lr_g=rec.get("lr_g", 5e-5),
-                               lr_d=rec.get("lr_d", 2e-4), pixel_l1=rec.get("pixel_l1", 0.0))
         with grad_enabled():
             res = finetune(model.model, ident, sources, opts, ex, Progress(n).callback)
         tuned = FSTHModel(res.model, f"{model.name}+ft{res.steps_done}", model.precision, rec,

@@ -131,3 +131,14 @@ def test_hires_frames_keep_the_warp_detail():
     assert np.abs(sharp.astype(int) - expected.astype(int)).mean() < 2.0
     blurry = cv2.resize(cv2.resize(expected, (64, 64), interpolation=cv2.INTER_AREA), (128, 128))
     assert np.abs(blurry.astype(int) - expected.astype(int)).mean() > 2.0  # the check can tell
+
+
+def test_finetune_options_follow_paper_then_recipe_then_caller():
+    from fsth_core.finetune import options_from_recipe
+
+    assert options_from_recipe({}, 1).steps == 125 and options_from_recipe({}, 32).lr_g == 5e-5
+    rec = {"steps": 0, "lr_g": 1e-4, "pixel_l1": 20.0, "unrelated": 1}
+    o = options_from_recipe(rec, 8)
+    assert (o.steps, o.lr_g, o.lr_d, o.pixel_l1) == (0, 1e-4, 2e-4, 20.0)
+    o = options_from_recipe(rec, 8, steps=7, lr_g=None, seed=3)
+    assert (o.steps, o.lr_g, o.seed) == (7, 1e-4, 3)
