@@ -86,12 +86,6 @@ def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensit
     return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
 
 
-def _scale(sources: Sources, size: int) -> Sources:
-    """The same sources re-cropped at another size (for the mesh-warp method)."""
-    pts = [t.points_from_crop(p, sources.crops.shape[1]) for t, p in zip(sources.transforms, sources.points)]
-    return prepare_sources(sources.images, pts, size)
-
-
 class FrameSink:
     """Writes frames to an mp4 (and optionally a folder of PNGs) with nothing left behind on error."""
 

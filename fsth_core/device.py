@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator
-
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -82,12 +80,6 @@ def use_channels_last(device: torch.device) -> bool:
     return device.type in ("cuda", "cpu")
 
 
-def to_memory_format(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if t.dim() == 4 and use_channels_last(device):
-        return t.contiguous(memory_format=torch.channels_last)
-    return t
-
-
 @dataclass(frozen=True)
 class Execution:
     """Resolved run-time execution options."""
@@ -117,12 +109,6 @@ class Execution:
     def input(self, t: torch.Tensor) -> torch.Tensor:
         t = t.to(self.device, non_blocking=True)
         return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.dim() == 4 else t
-
-
-@contextlib.contextmanager
-def inference_mode() -> Iterator[None]:
-    with torch.inference_mode():
-        yield
 
 
 def empty_cache(device: torch.device) -> None:

@@ -1,8 +1,6 @@
 """Episodes for warp-guided generators: adds ``gen_input`` (landmarks ⊕ warped source ⊕ validity)."""
 from __future__ import annotations
 
-import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from fsth_core.data.episodes import EpisodeDataset

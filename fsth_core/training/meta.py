@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -302,7 +301,3 @@ def _grid(batch: dict, fake: torch.Tensor, rows: int = 4) -> torch.Tensor:
     cols = [batch["target_landmark_image"][:n].cpu(), fake[:n].float().cpu(), batch["target"][:n].cpu()]
     grid = torch.cat([torch.cat(list(c), dim=1) for c in cols], dim=2)
     return ((grid + 1) / 2).clamp(0, 1)
-
-
-def options_json(opt: TrainOptions) -> str:
-    return json.dumps(dataclasses.asdict(opt), sort_keys=True)
