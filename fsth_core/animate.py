@@ -238,15 +238,25 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
 
 def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
                       info: dict) -> Iterator[np.ndarray]:
-    """Replace frames whose realism is below ``threshold`` by the last kept one (timing is kept)."""
+    """Replace frames whose realism is below ``threshold`` by the last kept one (timing is kept).
+    Frames are scored in batches of the scorer's size, as they stream by."""
     import cv2
 
+    def score(chunk: list) -> np.ndarray:
+        s = scorer.size
+        small = np.stack([f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
+                          for f, _ in chunk])
+        return scorer(small, np.stack([p for _, p in chunk]))
+
     last = None
-    for f, p in zip(frames, points):
-        small = f if f.shape[0] == scorer.size else cv2.resize(f, (scorer.size, scorer.size),
-                                                                 interpolation=cv2.INTER_AREA)
-        if scorer(small[None], p[None])[0] >= threshold or last is None:
-            last = f
-        else:
-            info["held_frames"] += 1
-        yield last
+    pairs = zip(frames, points)
+    while True:
+        chunk = [pair for _, pair in zip(range(scorer.batch), pairs)]
+        if not chunk:
+            return
+        for (f, _), r in zip(chunk, score(chunk)):
+            if r >= threshold or last is None:
+                last = f
+            else:
+                info["held_frames"] += 1
+            yield last

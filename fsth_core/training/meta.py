@@ -203,7 +203,7 @@ def train(opt: TrainOptions, progress: bool = True,
     bar = _bar(start, opt.steps, progress and dist.is_main)
     step = start
 
-    def checkpoint(final: bool = False) -> None:
+    def checkpoint() -> None:
         if dist.is_main:
             desc = (f"meta-learned ({opt.variant.upper()}) for {step} steps on {summary}, "
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
@@ -233,7 +233,7 @@ def train(opt: TrainOptions, progress: bool = True,
                 checkpoint()
             if on_step is not None:
                 on_step(step, scalars)
-        checkpoint(final=True)
+        checkpoint()
         if dist.is_main:
             log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
     except KeyboardInterrupt:
