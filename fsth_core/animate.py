@@ -30,7 +30,7 @@ class AnimateOptions:
     finetune_lr_d: float | None = None
     finetune_pixel_l1: float | None = None
     retarget: str = "relative"        # "relative" or "absolute" (the paper)
-    paste_back: bool = False
+    paste_back: bool = True           # the whole picture at its own resolution (False: head crops)
     fps: float | None = None          # default: the driver's fps, or 25 for procedural motion
     seconds: float = 4.0              # procedural motion length
     intensity: float = 1.0
@@ -124,13 +124,6 @@ class FrameSink:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def _paste(frames: Iterable[np.ndarray], sources: Sources) -> Iterator[np.ndarray]:
-    from fsth_core.landmarks.paste import paste_back
-
-    for f in frames:
-        yield paste_back(sources.images[0], f, sources.transforms[0])
-
-
 def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
@@ -160,13 +153,12 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     summary = {"frames": int(len(points)), "fps": fps, "out": str(out), "method": options.method,
                "sources": len(sources.crops)}
     if model is not None:
-        frames, info = _neural_frames(model, sources, points, options, ex, person_in, person_out, progress,
-                                      finetune_recipe(model_path))
+        model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
+                                          finetune_recipe(model_path))
+        summary.update(info)
+        frames = _neural_frames(model, identity, sources, points, options, ex, summary)
     else:
-        from fsth_core.warp import animate_warp
-        frames = animate_warp(sources.crops[0], sources.points[0], points, progress=False)
-    if options.paste_back:
-        frames = _paste(frames, sources)
+        frames = _warp_frames(sources, points, options)
     bar = _bar(len(points), "generating", progress)
     try:
         with FrameSink(out, fps, frames_dir) as sink:
@@ -176,8 +168,6 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     finally:
         bar.close()
     summary["written"] = sink.count
-    if model is not None:
-        summary.update(info)
     return summary
 
 
@@ -188,11 +178,13 @@ def finetune_recipe(model_path) -> dict:
     return dict(model_info(model_path).get("training", {}).get("finetune", {}))
 
 
-def _neural_frames(model, sources: Sources, points: np.ndarray, options: AnimateOptions, ex: Execution,
-                   person_in, person_out, progress: bool, recipe: dict):
+def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,
+              progress: bool, recipe: dict):
+    """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
+    summary entries)."""
     from fsth_core.finetune import finetune, options_from_recipe
     from fsth_core.person import load_person, save_person
-    from fsth_core.pipeline import FrameGenerator, RealismScorer, compute_identity, hires_guide
+    from fsth_core.pipeline import compute_identity
 
     info: dict = {}
     if person_in is not None:
@@ -202,51 +194,86 @@ def _neural_frames(model, sources: Sources, points: np.ndarray, options: Animate
         opts = options_from_recipe(recipe, len(sources.crops), steps=options.finetune_steps,
                                    lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
                                    pixel_l1=options.finetune_pixel_l1, seed=options.seed)
-        steps = opts.steps
-        if steps > 0:
-            bar = _bar(steps, "fine-tuning", progress)
+        if opts.steps > 0:
+            bar = _bar(opts.steps, "fine-tuning", progress)
             bar.unit = "step"
-
-            def tick(done, total):
-                bar.update(done - bar.n)
-
             try:
-                res = finetune(model, identity, sources, opts, ex, tick)
+                res = finetune(model, identity, sources, opts, ex, lambda done, total: bar.update(done - bar.n))
             finally:
                 bar.close()
             if res.interrupted:
                 print(f"fine-tuning interrupted after {res.steps_done} steps: animating with that state")
             model, identity = res.model, res.identity
             info["finetune_steps"] = res.steps_done
-            if person_out is not None:
-                save_person(person_out, identity, model)
-        elif person_out is not None:
-            save_person(person_out, identity)
+        if person_out is not None:
+            save_person(person_out, identity, model if info.get("finetune_steps") else None)
     if person_out is not None:
         info["person"] = str(person_out)
-    hires = None
-    if options.paste_back and model.config.warp_guided:
-        hires = hires_guide(sources.images[0], sources.transforms[0], sources.points[0], sources.crops.shape[1])
-    gen = FrameGenerator(model, identity, ex, batch=options.batch, hires=hires)
-    frames = gen.stream(points, total=len(points))
-    if options.min_realism is not None:
-        info["held_frames"] = 0
-        frames = _hold_unrealistic(frames, points, RealismScorer(model, identity, ex, options.batch),
-                                   options.min_realism, info)
-    return frames, info
+    return model, identity, info
+
+
+def _compositor(sources: Sources, size: int):
+    from fsth_core.compose import NativeCompositor
+
+    return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size)
+
+
+def _warp_frames(sources: Sources, points: np.ndarray, options: AnimateOptions) -> Iterator[np.ndarray]:
+    """The mesh warp alone: the whole picture at its own resolution, or (no paste-back) head crops."""
+    if not options.paste_back:
+        from fsth_core.warp import animate_warp
+        yield from animate_warp(sources.crops[0], sources.points[0], points, progress=False)
+        return
+    from fsth_core.compose import composed_frames
+
+    comp = _compositor(sources, sources.crops.shape[1])
+    for part, mask in composed_frames(comp, points):
+        yield comp.paste(part)[0]
+
+
+def _neural_frames(model, identity, sources: Sources, points: np.ndarray, options: AnimateOptions,
+                   ex: Execution, summary: dict) -> Iterator[np.ndarray]:
+    """Generated frames: with paste-back, warp-guided models compose at the picture's resolution
+    (the generator paints only its paint region) and the paper's plain generator is pasted back
+    resized; without, head crops at the model's size.  ``summary["held_frames"]`` counts the
+    frames --min-realism held."""
+    from fsth_core.compose import composed_frames
+    from fsth_core.landmarks.paste import paste_back
+    from fsth_core.pipeline import FrameGenerator, RealismScorer
+
+    gen = FrameGenerator(model, identity, ex, batch=options.batch)
+    tf, size = sources.transforms[0], gen.size
+    if options.paste_back and gen.warp_guided:
+        comp = _compositor(sources, size)
+        frames = (comp.paste(part)[0] for part, _ in composed_frames(comp, points, gen))
+        to_model = (lambda f: tf.apply(f, size))  # noqa: E731 - what the discriminator scores
+    elif options.paste_back:
+        frames = (paste_back(sources.images[0], f, tf) for f in gen.stream(points))
+        to_model = (lambda f: tf.apply(f, size))  # noqa: E731
+    else:
+        frames, to_model = gen.stream(points), None
+    if options.min_realism is None:
+        yield from frames
+        return
+    summary["held_frames"] = 0
+    scorer = RealismScorer(model, identity, ex, options.batch)
+    for f, held in _hold_unrealistic(frames, points, scorer, options.min_realism, to_model):
+        summary["held_frames"] += held
+        yield f
 
 
 def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
-                      info: dict) -> Iterator[np.ndarray]:
-    """Replace frames whose realism is below ``threshold`` by the last kept one (timing is kept).
-    Frames are scored in batches of the scorer's size, as they stream by."""
+                      to_model=None) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, held) pairs: frames whose realism is below ``threshold`` are replaced by the last kept
+    one (timing is kept).  Frames are scored in batches of the scorer's size as they stream by,
+    after ``to_model`` (a full picture -> its head crop at the model's size) when given."""
     import cv2
 
-    def score(chunk: list) -> np.ndarray:
+    def small(f: np.ndarray) -> np.ndarray:
+        if to_model is not None:
+            return to_model(f)
         s = scorer.size
-        small = np.stack([f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
-                          for f, _ in chunk])
-        return scorer(small, np.stack([p for _, p in chunk]))
+        return f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
 
     last = None
     pairs = zip(frames, points)
@@ -254,9 +281,9 @@ def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, 
         chunk = [pair for _, pair in zip(range(scorer.batch), pairs)]
         if not chunk:
             return
-        for (f, _), r in zip(chunk, score(chunk)):
-            if r >= threshold or last is None:
+        scores = scorer(np.stack([small(f) for f, _ in chunk]), np.stack([p for _, p in chunk]))
+        for (f, _), r in zip(chunk, scores):
+            held = r < threshold and last is not None
+            if not held:
                 last = f
-            else:
-                info["held_frames"] += 1
-            yield last
+            yield last, held

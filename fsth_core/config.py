@@ -32,6 +32,9 @@ class ModelConfig:
         num_videos: columns of the discriminator's W (one per training video).
         warp_guided: the generator also receives the source warped to the target
             landmarks and the warp's validity mask (4 extra input channels).
+        paint_region: (warp-guided only) the generator also receives the region where it may
+            paint — dilated mouth and eyes, and pixels the warp cannot explain — as an 8th input
+            channel, and its output equals the warp everywhere else (see guidance.py).
     """
 
     name: str = "custom"
@@ -45,6 +48,7 @@ class ModelConfig:
     attn_up: int = 64
     num_videos: int = 1
     warp_guided: bool = False
+    paint_region: bool = False
 
     def __post_init__(self) -> None:
         for f in ("image_size", "base_channels", "max_channels", "embed_dim", "gen_bottleneck"):
@@ -59,6 +63,8 @@ class ModelConfig:
             raise ValueError("num_videos must be >= 1")
         if self.gen_res_blocks < 0:
             raise ValueError("gen_res_blocks must be >= 0")
+        if self.paint_region and not self.warp_guided:
+            raise ValueError("paint_region needs warp_guided")
 
     # ---- derived shapes -------------------------------------------------------------
     @property
@@ -77,7 +83,7 @@ class ModelConfig:
 
     @property
     def gen_in_channels(self) -> int:
-        return 3 + (4 if self.warp_guided else 0)
+        return 3 + (4 if self.warp_guided else 0) + (1 if self.paint_region else 0)
 
     # ---- (de)serialization ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

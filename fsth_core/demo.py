@@ -30,7 +30,7 @@ def run_demo(out_dir: Path, seconds: float = 4.0, finetune_steps: int | None = N
              seed: int = 0, progress: bool = True) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     model = demo_checkpoint() if method == "neural" else None
-    opt = AnimateOptions(method=method, seconds=seconds, seed=seed, paste_back=True, finetune_steps=finetune_steps)
+    opt = AnimateOptions(method=method, seconds=seconds, seed=seed, finetune_steps=finetune_steps)
     video = out_dir / "demo.mp4"
     with tempfile.TemporaryDirectory() as tmp:
         summary = animate(model, [PORTRAIT], video, options=opt, frames_dir=Path(tmp) / "frames",

@@ -93,7 +93,8 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     g_in = lms
     if m.config.warp_guided:  # the guide warps the first source to each source's landmarks
         from fsth_core.guidance import WarpGuide
-        g_in = WarpGuide(identity.source, identity.source_points).inputs(lms, sources.points)
+        g_in = WarpGuide(identity.source, identity.source_points,
+                         region=m.config.paint_region).inputs(lms, sources.points)
     rng = np.random.default_rng(options.seed)
     losses, done, interrupted = [], 0, False
     try:

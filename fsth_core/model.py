@@ -56,6 +56,37 @@ def clone_model(model: TalkingHeadModel) -> TalkingHeadModel:
     return twin
 
 
+def adapt_model(model: TalkingHeadModel, config: ModelConfig, seed: int | None = None) -> TalkingHeadModel:
+    """A model of ``config`` that starts from ``model``'s weights (warm start for a new recipe).
+
+    Tensors of the same shape are copied; the discriminator's W (one column per training video)
+    stays fresh when the number of videos differs; generator input weights that gained channels
+    (e.g. the paint region of ``paint_region``) get zeros for them, so the adapted network computes
+    what the old one did until training uses the new input.
+    """
+    fresh = build_model(config, seed=seed)
+    state = fresh.state_dict()
+    for key, value in model.state_dict().items():
+        if key not in state:
+            continue
+        target = state[key]
+        if value.shape == target.shape:
+            state[key] = value.clone()
+        elif key.startswith("generator.down.0.") and value.dim() == target.dim():
+            state[key] = _extended(value, target, zero_new=key.endswith("weight.original"))
+    fresh.load_state_dict(state)
+    return fresh
+
+
+def _extended(value: torch.Tensor, fresh: torch.Tensor, zero_new: bool) -> torch.Tensor:
+    """``value`` in the leading part of ``fresh`` (input-channel growth: conv weights [O, I, k, k]
+    along I, norm parameters [I], spectral norm's flattened v [I·k·k]); the new part keeps its fresh
+    initialization, or zeros with ``zero_new`` (conv weights: the new input starts switched off)."""
+    out = torch.zeros_like(fresh) if zero_new else fresh.clone()
+    out[tuple(slice(0, n) for n in value.shape)] = value
+    return out
+
+
 def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadModel:
     """A freshly initialized model (deterministic when ``seed`` is given)."""
     if seed is None:

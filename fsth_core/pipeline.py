@@ -16,6 +16,7 @@ from fsth_core.imaging import from_network, to_network
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
 from fsth_core.landmarks.render import draw_landmarks
 from fsth_core.model import TalkingHeadModel, clone_model
+from fsth_core.networks.generator import blend
 
 Progress = Callable[[int, int], None]  # (done, total); may raise to cancel
 
@@ -98,30 +99,17 @@ def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHead
     return execution.prepare_module(m)
 
 
-def hires_guide(image: np.ndarray, transform: CropTransform, points: np.ndarray, size: int,
-                cap: int = 512) -> tuple[np.ndarray, np.ndarray] | None:
-    """The source picture re-cropped at its native resolution, for :class:`FrameGenerator`'s ``hires``.
-
-    image uint8 [H,W,3]; ``transform`` the head box of the identity's source crop; ``points`` [68,2]
-    that crop's landmarks at ``size``.  None when the native crop is not larger than ``size``.
-    """
-    side = int(min(cap, round(transform.side)))
-    if side <= size:
-        return None
-    pts = transform.points_to_crop(transform.points_from_crop(points, size), side)
-    return transform.apply(image, side), pts
-
-
 class FrameGenerator:
     """Generates frames of one identity from landmark sets, in batches, with constant memory.
 
-    ``hires``: for warp-guided models, a (source crop uint8 [H,H,3], its landmarks [68,2]) pair at a
-    higher resolution H.  Frames then come out at H: the generator's blend mask and painted pixels
-    are upsampled and blended with the source warped at H, so the warp's detail is kept.
+    Warp-guided models paint only inside the paint region (mouth, eyes, pixels the warp cannot
+    explain; see guidance.py) and pass the warp through everywhere else — models trained with the
+    region as an input channel by construction, older 7-channel ones by the same rule applied here.
+    :meth:`paint` gives the parts (generated rgb and its weight) for native-resolution composition.
     """
 
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
-                 batch: int = 8, hires: tuple[np.ndarray, np.ndarray] | None = None):
+                 batch: int = 8):
         self.ex = execution or Execution.resolve()
         self.model = inference_copy(model, self.ex) if not model.folded else model
         self.g = self.model.generator
@@ -131,51 +119,64 @@ class FrameGenerator:
         self.guide = None
         if self.model.config.warp_guided:
             from fsth_core.guidance import WarpGuide
-            self.guide = WarpGuide(identity.source, identity.source_points)
-        self.hires = None
-        if hires is not None and self.guide is not None:
-            from fsth_core.warp import MeshWarper
-            self.hires = MeshWarper(np.ascontiguousarray(hires[0]), np.asarray(hires[1], np.float32))
-            self.hires_size = int(hires[0].shape[0])
+            self.guide = WarpGuide(identity.source, identity.source_points, region=True)
+
+    @property
+    def warp_guided(self) -> bool:
+        return self.guide is not None
 
     @torch.inference_mode()
-    def render(self, points: np.ndarray) -> np.ndarray:
-        """[B,68,2] crop pixels (at the model's size S) -> uint8 [B,S,S,3] (or [B,H,H,3] with hires)."""
-        y = landmark_images(points, self.size)
-        if self.guide is not None:
-            y = self.guide.inputs(y, points)
-        with self.ex.autocast():
-            if self.hires is None:
-                return from_network(self.g(self.ex.input(y), self.psi))
-            rgb, m = self.g.parts(self.ex.input(y), self.psi)
-        return self._compose_hires(rgb.float(), m.float(), points)
+    def _forward(self, points: np.ndarray):
+        """[B,68,2] -> (generated [B,3,S,S], paint weight [B,1,S,S] | None, warped [B,3,S,S] | None)."""
+        from fsth_core.guidance import region_of
 
-    def _compose_hires(self, rgb: torch.Tensor, m: torch.Tensor, points: np.ndarray) -> np.ndarray:
-        h = self.hires_size
-        up = lambda t: torch.nn.functional.interpolate(t, size=(h, h), mode="bilinear", align_corners=False)  # noqa: E731
-        scale = h / self.size
-        warped = np.stack([self.hires.warp((p + 0.5) * scale - 0.5)[0] for p in points])
-        w = to_network(warped).to(rgb.device)
-        mu = up(m)
-        return from_network(mu * w + (1 - mu) * up(rgb))
+        y = landmark_images(points, self.size)
+        if self.guide is None:
+            with self.ex.autocast():
+                return self.g(self.ex.input(y), self.psi).float(), None, None
+        y = self.ex.input(self.guide.inputs(y, points))
+        with self.ex.autocast():
+            rgb, m = self.g.parts(y[:, :self.g.in_channels], self.psi)
+        w = (1 - m.float()) * region_of(y.float())
+        return rgb.float(), torch.where(w < 1.0 / 512, torch.zeros_like(w), w), y[:, 3:6].float()
+
+    def render(self, points: np.ndarray) -> np.ndarray:
+        """[B,68,2] crop pixels (at the model's size S) -> uint8 [B,S,S,3]."""
+        rgb, w, warped = self._forward(points)
+        return from_network(rgb if w is None else blend(warped, rgb, w))
+
+    def paint(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Warp-guided models: [B,68,2] -> (generated rgb float32 [B,S,S,3] in 0..255, weight float32
+        [B,S,S] in 0..1: how much of it each pixel takes over the warp)."""
+        if self.guide is None:
+            raise ValueError("paint() needs a warp-guided model")
+        rgb, w, _ = self._forward(points)
+        rgb = ((rgb.clamp(-1, 1) + 1) * 127.5).movedim(1, -1).cpu().numpy()
+        return rgb, w[:, 0].cpu().numpy()
 
     def stream(self, points: Iterable[np.ndarray], total: int | None = None,
-               progress: Progress | None = None) -> Iterator[np.ndarray]:
-        """Yield uint8 [S,S,3] frames for a stream of [68,2] landmark sets (any length)."""
+               progress: Progress | None = None, parts: bool = False) -> Iterator:
+        """Yield uint8 [S,S,3] frames (or, with ``parts``, ``paint`` pairs) for a stream of [68,2]
+        landmark sets (any length)."""
+        step = self.paint if parts else self.render
         buf, done = [], 0
         for p in points:
             buf.append(np.asarray(p, np.float32))
             if len(buf) == self.batch:
-                yield from self.render(np.stack(buf))
+                yield from _unbatch(step(np.stack(buf)), parts)
                 done += len(buf)
                 buf = []
                 if progress:
                     progress(done, total or done)
         if buf:
-            yield from self.render(np.stack(buf))
+            yield from _unbatch(step(np.stack(buf)), parts)
             done += len(buf)
             if progress:
                 progress(done, total or done)
+
+
+def _unbatch(out, parts: bool):
+    return zip(*out) if parts else iter(out)
 
 
 class RealismScorer:

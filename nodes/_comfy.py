@@ -63,6 +63,21 @@ def to_image(frames) -> torch.Tensor:
     return t.to(intermediate_device())
 
 
+def to_mask(masks) -> torch.Tensor:
+    """float [B,H,W] in 0..1 -> MASK float32 [B,H,W] on the intermediate device."""
+    t = torch.from_numpy(np.ascontiguousarray(masks, dtype=np.float32)).clamp(0, 1)
+    return (t if t.dim() == 3 else t[None]).to(intermediate_device())
+
+
+def mask_to_numpy(mask: torch.Tensor, name: str = "mask") -> np.ndarray:
+    """MASK [B,H,W] or [H,W] -> float32 numpy [B,H,W] in 0..1."""
+    if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3):
+        raise ValueError(f"{name}: expected a MASK [B,H,W], got {type(mask).__name__} "
+                         f"{list(getattr(mask, 'shape', []))}")
+    t = mask if mask.dim() == 3 else mask[None]
+    return t.detach().float().cpu().clamp(0, 1).numpy()
+
+
 # ---- devices ------------------------------------------------------------------------------
 def torch_device() -> torch.device:
     """Compute device: ComfyUI's choice (respects --cpu), else fsth_core's automatic pick."""

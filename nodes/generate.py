@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 
-from fsth_core.landmarks.paste import paste_back
-from fsth_core.pipeline import FrameGenerator, hires_guide, realism_scores
-from fsth_core.warp import animate_warp
+from fsth_core.compose import paste_frames
+from fsth_core.frames import render_frames
+from fsth_core.pipeline import FrameGenerator, realism_scores
 
-from ._comfy import Progress, free_memory, to_image, to_uint8
+from ._comfy import Progress, free_memory, mask_to_numpy, to_image, to_mask, to_uint8
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
@@ -19,10 +19,14 @@ _MOTION_TIP = {"tooltip": "Target landmarks, one set per frame (Retarget Landmar
 
 
 class Generator:
-    DESCRIPTION = "Generates head crops (model size) of the person, one per landmark frame."
+    DESCRIPTION = ("Generates the person's frames, one per landmark frame: head crops at the model's size, or, "
+                   "with source_picture, the picture's head region at its own resolution (for Paste Back).")
     CATEGORY = CATEGORY
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("frames",)
+    RETURN_TYPES = ("IMAGE", "MASK")
+    RETURN_NAMES = ("frames", "mask")
+    OUTPUT_TOOLTIPS = ("The generated frames.",
+                       "Where each frame differs from the picture: 1 where it moves or is painted, 0 where the "
+                       "picture's own pixels are kept (all ones for head crops).")
     FUNCTION = "generate"
 
     @classmethod
@@ -38,34 +42,25 @@ class Generator:
                                    "tooltip": "Frames generated at once (more = faster, more memory)."}),
         }, "optional": {
             "source_picture": ("IMAGE", {
-                "tooltip": "Optional: the identity's source picture. With a warp-guided model the frames then "
-                           "come out at the picture's own resolution (sharp, for Paste Back) instead of the "
-                           "model's size; leave it unconnected for Realism Score."}),
+                "tooltip": "Optional: the identity's source picture. With the warp or a warp-guided model the "
+                           "frames are then its head region at its own resolution, sharp, with every pixel that "
+                           "does not move kept as it is (for Paste Back); leave it unconnected for Realism Score."}),
         }}
 
     def generate(self, model: FSTHModel, identity: FSTHIdentity, landmarks: FSTHLandmarks, method: str,
                  batch_size: int, source_picture=None):
         identity.check_model(model)
-        hires = None
-        if source_picture is not None and method == "neural" and model.model.config.warp_guided \
-                and landmarks.crop is not None:  # motion made for that picture carries its head box
-            hires = hires_guide(to_uint8(source_picture, "source_picture")[0], landmarks.crop,
-                                identity.identity.source_points, model.size)
         points = landmarks.in_crop(model.size)
+        picture = to_uint8(source_picture, "source_picture")[0] if source_picture is not None else None
         bar = Progress(len(points))
-        if method == "warp":
-            ident = identity.identity
-            frames = []
-            for f in animate_warp(ident.source, ident.source_points, points, progress=False):
-                frames.append(f)
-                bar.update()
-        else:
-            gen = FrameGenerator(model.model, identity.identity, model.execution(), batch=int(batch_size),
-                                 hires=hires)
-            frames = list(gen.stream(points, total=len(points), progress=bar.callback))
-            del gen
-            free_memory()
-        return (to_image(np.stack(frames)),)
+        gen = None
+        if method == "neural":
+            gen = FrameGenerator(model.model, identity.identity, model.execution(), batch=int(batch_size))
+        frames, masks = render_frames(identity.identity, points, model.size, gen, picture,
+                                      landmarks.head_box(), bar.callback)
+        del gen
+        free_memory()
+        return (to_image(frames), to_mask(masks))
 
 
 class RealismScore:
@@ -105,33 +100,39 @@ class RealismScore:
 
 
 class PasteBack:
-    DESCRIPTION = "Blends generated head crops back into the source picture, where the identity's crop came from."
+    DESCRIPTION = ("Puts generated frames back into the source picture: head-region frames from the Generator "
+                   "with source_picture pixel for pixel, head crops resized into the crop box with a "
+                   "feathered edge.")
     CATEGORY = CATEGORY
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("images",)
+    RETURN_TYPES = ("IMAGE", "MASK")
+    RETURN_NAMES = ("images", "mask")
+    OUTPUT_TOOLTIPS = ("The whole pictures.", "The animated region of each picture (1 = changed).")
     FUNCTION = "paste"
 
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "frames": ("IMAGE", {"tooltip": "Generated head crops (Generator output)."}),
+            "frames": ("IMAGE", {"tooltip": "Generated frames (Generator output)."}),
             "background": ("IMAGE", {"tooltip": "The source picture (the first image of the batch is used)."}),
             "landmarks": ("FSTH_LANDMARKS", {"tooltip": "The source picture's landmarks (or the motion made "
                                                         "from them): they give the crop box."}),
             "feather": ("FLOAT", {"default": 0.1, "min": 0.0, "max": 0.5, "step": 0.01,
-                                  "tooltip": "Edge softness, a fraction of the crop side (0 = hard edge)."}),
+                                  "tooltip": "Edge softness for head crops, a fraction of the crop side "
+                                             "(0 = hard edge); head-region frames need none."}),
+        }, "optional": {
+            "mask": ("MASK", {"tooltip": "The Generator's mask (the animated region of each frame)."}),
         }}
 
-    def paste(self, frames, background, landmarks: FSTHLandmarks, feather: float):
+    def paste(self, frames, background, landmarks: FSTHLandmarks, feather: float, mask=None):
         bg = to_uint8(background, "background")[0]
         box = landmarks.crop if landmarks.crop is not None else landmarks.source_box()
         if tuple(bg.shape[:2]) != tuple(box.image_size):
             raise ValueError(f"background is {bg.shape[1]}x{bg.shape[0]} but the landmarks belong to a "
                              f"{box.image_size[1]}x{box.image_size[0]} picture")
         crops = to_uint8(frames, "frames")
+        masks = mask_to_numpy(mask) if mask is not None else None
+        if masks is not None and masks.shape != crops.shape[:3]:
+            raise ValueError(f"mask is {list(masks.shape)} but the frames are {list(crops.shape[:3])}")
         bar = Progress(len(crops))
-        out = np.empty((len(crops),) + bg.shape, np.uint8)
-        for i, c in enumerate(crops):
-            out[i] = paste_back(bg, c, box, float(feather))
-            bar.update()
-        return (to_image(out),)
+        out, full = paste_frames(bg, crops, box, float(feather), masks, bar.callback)
+        return (to_image(out), to_mask(full))

@@ -29,6 +29,9 @@ def check(node_id, result):
         if kind == "IMAGE":
             assert value.dtype == torch.float32 and value.dim() == 4 and value.shape[-1] == 3
             assert 0 <= float(value.min()) and float(value.max()) <= 1
+        elif kind == "MASK":
+            assert value.dtype == torch.float32 and value.dim() == 3
+            assert 0 <= float(value.min()) and float(value.max()) <= 1
         else:
             assert isinstance(value, want[kind])
     return result
@@ -121,22 +124,34 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     assert tuned is not model and tuned.finetune_steps == 1 and ident2.identity.finetune_steps == 1
     assert not same_state(state(tuned), before)
     torch.testing.assert_close(ident2.identity.embedding, ident.identity.embedding)
-    (frames,) = check("FSTH_Generator", N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 2))
-    assert frames.shape == (FRAMES, 64, 64, 3)
-    (again,) = N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 4)  # the model still works
+    frames, fmask = check("FSTH_Generator", N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 2))
+    assert frames.shape == (FRAMES, 64, 64, 3) and fmask.shape == (FRAMES, 64, 64)
+    again, _ = N["FSTH_Generator"].generate(tuned, ident2, motion, "neural", 4)  # the model still works
     torch.testing.assert_close(again, frames, atol=2 / 255, rtol=0)
-    (warped,) = check("FSTH_Generator", N["FSTH_Generator"].generate(model, ident, motion, "warp", 8))
+    warped, _ = check("FSTH_Generator", N["FSTH_Generator"].generate(model, ident, motion, "warp", 8))
     assert warped.shape == (FRAMES, 64, 64, 3)
     out = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, -1e6))
     scores = json.loads(out[2])["scores"]
     assert out[0].shape[0] == FRAMES == len(scores) and len(out[1]) == FRAMES
     best, lm_best, text = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
     assert best.shape[0] == 1 == len(lm_best) and json.loads(text)["kept"] == [int(np.argmax(scores))]
-    (pasted,) = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(frames, picture, motion, 0.1))
-    assert pasted.shape == (FRAMES, SIZE, SIZE, 3)
-    (pasted2,) = N["FSTH_PasteBack"].paste(frames, picture, source[0], 0.1)  # same box from the source
+    pasted, pmask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(frames, picture, motion, 0.1))
+    assert pasted.shape == (FRAMES, SIZE, SIZE, 3) and pmask.shape == (FRAMES, SIZE, SIZE)
+    pasted2, _ = N["FSTH_PasteBack"].paste(frames, picture, source[0], 0.1)  # same box from the source
     torch.testing.assert_close(pasted, pasted2)
     assert (pasted[:, :4] == picture[:, :4]).all()  # outside the head box: the picture
+    from fsth_core.compose import native_region
+
+    # with the picture, frames are its head region at its own resolution, pasted back pixel for pixel
+    for method, m, idn in (("neural", tuned, ident2), ("warp", model, ident)):
+        region, rmask = check("FSTH_Generator", N["FSTH_Generator"].generate(m, idn, motion, method, 4, picture))
+        expect = native_region(motion.head_box(), (SIZE, SIZE)).shape
+        assert region.shape[1:3] == expect and rmask.shape == region.shape[:3]
+        full, mask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(region, picture, motion, 0.1, rmask))
+        still = mask == 0
+        assert still.any() and torch.equal(full[still], picture.expand_as(full)[still])
+    with pytest.raises(ValueError, match="not the identity's picture"):
+        N["FSTH_Generator"].generate(model, ident, motion, "warp", 4, torch.flip(picture, [2]))
     assert same_state(state(model), before) and not model.model.folded
 
 

@@ -1,6 +1,8 @@
 """``animate``: a video of the person in the source image(s), driven by a video or procedural motion."""
 from __future__ import annotations
 
+import argparse
+
 NAME = "animate"
 HELP = "animate 1-32 source images of a person with a driving video or procedural motion"
 
@@ -23,7 +25,10 @@ def add_arguments(p) -> None:
     p.add_argument("--finetune-pixel-l1", type=float, help="extra pixel L1 weight while fine-tuning")
     p.add_argument("--retarget", default="relative", choices=["relative", "absolute"],
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
-    p.add_argument("--paste-back", action="store_true", help="paste the generated head into the source picture")
+    p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=True,
+                   help="animate the whole source picture at its own resolution: only the head region that "
+                        "moves is replaced, every other pixel is the picture's own (default); "
+                        "--no-paste-back writes head crops at the model's size")
     p.add_argument("--fps", type=float, help="output fps (default: the driver's, or 25)")
     p.add_argument("--seconds", type=float, default=4.0, help="length of procedural motion")
     p.add_argument("--intensity", type=float, default=1.0, help="procedural motion intensity (0-2)")

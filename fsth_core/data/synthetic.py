@@ -11,6 +11,7 @@ reproduce it exactly, and the data set's landmarks are the true ones.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from fsth_core.data.store import DatasetWriter
 from fsth_core.data.synthetic_render import render_frame
 
 __all__ = ["Identity", "random_identity", "synthetic_identity", "identity_landmarks_sequence",
-           "neutral_landmarks", "render_frame", "render_sequence", "synthetic_portrait",
+           "neutral_landmarks", "render_frame", "render_sequence", "synthetic_portrait", "photographic_sequence",
            "write_synthetic_dataset"]
 
 RGB = tuple[int, int, int]
@@ -195,12 +196,28 @@ def synthetic_portrait(seed: int = 0, size: int = 256, points: np.ndarray | None
     return render_frame(idn, pts, size), pts, idn
 
 
+def photographic_sequence(identity: Identity, points: np.ndarray, size: int, rng: np.random.Generator
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Frames of ``identity`` with one random photographic look (see photo_style.py):
+    (uint8 [T,S,S,3], landmarks float32 [T,68,2] of those frames)."""
+    from fsth_core.data.photo_style import PhotoStyle, photographic
+
+    style = PhotoStyle.random(rng)
+    black = dataclasses.replace(identity, bg_top=(0, 0, 0), bg_bottom=(0, 0, 0))
+    white = dataclasses.replace(identity, bg_top=(255, 255, 255), bg_bottom=(255, 255, 255))
+    out = [photographic(render_frame(black, p, size), render_frame(white, p, size), p, style, rng)
+           for p in np.asarray(points, np.float32)]
+    return np.stack([f for f, _ in out]), np.stack([q for _, q in out])
+
+
 def write_synthetic_dataset(out: str | os.PathLike, identities: int, frames: int, size: int, seed: int = 0,
-                            progress: bool = True, quality: int = 95) -> Path:
+                            progress: bool = True, quality: int = 95, photographic: float = 0.0) -> Path:
     """Write ``identities`` videos of ``frames`` frames at ``size`` px into training-set folder ``out``.
 
-    Video ``i`` (id ``synth_00000``...) depends only on (seed, i), so an interrupted run resumes
-    where it stopped and skips finished videos.  Returns the folder.
+    ``photographic``: the fraction of videos drawn with a photographic look (photo textures and
+    backgrounds, camera and JPEG defects; see photo_style.py) instead of flat cartoon colours.
+    Video ``i`` (id ``synth_00000``...) depends only on (seed, i, photographic), so an interrupted
+    run resumes where it stopped and skips finished videos.  Returns the folder.
     """
     from tqdm import tqdm
 
@@ -208,7 +225,10 @@ def write_synthetic_dataset(out: str | os.PathLike, identities: int, frames: int
         raise ValueError(f"identities and frames must be >= 1, got {identities} and {frames}")
     with DatasetWriter(out, size, quality=quality) as writer:
         for i in tqdm(range(identities), desc="synth", unit="video", disable=not progress):
+            photo = bool(np.random.default_rng([seed, i, 2]).uniform() < photographic)
             vid, source = f"synth_{i:05d}", f"synthetic seed={seed} identity={i} frames={frames}"
+            if photo:
+                source += " photographic"
             meta = writer.finished(vid)
             if meta is not None:
                 if meta.get("source") != source:
@@ -217,6 +237,9 @@ def write_synthetic_dataset(out: str | os.PathLike, identities: int, frames: int
                 continue
             idn = synthetic_identity(seed, i)
             pts = identity_landmarks_sequence(idn, frames, np.random.default_rng([seed, i, 1]), size)
-            writer.write_video(vid, (render_frame(idn, p, size) for p in pts), pts,
-                               source=source)
+            if photo:
+                imgs, pts = photographic_sequence(idn, pts, size, np.random.default_rng([seed, i, 3]))
+                writer.write_video(vid, iter(imgs), pts, source=source)
+            else:
+                writer.write_video(vid, (render_frame(idn, p, size) for p in pts), pts, source=source)
     return Path(out)

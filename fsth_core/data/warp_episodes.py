@@ -11,8 +11,9 @@ from fsth_core.imaging import from_network
 class WarpGuidedEpisodes(Dataset):
     """Wraps an :class:`EpisodeDataset`; the first of the K frames is warped to the target."""
 
-    def __init__(self, base: EpisodeDataset):
+    def __init__(self, base: EpisodeDataset, region: bool = False):
         self.base = base
+        self.region = region  # add the paint region channel (models with ``paint_region``)
 
     def __len__(self) -> int:
         return len(self.base)
@@ -28,6 +29,6 @@ class WarpGuidedEpisodes(Dataset):
         video = b.video_indices[item["video_index"]]
         scale = b.image_size / b.train_set.image_size
         points = b.train_set.landmarks(video)[item["frame_indices"].numpy()] * scale
-        guide = WarpGuide(from_network(item["frames"][0]), points[0])
+        guide = WarpGuide(from_network(item["frames"][0]), points[0], region=self.region)
         item["gen_input"] = guide.inputs(item["target_landmark_image"][None], points[-1][None])[0]
         return item

@@ -19,6 +19,10 @@ class Generator(nn.Module):
     3-5; the network also predicts a mask m and returns m·warped + (1 − m)·generated, so it can
     pass the warp's detail through untouched where the warp is right (the bottleneck cannot) and
     paint only where it is wrong.  m starts near 0.9.
+
+    With ``in_channels`` >= 8 the 8th channel is the *paint region* R in [-1, 1] (see
+    fsth_core/guidance.py): the output is ``warped + R·(1 − m)·(generated − warped)``, so outside R
+    the warp passes through exactly, whatever the weights — painting is confined by construction.
     """
 
     def __init__(self, *, image_size: int, channels: list[int], res_blocks: int, embed_dim: int,
@@ -63,7 +67,17 @@ class Generator(nn.Module):
     def forward(self, y: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
         """y landmark image [B,Cin,S,S] in [-1,1], psi [B|1,N] -> frame [B,3,S,S] in [-1,1]."""
         rgb, m = self.parts(y, psi)
-        return rgb if m is None else m * y[:, 3:6].to(rgb.dtype) + (1 - m) * rgb
+        if m is None:
+            return rgb
+        return blend(y[:, 3:6].to(rgb.dtype), rgb, self.paint_weight(y, m))
+
+    def paint_weight(self, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """How much of the generated image each pixel takes: (1 − m), times the paint region R
+        when the input carries one (channel 7).  y [B,Cin,S,S], m [B,1,S,S] -> [B,1,S,S]."""
+        p = 1 - m
+        if self.in_channels >= 8:
+            p = p * ((y[:, 7:8].to(m.dtype) + 1) * 0.5).clamp(0, 1)
+        return p
 
     def parts(self, y: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(generated rgb [B,3,S,S], blend mask m [B,1,S,S] or None without ``warp_blend``)."""
@@ -81,3 +95,9 @@ class Generator(nn.Module):
     def generate(self, y: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """Convenience: G(y, ê) = forward(y, project(ê)); y [B,Cin,S,S], e [B|1,D]."""
         return self(y, self.project(e))
+
+
+def blend(warped: torch.Tensor, generated: torch.Tensor, paint: torch.Tensor) -> torch.Tensor:
+    """warped + paint·(generated − warped): where ``paint`` is 0 the warp passes through exactly.
+    warped, generated [B,3,H,W]; paint [B,1,H,W] in [0, 1]."""
+    return warped + paint * (generated - warped)

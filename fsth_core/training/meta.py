@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from fsth_core.config import LossWeights, ModelConfig, preset
 from fsth_core.device import Execution
 from fsth_core.losses import ContentLoss, GeneratorLoss
-from fsth_core.model import TalkingHeadModel, build_model
+from fsth_core.model import TalkingHeadModel, adapt_model, build_model
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
 from fsth_core.training.sampling import StepBatchSampler
@@ -49,6 +49,7 @@ class TrainOptions:
     workers: int = 2
     held_out: int = 0              # videos kept out of training (the last N of a seeded split)
     warp_guided: bool = False
+    paint_region: bool = True      # warp-guided: paint only in mouth, eyes and where the warp fails
     init: str | None = None        # start from this model file instead of a fresh one
     resume: bool = False
     log_dir: str | None = None
@@ -136,17 +137,18 @@ def state_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _episodes(opt: TrainOptions, image_size: int):
-    """(training set, episode dataset) of the training videos at the model's resolution."""
+def _episodes(opt: TrainOptions, config: ModelConfig):
+    """(training set, episode dataset) of the training videos at the model's resolution, with the
+    warp guide the model's config asks for."""
     from fsth_core.data.episodes import EpisodeDataset
     from fsth_core.data.store import TrainingSet
 
     ts = TrainingSet(opt.data)
     videos = ts.split(opt.held_out, seed=opt.seed)[0] if opt.held_out else None
-    ds = EpisodeDataset(ts, k=opt.k, video_indices=videos, seed=opt.seed, image_size=image_size)
-    if opt.warp_guided:
+    ds = EpisodeDataset(ts, k=opt.k, video_indices=videos, seed=opt.seed, image_size=config.image_size)
+    if config.warp_guided:
         from fsth_core.data.warp_episodes import WarpGuidedEpisodes
-        ds = WarpGuidedEpisodes(ds)
+        ds = WarpGuidedEpisodes(ds, region=config.paint_region)
     return ts, ds
 
 
@@ -163,13 +165,12 @@ def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel
         return load_model(opt.out), -1
     if opt.init:
         model = load_model(opt.init)
-        if model.config.num_videos != num_videos:  # new training videos: new W columns
-            fresh = build_model(model.config.with_videos(num_videos), seed=opt.seed)
-            state = {k: v for k, v in model.state_dict().items() if k != "discriminator.W"}
-            fresh.load_state_dict(state, strict=False)
-            model = fresh
-        return model, 0
-    config = dataclasses.replace(preset(opt.preset), num_videos=num_videos, warp_guided=opt.warp_guided)
+        config = model.config.with_videos(num_videos)  # new training videos: new W columns
+        if config.warp_guided and opt.paint_region:  # an older warp-guided model gains the paint region
+            config = dataclasses.replace(config, paint_region=True)
+        return (model if config == model.config else adapt_model(model, config, seed=opt.seed)), 0
+    config = dataclasses.replace(preset(opt.preset), num_videos=num_videos, warp_guided=opt.warp_guided,
+                                 paint_region=opt.warp_guided and opt.paint_region)
     return build_model(config, seed=opt.seed), 0
 
 
@@ -185,7 +186,7 @@ def train(opt: TrainOptions, progress: bool = True,
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
     model, start = _prepare_model(opt, _num_training_videos(opt))
-    ts, ds = _episodes(opt, model.config.image_size)
+    ts, ds = _episodes(opt, model.config)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
     content = ContentLoss.from_installed(ex.device)

@@ -28,6 +28,12 @@ class WarpOptions:
     eye_ramp: tuple[float, float] = (0.35, 0.85)    # eye closure relative to the source: fill 0 -> 1
     stretch_tolerance: float = 1.25                 # magnification up to this keeps validity 1
     validity_blur: float = 1.0 / 64                 # box blur of the validity mask, × crop side
+    interpolation: str = "linear"                   # "linear" or "cubic" (sharper; for native-size warps)
+    fold_smoothing: float = 0.0                     # Gaussian sigma (px) of the displacement field: softens
+                                                    # the pixel-hard edges where the mesh folds (0: off)
+
+
+_INTERP = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
 
 def _affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
@@ -113,6 +119,12 @@ class MeshWarper:
         Returns:
             (image uint8 [H, W, 3] RGB, validity float32 [H, W] in 0..1).
         """
+        image, valid, _ = self.warp_with_motion(target_points)
+        return image, valid
+
+    def warp_with_motion(self, target_points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like :meth:`warp`, plus where the picture changed: float32 [H, W] in 0..1 (1 where a pixel
+        moves by 0.5 px or more or a feature is painted, 0 where the source pixel is copied as is)."""
         tgt = _as_points(target_points, "target_points")
         mesh = self.mesh
         dst_v = mesh.target_vertices(tgt)
@@ -124,14 +136,24 @@ class MeshWarper:
         xs, ys = self._xs, self._ys
         map_x = coef[:, 0][ids] * xs + coef[:, 1][ids] * ys + coef[:, 2][ids]
         map_y = coef[:, 3][ids] * xs + coef[:, 4][ids] * ys + coef[:, 5][ids]
-        image = cv2.remap(self.source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if self.options.fold_smoothing > 0:  # blur the displacement, not the map: still fields stay exact
+            sigma = self.options.fold_smoothing
+            map_x = xs + cv2.GaussianBlur(map_x - xs, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+            map_y = ys + cv2.GaussianBlur(map_y - ys, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        image = cv2.remap(self.source, map_x, map_y, _INTERP[self.options.interpolation],
+                          borderMode=cv2.BORDER_REPLICATE)
         valid = np.concatenate([np.float32([0.0]), tri_valid])[ids]
         h, w = valid.shape
         outside = (map_x < -0.5) | (map_x > w - 0.5) | (map_y < -0.5) | (map_y > h - 0.5)
         valid[outside] *= 0.5
+        before = valid.copy()
         self._paint_features(image, valid, tgt)
+        # displacements under 1/64 px cannot change a pixel (remap samples on a 1/32 px grid): 0 there
+        motion = (np.hypot(map_x - xs, map_y - ys) - 1.0 / 64) * 2.0
+        painted = before - valid  # fill_mouth / fill_eye lower the validity where they paint
+        motion = np.clip(np.maximum(motion, painted * 16.0), 0.0, 1.0)
         valid = cv2.blur(valid, self._blur)
-        return image, np.clip(valid, 0.0, 1.0)
+        return image, np.clip(valid, 0.0, 1.0), motion
 
     def triangle_ids(self, target_points: np.ndarray) -> np.ndarray:
         """Which mesh triangle each output pixel samples: int32 [H, W], -1 where none (a hole)."""
