@@ -101,18 +101,22 @@ def _csim(real: list, fake: list) -> np.ndarray:
 class Reenactor:
     """Generated frames for one (sources, target landmarks): the neural model or the mesh warp."""
 
-    def __init__(self, model, options: EvalOptions, ex: Execution, progress: bool = False):
+    def __init__(self, model, options: EvalOptions, ex: Execution, progress: bool = False,
+                 recipe: dict | None = None):
         from fsth_core.pipeline import inference_copy
         self.model, self.opt, self.ex = model, options, ex
+        self.recipe = dict(recipe or {})  # the checkpoint's fine-tuning recommendation
         self.plain = inference_copy(model, ex) if model is not None else None
         self.content = None
         self.progress = progress
 
+    def finetune_options(self, t: int):
+        """Resolved exactly as animate and the nodes do: paper < checkpoint recommendation < caller."""
+        from fsth_core.finetune import options_from_recipe
+        return options_from_recipe(self.recipe, t, steps=self.opt.finetune_steps, seed=self.opt.seed or 0)
+
     def steps(self, t: int) -> int:
-        from fsth_core.finetune import default_steps
-        if self.opt.method != "neural":
-            return 0
-        return self.opt.finetune_steps if self.opt.finetune_steps is not None else default_steps(t)
+        return self.finetune_options(t).steps if self.opt.method == "neural" else 0
 
     def __call__(self, sources: Sources, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
         """sources (crops [T,S,S,3], points [T,68,2]), targets [n,68,2] → (fake uint8 [n,S,S,3],
@@ -124,12 +128,12 @@ class Reenactor:
         model, gen_model, done = self.model, self.plain, 0
         steps = self.steps(len(sources.crops))
         if steps > 0:
-            from fsth_core.finetune import FinetuneOptions, finetune
+            from fsth_core.finetune import finetune
             from fsth_core.losses import ContentLoss
             if self.content is None:
                 self.content = ContentLoss.from_installed(self.ex.device)
-            res = finetune(self.model, identity, sources, FinetuneOptions(steps=steps, seed=self.opt.seed or 0),
-                           self.ex, content=self.content)
+            res = finetune(self.model, identity, sources, self.finetune_options(len(sources.crops)), self.ex,
+                           content=self.content)
             model, gen_model, identity, done = res.model, res.model, res.identity, res.steps_done
         if self.opt.method == "warp":
             fake = self._warp(sources, targets)
@@ -168,6 +172,7 @@ class _PerShot:
     def __init__(self):
         from fsth_core.metrics import MetricAccumulator
         self.acc = MetricAccumulator()
+        self.copy = MetricAccumulator()  # baseline: the first source frame, copied to every target
         self.videos = self.skipped = self.frames = self.steps = 0
         self.seconds = 0.0
         self.real: list[np.ndarray] = []
@@ -176,7 +181,7 @@ class _PerShot:
 
 def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targets: np.ndarray,
            gen: Reenactor, status: dict, size: int, bar) -> None:
-    from fsth_core.metrics import akd, l1, lpips, psnr, ssim
+    from fsth_core.metrics import lpips
     needed = sorted(set(targets.tolist()).union(*[set(s.tolist()) for s in sources.values() if s is not None]))
     crops = dict(zip(needed, video.frames(needed)))
     real, real_pts = np.stack([crops[i] for i in targets]), video.points[targets]
@@ -190,12 +195,9 @@ def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targe
             continue
         t0 = time.perf_counter()
         fake, realism, done = gen(Sources(np.stack([crops[i] for i in src]), video.points[src]), real_pts)
-        fake_desc, fake_lm = probe.describe(fake, boxes)
-        r.acc.add("l1", l1(real, fake))
-        r.acc.add("psnr", psnr(real, fake))
-        r.acc.add("ssim", ssim(real, fake))
-        r.acc.add("csim", _csim(real_desc, fake_desc))
-        r.acc.add_result(akd(real_lm, fake_lm, np.isfinite(real_lm).all((1, 2)), np.isfinite(fake_lm).all((1, 2))))
+        _add_frame_metrics(r.acc, probe, real, real_desc, real_lm, fake, boxes)
+        _add_frame_metrics(r.copy, probe, real, real_desc, real_lm, np.repeat(crops[src[0]][None], len(real), 0),
+                           boxes)
         if realism is not None:
             r.acc.add("realism", realism)
         if status["lpips"] is None:
@@ -206,6 +208,16 @@ def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targe
         r.videos, r.frames, r.steps = r.videos + 1, r.frames + len(fake), r.steps + done
         r.seconds += time.perf_counter() - t0
         bar.update(1)
+
+
+def _add_frame_metrics(acc, probe: FaceProbe, real, real_desc, real_lm, fake, boxes) -> None:
+    from fsth_core.metrics import akd, l1, psnr, ssim
+    fake_desc, fake_lm = probe.describe(fake, boxes)
+    acc.add("l1", l1(real, fake))
+    acc.add("psnr", psnr(real, fake))
+    acc.add("ssim", ssim(real, fake))
+    acc.add("csim", _csim(real_desc, fake_desc))
+    acc.add_result(akd(real_lm, fake_lm, np.isfinite(real_lm).all((1, 2)), np.isfinite(fake_lm).all((1, 2))))
 
 
 def _summaries(shots: dict, status: dict, has_realism: bool, realism_why: str) -> dict:
@@ -223,7 +235,9 @@ def _summaries(shots: dict, status: dict, has_realism: bool, realism_why: str) -
         if not has_realism:
             r.acc.mark_unavailable("realism", realism_why)
         summary = r.acc.summary()
+        copy = r.copy.summary()
         out[str(t)] = {"videos": r.videos, "skipped_videos": r.skipped, "frames": r.frames,
+                       "baseline_copy_source": {m: copy[m] for m in METRICS if m in copy},
                        "finetune_steps_per_video": (r.steps / r.videos) if r.videos else None,
                        "seconds_per_video": (r.seconds / r.videos) if r.videos else None,
                        "metrics": {m: summary[m] for m in METRICS if m in summary}}
@@ -244,7 +258,7 @@ def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(
     shots_t = tuple(sorted({int(t) for t in options.shots}))
     shots = {t: _PerShot() for t in shots_t}
     status = _optional_status()
-    gen, probe = Reenactor(model, options, ex), FaceProbe()
+    gen, probe = Reenactor(model, options, ex, recipe=training.get("finetune")), FaceProbe()
     bar = tqdm(total=vs.count * len(shots_t), desc="eval", unit="run", disable=not progress, dynamic_ncols=True)
     try:
         for video in vs.videos():
@@ -285,11 +299,13 @@ def format_report(report: dict) -> str:
     for t, r in report["results"].items():
         lines.append(f"T = {t}: {r['videos']} videos, {r['frames']} frames, {r['skipped_videos']} skipped"
                      + (f", {r['finetune_steps_per_video']:.0f} fine-tuning steps" if r["videos"] else ""))
-        lines.append(f"  {'metric':<8} {'mean':>10} {'std':>10} {'n':>6} {'missing':>7}  better")
+        lines.append(f"  {'metric':<8} {'mean':>10} {'std':>10} {'n':>6} {'missing':>7}  {'copy source':>11}  better")
+        copy = r.get("baseline_copy_source", {})
         for name, s in r["metrics"].items():
             if s.get("available") is False:
                 lines.append(f"  {name:<8} unavailable: {s['reason']}")
                 continue
+            base = _fmt(copy[name]["mean"]) if name in copy and copy[name].get("available", True) else "-"
             lines.append(f"  {name:<8} {_fmt(s['mean']):>10} {_fmt(s['std']):>10} {s['count']:>6} "
-                         f"{s['missing']:>7}  {METRICS[name][1]}")
+                         f"{s['missing']:>7}  {base:>11}  {METRICS[name][1]}")
     return "\n".join(lines)

@@ -37,16 +37,17 @@ class FinetuneOptions:
     lr_g: float = 5e-5           # the paper's meta-learning rates
     lr_d: float = 2e-4
     pixel_l1: float = 0.0        # optional extra term (not in the paper)
+    augment: int = 0             # warp-guided models: augmented pairs per source (finetune_pairs.py)
     seed: int = 0
 
 
 def options_from_recipe(recipe: dict, shots: int, **overrides) -> FinetuneOptions:
     """Fine-tuning options: the paper's defaults, then a checkpoint's stored recommendation
     (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``), then the caller's non-None ``overrides``."""
-    opts = {"steps": default_steps(shots), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0}
+    opts = {"steps": default_steps(shots), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0, "augment": 0}
     opts.update({k: v for k, v in recipe.items() if k in opts})
     opts.update({k: v for k, v in overrides.items() if v is not None})
-    opts["steps"] = int(opts["steps"])
+    opts["steps"], opts["augment"] = int(opts["steps"]), int(opts["augment"])
     return FinetuneOptions(**opts)
 
 
@@ -73,8 +74,8 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
              progress: Progress | None = None, content: ContentLoss | None = None) -> FinetuneResult:
     """Fine-tune a copy of ``model`` on ``sources`` (crops [T,S,S,3], points [T,68,2])."""
     ex = execution or Execution.resolve()
-    t = len(sources.crops)
-    steps = options.steps if options.steps is not None else default_steps(t)
+    shots = len(sources.crops)
+    steps = options.steps if options.steps is not None else default_steps(shots)
     m = ex.prepare_module(clone_model(model).train())
     m.embedder.requires_grad_(False)
     person = _Person(identity.psi, identity.w).to(ex.device)
@@ -87,14 +88,14 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
                                gen_opt=g_opt, dis_opt=d_opt,
                                gen_loss=GeneratorLoss(LossWeights(pixel_l1=options.pixel_l1), content, match=False),
                                autocast=ex.autocast)
-    s = m.config.image_size
-    frames = to_network(sources.crops)
-    lms = landmark_images(sources.points, s)
-    g_in = lms
-    if m.config.warp_guided:  # the guide warps the first source to each source's landmarks
-        from fsth_core.guidance import WarpGuide
-        g_in = WarpGuide(identity.source, identity.source_points,
-                         region=m.config.paint_region).inputs(lms, sources.points)
+    if m.config.warp_guided:  # the first source warped to each source, plus augmented pairs
+        from fsth_core.finetune_pairs import training_pairs
+        frames, lms, g_in = training_pairs(sources, identity, m.config.paint_region, options.augment,
+                                           options.seed, landmark_images)
+    else:
+        frames = to_network(sources.crops)
+        lms = g_in = landmark_images(sources.points, m.config.image_size)
+    t = len(frames)  # training pairs
     rng = np.random.default_rng(options.seed)
     losses, done, interrupted = [], 0, False
     try:
@@ -112,5 +113,5 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
         interrupted = True
     m.eval()
     out = replace(identity, psi=person.psi.detach()[0].cpu(), w=person.w.detach().cpu(),
-                  finetune_steps=identity.finetune_steps + done, shots=t)
+                  finetune_steps=identity.finetune_steps + done, shots=shots)
     return FinetuneResult(m.cpu(), out, done, interrupted, losses)

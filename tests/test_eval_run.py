@@ -105,3 +105,27 @@ def test_cli_errors(setup, capsys):
     assert "--model" in capsys.readouterr().err
     assert main(["eval", "--data", str(data), "--method", "warp", "--quiet"]) == 2  # no held-out recorded
     assert "--held-out" in capsys.readouterr().err
+
+
+def test_copy_source_baseline_is_reported_beside_each_method(neural_report):
+    for r in neural_report["results"].values():
+        copy = r["baseline_copy_source"]
+        assert set(copy) == {"l1", "psnr", "ssim", "csim", "akd"}
+        assert copy["l1"]["count"] == 6 and 0 < copy["l1"]["mean"] < 1
+        # the random model is worse than copying the source, which the table shows side by side
+        assert copy["l1"]["mean"] < r["metrics"]["l1"]["mean"]
+    assert "copy source" in format_report(neural_report)
+
+
+def test_eval_resolves_finetuning_like_animate(setup, tmp_path):
+    """The checkpoint's fine-tuning recommendation applies when the caller gives no steps."""
+    from fsth_core.finetune import options_from_recipe
+    from fsth_core.weights import load_model
+
+    root, data, _ = setup
+    recipe = {"steps": 3, "lr_g": 1e-4}
+    path = save_model(tmp_path / "rec.safetensors", load_model(root / "m.safetensors"), training={"finetune": recipe})
+    rep = evaluate(str(path), data, EvalOptions(shots=(1,), all_videos=True, videos=1, frames=1, device="cpu"),
+                   progress=False)
+    assert rep["finetune_steps"] == {"1": options_from_recipe(recipe, 1).steps} == {"1": 3}
+    assert rep["results"]["1"]["finetune_steps_per_video"] == 3

@@ -121,3 +121,22 @@ def test_finetune_options_follow_paper_then_recipe_then_caller():
     assert (o.steps, o.lr_g, o.lr_d, o.pixel_l1) == (0, 1e-4, 2e-4, 20.0)
     o = options_from_recipe(rec, 8, steps=7, lr_g=None, seed=3)
     assert (o.steps, o.lr_g, o.seed) == (7, 1e-4, 3)
+
+
+def test_augmented_pairs_teach_what_the_warp_gets_wrong():
+    from fsth_core.finetune_pairs import training_pairs
+    from fsth_core.pipeline import landmark_images
+
+    m = build_model(preset("tiny", warp_guided=True, paint_region=True), seed=0)
+    src = _person(4, frames=1)
+    ident = compute_identity(m, src, CPU)
+    frames, lms, g_in = training_pairs(src, ident, True, 5, 0, landmark_images)
+    assert frames.shape == (6, 3, 64, 64) and lms.shape == (6, 3, 64, 64) and g_in.shape == (6, 8, 64, 64)
+    # the real pair: the picture warped onto itself is (nearly) the picture; augmented guides are not
+    assert (g_in[0, 3:6] - frames[0]).abs().mean() < 1e-3
+    assert all((g_in[i, 3:6] - frames[i]).abs().mean() > 5e-3 for i in range(1, 6))
+    assert all(torch.equal(lms[i], lms[0]) for i in range(1, 6))  # targets keep the picture's landmarks
+    again = training_pairs(src, ident, True, 5, 0, landmark_images)
+    assert torch.equal(again[2], g_in)  # deterministic for a seed
+    res = finetune(m, ident, src, FinetuneOptions(steps=2, augment=5), CPU)
+    assert res.steps_done == 2 and res.identity.shots == 1
