@@ -92,3 +92,28 @@ def test_portrait_helper_and_errors():
         render_frame(idn, pts[:10], 48)
     with pytest.raises(ValueError, match="frames"):
         identity_landmarks_sequence(idn, 0, np.random.default_rng(0))
+
+
+def test_photographic_heads_are_deterministic_textured_and_keep_their_landmarks(tmp_path):
+    import numpy as np
+
+    from fsth_core.data.store import TrainingSet
+    from fsth_core.data.synthetic import (identity_landmarks_sequence, photographic_sequence, render_sequence,
+                                          synthetic_identity, write_synthetic_dataset)
+
+    idn = synthetic_identity(5, 1)
+    pts = identity_landmarks_sequence(idn, 3, np.random.default_rng(0), size=64)
+    a, pa = photographic_sequence(idn, pts, 64, np.random.default_rng(9))
+    b, pb = photographic_sequence(idn, pts, 64, np.random.default_rng(9))
+    assert np.array_equal(a, b) and np.array_equal(pa, pb) and a.shape == (3, 64, 64, 3)
+    cartoon = render_sequence(idn, pts, 64)
+    # real texture: much more fine detail than the flat cartoon, and another background
+    detail = lambda im: np.abs(np.diff(im.astype(np.float32), axis=1)).mean()  # noqa: E731
+    assert detail(a[0]) > 1.5 * detail(cartoon[0])
+    assert np.abs(a[:, :4, :4].astype(int) - cartoon[:, :4, :4]).mean() > 10
+    # the zoom/shift moved the landmarks with the picture: the face stays where its points say
+    assert np.abs(pa - pts).max() < 0.2 * 64 and not np.allclose(pa, pts)
+    data = write_synthetic_dataset(tmp_path / "ds", identities=4, frames=2, size=64, seed=3, progress=False,
+                                   photographic=1.0)
+    ts = TrainingSet(data)
+    assert len(ts) == 4 and all(v["source"].endswith("photographic") for v in ts.videos)
