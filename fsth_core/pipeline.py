@@ -126,15 +126,16 @@ class FrameGenerator:
         return self.guide is not None
 
     @torch.inference_mode()
-    def _forward(self, points: np.ndarray):
-        """[B,68,2] -> (generated [B,3,S,S], paint weight [B,1,S,S] | None, warped [B,3,S,S] | None)."""
+    def _forward(self, points: np.ndarray, guide=None):
+        """[B,68,2] -> (generated [B,3,S,S], paint weight [B,1,S,S] | None, warped [B,3,S,S] | None).
+        ``guide``: a WarpGuide of another source than the identity's (video-to-video)."""
         from fsth_core.guidance import region_of
 
         y = landmark_images(points, self.size)
         if self.guide is None:
             with self.ex.autocast():
                 return self.g(self.ex.input(y), self.psi).float(), None, None
-        y = self.ex.input(self.guide.inputs(y, points))
+        y = self.ex.input((guide or self.guide).inputs(y, points))
         with self.ex.autocast():
             rgb, m = self.g.parts(y[:, :self.g.in_channels], self.psi)
         w = (1 - m.float()) * region_of(y.float())
@@ -145,12 +146,18 @@ class FrameGenerator:
         rgb, w, warped = self._forward(points)
         return from_network(rgb if w is None else blend(warped, rgb, w))
 
-    def paint(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def paint(self, points: np.ndarray, source: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
         """Warp-guided models: [B,68,2] -> (generated rgb float32 [B,S,S,3] in 0..255, weight float32
-        [B,S,S] in 0..1: how much of it each pixel takes over the warp)."""
+        [B,S,S] in 0..1: how much of it each pixel takes over the warp).  ``source``: (crop uint8
+        [S,S,3], its landmarks [68,2]) to warp instead of the identity's picture (a video's frame)."""
         if self.guide is None:
             raise ValueError("paint() needs a warp-guided model")
-        rgb, w, _ = self._forward(points)
+        guide = None
+        if source is not None:
+            from fsth_core.guidance import WarpGuide
+            guide = WarpGuide(source[0], source[1], region=True)
+        rgb, w, _ = self._forward(points, guide)
         rgb = ((rgb.clamp(-1, 1) + 1) * 127.5).movedim(1, -1).cpu().numpy()
         return rgb, w[:, 0].cpu().numpy()
 

@@ -1,0 +1,61 @@
+"""Video-to-video: re-animate the face *in* a video, frame by frame, at the video's resolution.
+
+Person A's clip gives every output frame: A's own frame, A's per-frame head box (following the
+head, smoothed over time) and landmarks.  The motion (person B's landmarks, or procedural motion)
+is applied *relative*: B's change from its reference frame — expression and head pose — is added to
+A's own pose and expression of that frame (fsth_core.landmarks.retarget, relative mode).  Each frame
+is then warped (and, with a warp-guided model, painted in its paint region) at native resolution
+and only its animated region replaces A's pixels (fsth_core.compose).
+
+    for frame, mask in reanimate_video(frames, points_a, motion_b, fps=25, size=128):
+        ...
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from fsth_core.compose import NativeCompositor
+from fsth_core.landmarks.crop import head_crop_boxes
+from fsth_core.landmarks.retarget import retarget
+
+
+def relative_targets(points: np.ndarray, motion: np.ndarray, reference: int = 0) -> np.ndarray:
+    """A's landmarks [T,68,2] moved by the motion's change from its ``reference`` frame ([T,68,2], any
+    coordinates) -> float32 [T,68,2] in A's pixels.  A motion shorter than the clip holds its last set."""
+    pts = np.asarray(points, np.float32)
+    mo = np.asarray(motion, np.float32)
+    if pts.ndim != 3 or mo.ndim != 3 or len(mo) == 0:
+        raise ValueError(f"expected landmark tracks [T,68,2], got {list(pts.shape)} and {list(mo.shape)}")
+    ref = mo[reference]
+    return np.stack([retarget(p, np.stack([ref, mo[min(t, len(mo) - 1)]]))[1] for t, p in enumerate(pts)])
+
+
+def reanimate_video(frames: Iterable[np.ndarray], points: np.ndarray, motion: np.ndarray, size: int,
+                    fps: float = 25.0, generator=None, reference: int = 0,
+                    progress=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (frame uint8 [H,W,3], animated-region mask float32 [H,W]) for each frame of A's clip.
+
+    frames: A's frames (streamed); points: A's landmarks [T,68,2] (one set per frame, in frame pixels);
+    motion: B's landmarks or procedural motion [T',68,2]; size: the model's crop side (the warp
+    method: any, e.g. 256); generator: a warp-guided FrameGenerator (None: the mesh warp alone).
+    """
+    pts = np.asarray(points, np.float32)
+    targets = relative_targets(pts, motion, reference)
+    boxes = None
+    for t, frame in enumerate(frames):
+        if t >= len(pts):
+            break
+        if boxes is None:
+            boxes = head_crop_boxes(pts, frame.shape[:2], fps)
+        box = boxes[t]
+        src_pts, tgt = box.points_to_crop(pts[t], size), box.points_to_crop(targets[t], size)
+        comp = NativeCompositor(frame, box, src_pts, size)
+        paint = None
+        if generator is not None:
+            rgb, w = generator.paint(tgt[None], source=(box.apply(frame, size), src_pts))
+            paint = (rgb[0], w[0])
+        yield comp.frame(tgt, paint)
+        if progress:
+            progress(t + 1, len(pts))

@@ -1,0 +1,58 @@
+"""Video-to-video: the face in a clip re-animated frame by frame, everything else the clip's own."""
+import numpy as np
+import pytest
+
+from _landmark_helpers import moving_clip
+from fsth_core.config import preset
+from fsth_core.device import Execution
+from fsth_core.landmarks.motion import procedural_motion
+from fsth_core.landmarks.track import extract_landmarks
+from fsth_core.model import build_model
+from fsth_core.pipeline import FrameGenerator, compute_identity, prepare_sources
+from fsth_core.video2video import reanimate_video, relative_targets
+from fsth_core.warp import open_mouth
+
+
+@pytest.fixture(scope="module")
+def clip():
+    frames = list(moving_clip(6, 256))
+    pts = extract_landmarks(frames, backend="dlib", progress=False).points
+    return frames, pts
+
+
+def test_still_motion_gives_the_clip_back(clip):
+    frames, pts = clip
+    still = np.repeat(pts[:1], len(frames), 0)  # a driver that never moves
+    for (out, mask), f in zip(reanimate_video(frames, pts, still, size=64, fps=10), frames):
+        assert np.array_equal(out, f) and mask.max() == 0
+
+
+def test_motion_is_applied_relative_to_each_frame(clip):
+    frames, pts = clip
+    motion = np.stack([pts[0], open_mouth(pts[0], 0.3)] * 3)  # B: mouth closed, open, closed, ...
+    targets = relative_targets(pts, motion)
+    # odd frames: A's own landmarks of that frame (its pose: the clip pans) with the mouth opened
+    gap = lambda p: float(np.linalg.norm(p[66] - p[62]))  # noqa: E731
+    for t in range(len(frames)):
+        if t % 2 == 0:  # B back at its reference: A's own landmarks
+            np.testing.assert_allclose(targets[t], pts[t], atol=0.05)
+        assert (gap(targets[t]) > gap(pts[t]) + 3) == bool(t % 2)
+    outs = list(reanimate_video(frames, pts, motion, size=64, fps=10))
+    for t, ((out, mask), f) in enumerate(zip(outs, frames)):
+        assert out.shape == f.shape and np.array_equal(out[mask == 0], f[mask == 0])
+        mouth = np.round(targets[t][62:67].mean(0)).astype(int)
+        changed = np.abs(out.astype(int) - f)[mouth[1] - 3:mouth[1] + 4, mouth[0] - 3:mouth[0] + 4].mean()
+        assert (changed > 10) == bool(t % 2)  # the mouth opens on A's own (moving) face
+
+
+def test_neural_video_to_video_paints_from_each_frame(clip):
+    frames, pts = clip
+    m = build_model(preset("tiny", warp_guided=True, paint_region=True), seed=0)
+    ex = Execution.resolve("cpu", "fp32")
+    src = prepare_sources(frames[:1], pts[:1], 64)
+    gen = FrameGenerator(m, compute_identity(m, src, ex), ex, batch=2)
+    motion = procedural_motion(pts[0], len(frames), fps=10.0, seed=2, intensity=1.5)
+    outs = list(reanimate_video(frames, pts, motion, size=64, fps=10, generator=gen))
+    assert len(outs) == len(frames)
+    for (out, mask), f in zip(outs, frames):
+        assert np.array_equal(out[mask == 0], f[mask == 0]) and (mask > 0).any()
