@@ -59,3 +59,25 @@ def reanimate_video(frames: Iterable[np.ndarray], points: np.ndarray, motion: np
         yield comp.frame(tgt, paint)
         if progress:
             progress(t + 1, len(pts))
+
+
+def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, model=None, fps: float = 25.0,
+                   execution=None, batch: int = 8, warp_size: int = 256,
+                   progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """A whole clip in memory (the ComfyUI node's entry): frames uint8 [T,H,W,3], points [T,68,2],
+    motion [T',68,2] -> (uint8 [T,H,W,3], masks float32 [T,H,W]).  ``model``: a warp-guided model
+    (its identity comes from the clip's first frame) or None for the mesh warp alone."""
+    from fsth_core.pipeline import FrameGenerator, compute_identity, prepare_sources
+
+    if len(frames) != len(points):
+        raise ValueError(f"the clip has {len(frames)} frames but its landmarks {len(points)}: extract the "
+                         "landmarks of this clip")
+    gen, size = None, warp_size
+    if model is not None:
+        if not model.config.warp_guided:
+            raise ValueError("video-to-video needs a warp-guided model (or the warp method)")
+        size = model.config.image_size
+        ident = compute_identity(model, prepare_sources(frames[:1], points[:1], size), execution)
+        gen = FrameGenerator(model, ident, execution, batch=batch)
+    out = list(reanimate_video(frames, points, motion, size, fps, gen, progress=progress))
+    return np.stack([f for f, _ in out]), np.stack([m for _, m in out])

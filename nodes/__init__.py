@@ -20,6 +20,7 @@ from .generate import Generator, PasteBack, RealismScore  # noqa: E402
 from .identity import Embedder, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
 from .landmarks import LandmarkExtract, ProceduralMotion, RenderLandmarks, RetargetLandmarks  # noqa: E402
 from .model import LoadModel  # noqa: E402
+from .video import VideoToVideo  # noqa: E402
 
 register_model_folders()
 
@@ -36,6 +37,7 @@ _NODES = [
     ("FSTH_PasteBack", PasteBack, "FSTH Paste Back"),
     ("FSTH_SaveIdentity", SaveIdentity, "FSTH Save Identity"),
     ("FSTH_LoadIdentity", LoadIdentity, "FSTH Load Identity"),
+    ("FSTH_VideoToVideo", VideoToVideo, "FSTH Video to Video"),
 ]
 
 NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in _NODES}

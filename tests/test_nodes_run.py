@@ -276,3 +276,16 @@ def test_model_folders_keep_extra_model_paths(tmp_path, monkeypatch):
     assert exts == {".safetensors"}
     assert fp.folder_names_and_paths["fsth_identities"][0][1] == str(tmp_path / "output" / "fsth_identities")
     assert str(tmp_path / "models" / "fsth") in map(str, paths.weights_dirs())
+
+
+@pytest.mark.parametrize("method", ["warp", "neural"])
+def test_video_to_video_reanimates_each_frame_of_a_clip(model, picture, motion, method):
+    """A clip (the picture panning), its own landmarks, and procedural motion as the driver."""
+    clip = torch.cat([torch.roll(picture, shifts=k, dims=2) for k in range(FRAMES)])
+    (lm, _) = N["FSTH_LandmarkExtract"].extract(clip, "video", "dlib", "largest", 0.0)
+    out, mask = check("FSTH_VideoToVideo", N["FSTH_VideoToVideo"].reanimate(model, clip, lm, motion, method))
+    assert out.shape == clip.shape and mask.shape == clip.shape[:3]
+    still = mask == 0
+    assert torch.equal(out[still], clip[still]) and (mask > 0).any()
+    with pytest.raises(ValueError, match="landmarks belong to"):
+        N["FSTH_VideoToVideo"].reanimate(model, clip[:, :64], lm, motion, method)
