@@ -6,8 +6,6 @@ identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no p
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -16,6 +14,7 @@ import numpy as np
 
 from fsth_core.device import Execution
 from fsth_core.pipeline import Sources, prepare_sources
+from fsth_core.sinks import FrameSink  # noqa: F401 - re-exported: where frames go
 
 METHODS = ("neural", "warp")
 
@@ -86,44 +85,6 @@ def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensit
     return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
 
 
-class FrameSink:
-    """Writes frames to an mp4 (and optionally a folder of PNGs) with nothing left behind on error."""
-
-    def __init__(self, out: str | os.PathLike, fps: float, frames_dir: str | os.PathLike | None = None):
-        from fsth_core.media import VideoWriter
-
-        self.out = Path(out)
-        self.writer = VideoWriter(self.out, fps=fps)
-        self.frames_dir = Path(frames_dir) if frames_dir else None
-        self._tmp = None
-        self.count = 0
-
-    def __enter__(self) -> "FrameSink":
-        self.writer.__enter__()
-        if self.frames_dir:
-            self.frames_dir.parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = Path(tempfile.mkdtemp(prefix=self.frames_dir.name + ".", dir=self.frames_dir.parent))
-        return self
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-        if self._tmp is not None:
-            import cv2
-            cv2.imwrite(str(self._tmp / f"{self.count:06d}.png"), frame[:, :, ::-1])
-        self.count += 1
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.writer.__exit__(exc_type, exc, tb)
-        if self._tmp is None:
-            return
-        if exc_type is None:
-            if self.frames_dir.exists():
-                shutil.rmtree(self.frames_dir)
-            os.replace(self._tmp, self.frames_dir)
-        else:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-
 def _paste(frames: Iterable[np.ndarray], sources: Sources) -> Iterator[np.ndarray]:
     from fsth_core.landmarks.paste import paste_back
 
@@ -141,6 +102,10 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
             person_out: str | os.PathLike | None = None, progress: bool = True) -> dict:
     """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps)."""
+    from fsth_core.sinks import check_outputs
+
+    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, driver, person_in],
+                  files={"--person-out": person_out})
     ex = Execution.resolve(options.device, options.precision)
     model = None
     if options.method == "neural":

@@ -30,7 +30,9 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-realism", type=float, metavar="R",
                    help="replace frames the discriminator scores below R by the last kept frame")
-    p.add_argument("--frames-dir", metavar="DIR", help="also write the frames as PNGs")
+    p.add_argument("--frames-dir", metavar="DIR",
+                   help="also write the frames as PNGs into DIR, a new or empty folder (a non-empty one is "
+                        "refused: nothing in an existing folder is ever deleted or replaced)")
     p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
     p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
     p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"])

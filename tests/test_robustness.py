@@ -1,0 +1,113 @@
+"""Odd and bad inputs, tried as a new user would (issue 11): for each, the exit code, exactly one
+`error:` line naming the file, no traceback, no partial or temporary file left, inputs unchanged.
+
+The CLI runs in-process (``fsth_core.cli.main``) with tiny, generated inputs; only the SIGTERM
+case needs a subprocess.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fsth_core.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"
+WARP = ["animate", "--quiet", "--method", "warp", "--motion", "talk", "--seconds", "0.2", "--fps", "10"]
+
+
+def snapshot(*roots) -> dict:
+    """{path: (sha256, mode)} of every file and folder under ``roots`` (to compare before/after)."""
+    out = {}
+    for root in map(Path, roots):
+        items = [root] + sorted(root.rglob("*")) if root.is_dir() else [root]
+        for p in items:
+            if p.is_file():
+                out[str(p)] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mode)
+            elif p.is_dir():
+                out[str(p)] = ("dir", p.stat().st_mode)
+    return out
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def assert_refused(result, *needles, rc: int = 2) -> str:
+    """Exit ``rc``, exactly one line on stderr, starting 'error: ' and holding each needle, no traceback."""
+    code, out, err = result
+    assert code == rc, (code, out, err)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in out + err
+    for n in needles:
+        assert str(n) in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def no_leftovers(folder) -> list[str]:
+    """Temporary or partial files the program may have left in ``folder`` (recursively)."""
+    return [str(p) for p in Path(folder).rglob("*")
+            if ".partial" in p.name or p.name.endswith(".tmp") or ".fsth-write-test" in p.name]
+
+
+@pytest.fixture
+def work(tmp_path):
+    """A folder with a real portrait and a file of the user's."""
+    (tmp_path / "portrait.jpg").write_bytes(PORTRAIT.read_bytes())
+    (tmp_path / "notes.txt").write_text("the user's own file")
+    return tmp_path
+
+
+# ------------------------------------------------------------------ 1. --frames-dir never deletes
+@pytest.mark.parametrize("which", ["cwd", "out_folder", "a_file"])
+def test_frames_dir_that_holds_files_is_refused_and_left_alone(work, capsys, monkeypatch, which):
+    monkeypatch.chdir(work)
+    (work / "old.mp4").write_bytes(b"an earlier result")
+    frames_dir = {"cwd": ".", "out_folder": str(work), "a_file": "notes.txt"}[which]
+    before = snapshot(work)
+    line = assert_refused(cli(capsys, *WARP, "--source", "portrait.jpg", "--out", "old.mp4",
+                              "--frames-dir", frames_dir), "--frames-dir", frames_dir)
+    assert ("not empty" in line) if which != "a_file" else ("is a file" in line)
+    assert snapshot(work) == before
+
+
+def test_frames_dir_new_folder_gets_frames_with_normal_permissions(work, capsys):
+    frames = work / "new" / "frames"
+    rc, out, err = cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "o.mp4",
+                       "--frames-dir", frames)
+    assert rc == 0, err
+    assert sorted(p.name for p in frames.iterdir()) == [f"{i:06d}.png" for i in range(2)]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (frames.stat().st_mode & 0o777) == (0o777 & ~umask)
+    assert (work / "o.mp4").is_file() and not no_leftovers(work)
+
+
+def test_frames_dir_is_undone_when_the_job_fails_midway(work, capsys, monkeypatch):
+    from fsth_core import media
+
+    real = media.VideoWriter.write
+
+    def fail_on_second(self, frame):
+        if self.frames == 1:
+            raise ValueError("disk full (simulated)")
+        real(self, frame)
+
+    monkeypatch.setattr(media.VideoWriter, "write", fail_on_second)
+    empty = work / "empty"
+    empty.mkdir()
+    before = snapshot(work)
+    assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "o.mp4",
+                       "--frames-dir", empty), "disk full")
+    assert snapshot(work) == before and not no_leftovers(work)
+    assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "o.mp4",
+                       "--frames-dir", work / "made" / "here"), "disk full")
+    assert snapshot(work) == before  # folders it created are removed again
