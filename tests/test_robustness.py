@@ -111,3 +111,91 @@ def test_frames_dir_is_undone_when_the_job_fails_midway(work, capsys, monkeypatc
     assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "o.mp4",
                        "--frames-dir", work / "made" / "here"), "disk full")
     assert snapshot(work) == before  # folders it created are removed again
+
+
+# ------------------------------------------------------------------ 2. safetensors detection
+def _with_header_length(n: int) -> bytes:
+    """A valid safetensors file whose JSON header is exactly ``n`` bytes (padded with spaces, as the
+    format allows), holding one small tensor when it fits, else none."""
+    import json
+    import struct
+
+    for header, data in (({"t": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},
+                           "__metadata__": {"kind": "test"}}, b"\x01\x02"), ({}, b"")):
+        text = json.dumps(header, separators=(",", ":")).encode()
+        if len(text) <= n:
+            return struct.pack("<Q", n) + text + b" " * (n - len(text)) + data
+    return struct.pack("<Q", n) + b" " * n  # n < 2: no JSON object fits: not a safetensors file
+
+
+def test_safetensors_detection_over_header_lengths_0_to_4096(tmp_path):
+    """Property: a file with safetensors framing is read as safetensors whatever its first bytes
+    (the header length) are; a pickle/zip is named as such only when that framing fails."""
+    import pickle
+
+    from safetensors.numpy import load_file
+
+    from fsth_core.weights import WeightsError, read_header
+
+    path = tmp_path / "f.safetensors"
+    pk = 0x4B50  # b"PK" read as a little-endian length
+    lengths = list(range(4097)) + [pk, pk + 0x10000, 0x80 + 0x4B00]
+    first_bytes = set()
+    for n in lengths:
+        blob = _with_header_length(n)
+        path.write_bytes(blob)
+        first_bytes.add(blob[:1])
+        if n < 2:
+            with pytest.raises(WeightsError, match="not a safetensors file") as e:
+                read_header(path)
+            assert "pickle" not in str(e.value)
+            continue
+        entries, meta = read_header(path)
+        if "t" in entries:
+            assert meta == {"kind": "test"} and entries["t"]["shape"] == [2]
+            if n % 97 == 0 or blob[:1] == b"\x80" or blob[:2] == b"PK":
+                assert load_file(str(path))["t"].tolist() == [1, 2]
+    assert {b"\x80", b"P"} <= first_bytes  # the lengths that were refused before were covered
+    for blob in (pickle.dumps({"w": [1, 2, 3]}, protocol=4), b"PK\x03\x04" + bytes(60)):
+        path.write_bytes(blob)
+        with pytest.raises(WeightsError, match="pickle/zip"):
+            read_header(path)
+    path.write_bytes(b"\x80" + bytes(3))  # too short for either: still the more useful name
+    with pytest.raises(WeightsError, match="pickle/zip"):
+        read_header(path)
+
+
+def test_model_with_170_videos_loads(tmp_path, capsys):
+    out = tmp_path / "m170.safetensors"
+    assert cli(capsys, "init", "--preset", "tiny", "--videos", "170", "--out", out)[0] == 0
+    rc, text, err = cli(capsys, "info", "--weights", out)
+    assert rc == 0 and "tiny" in text, err
+
+
+def _header_file(tmp_path, header: str, data: bytes = b"") -> Path:
+    import struct
+
+    raw = header.encode()
+    p = tmp_path / "weights.safetensors"
+    p.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+    return p
+
+
+@pytest.mark.parametrize("header, words", [
+    ('{"__metadata__": 5}', "__metadata__"),
+    ('{"__metadata__": {"kind": 5}}', "__metadata__"),
+    ('{"t": {"dtype": "F32", "shape": [1e999], "data_offsets": [0, 4]}}', "malformed header entry for key 't'"),
+    ('{"t": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', "malformed header entry for key 't'"),
+    ('{"t": {"dtype": "F32", "shape": [true], "data_offsets": [0, 4]}}', "malformed header entry for key 't'"),
+    ('{"t": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}', "malformed header entry for key 't'"),
+    ('{"t": {"dtype": "F99", "shape": [1], "data_offsets": [0, 4]}}', "malformed header entry for key 't'"),
+    ('{"t": [1, 2]}', "malformed header entry for key 't'"),
+    ('{"t": {"dtype": "F32", "shape": [' + "9" * 5000 + '], "data_offsets": [0, 4]}}', "not a safetensors"),
+    ('{"t": ' + "[" * 100000 + "]" * 100000 + "}", "nests too deeply"),
+    ('{"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}', "truncated"),
+])
+def test_malformed_weights_header_is_one_error_naming_the_file(tmp_path, capsys, header, words):
+    p = _header_file(tmp_path, header, b"\0" * 4)
+    before = snapshot(tmp_path)
+    assert_refused(cli(capsys, "info", "--weights", p), "weights.safetensors", words)
+    assert snapshot(tmp_path) == before
