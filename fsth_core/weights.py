@@ -11,7 +11,7 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -98,13 +98,18 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str
     path = Path(path)
     if not path.is_file():
         raise _fail(path, "file not found")
-    size = path.stat().st_size
     try:
         with open(path, "rb") as f:
-            head = f.read(8)
-            header = _parse_header(path, head, f, size)
+            return parse_header(f, path.stat().st_size, path)
     except OSError as exc:
         raise _fail(path, f"cannot read it ({exc.strerror or exc})") from None
+
+
+def parse_header(f: BinaryIO, size: int, path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
+    """:func:`read_header` on an open binary file ``f`` of ``size`` bytes (errors name ``path``)."""
+    path = Path(path)
+    head = f.read(8)
+    header = _parse_header(path, head, f, size)
     if header is None:
         if _pickle_or_zip(head):
             raise _fail(path, "is a pickle/zip (PyTorch .pt/.pth) checkpoint, not safetensors; "
@@ -117,8 +122,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str
         meta = {}
     if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
         raise _fail(path, "malformed header: '__metadata__' must map strings to strings")
-    n = struct.unpack("<Q", head)[0]
-    data_size = size - 8 - n
+    data_size = size - 8 - struct.unpack("<Q", head)[0]
     starts = {key: _check_entry(path, key, info, data_size) for key, info in header.items()}
     entries = sorted(header.items(), key=lambda kv: starts[kv[0]])
     return dict(entries), dict(meta)
