@@ -197,3 +197,39 @@ def test_malformed_weights_header_is_one_error_naming_the_file(tmp_path, capsys,
     before = snapshot(tmp_path)
     assert_refused(cli(capsys, "info", "--weights", p), "weights.safetensors", words)
     assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------ 3. training never overwrites
+def test_train_never_overwrites_and_resume_is_checked(tmp_path, capsys, monkeypatch):
+    from fsth_core.data.synthetic import write_synthetic_dataset
+    from fsth_core.training import meta
+
+    data2, data3 = tmp_path / "two", tmp_path / "three"
+    write_synthetic_dataset(data2, identities=2, frames=3, size=64, seed=0, progress=False)
+    write_synthetic_dataset(data3, identities=3, frames=3, size=64, seed=0, progress=False)
+    out = tmp_path / "run.safetensors"
+    state = tmp_path / "run.train.safetensors"
+    base = ["train", "--preset", "tiny", "--steps", "3", "--batch", "1", "--k", "1", "--workers", "0",
+            "--device", "cpu", "--no-progress", "--out", out]
+
+    def interrupt(self, batch):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:  # interrupted (SIGTERM/Ctrl-C) without a progress bar: the hint is still given
+        m.setattr(meta.MetaTrainer, "step", interrupt)
+        rc, _, err = cli(capsys, *base, "--data", data2)
+    assert rc == 130 and "checkpoint written to" in err and "continue with --resume" in err, err
+    assert out.is_file() and state.is_file()
+    before = snapshot(tmp_path)
+
+    assert_refused(cli(capsys, *base, "--data", data2), out, "already exists", "--resume")
+    assert_refused(cli(capsys, *base, "--data", data3, "--resume"), out, "trained on 2 videos", "3 training videos")
+    typo = tmp_path / "rnu.safetensors"
+    assert_refused(cli(capsys, *base[:-1], typo, "--data", data2, "--resume"), typo, "no such checkpoint")
+    assert snapshot(tmp_path) == before and not typo.exists()
+
+    state.rename(tmp_path / "kept.bin")
+    assert_refused(cli(capsys, *base, "--data", data2, "--resume"), state, "missing", "--init")
+    state.write_bytes(b"\0" * 100)
+    assert_refused(cli(capsys, *base, "--data", data2, "--resume"), state, "not a safetensors file")
+    assert snapshot(out)[str(out)] == before[str(out)] and not no_leftovers(tmp_path)

@@ -1,6 +1,8 @@
 """``train``: meta-learning on a prepared or synthetic training set (torchrun for several GPUs)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 NAME = "train"
 HELP = "meta-learn embedder, generator and discriminator on a training set (see `prepare`, `synth`)"
 
@@ -9,7 +11,9 @@ def add_arguments(p) -> None:
     from fsth_core.config import PRESETS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training set folder (from prepare or synth)")
-    p.add_argument("--out", required=True, metavar="CKPT.safetensors", help="checkpoint (model) file")
+    p.add_argument("--out", required=True, metavar="CKPT.safetensors",
+                   help="checkpoint (model) file, and CKPT.train.safetensors beside it (optimizer state); "
+                        "an existing one is never replaced unless --resume continues it")
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
     p.add_argument("--steps", type=int, default=1000, help="total steps (with --resume: the total to reach)")
     p.add_argument("--batch", type=int, default=8, help="episodes per step per process")
@@ -28,7 +32,9 @@ def add_arguments(p) -> None:
     p.add_argument("--held-out", type=int, default=0, metavar="N", help="keep N videos out of training")
     p.add_argument("--warp-guided", action="store_true", help="generator also sees the source warped to the target")
     p.add_argument("--init", metavar="FILE", help="start from this model instead of a fresh one")
-    p.add_argument("--resume", action="store_true", help="continue from --out's last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out's last checkpoint (needs --out and its .train.safetensors, and the "
+                        "same data)")
     p.add_argument("--log-dir", metavar="DIR", help="TensorBoard logs (needs tensorboard installed)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -39,6 +45,9 @@ def run(args) -> int:
     from fsth_core.training.meta import TrainOptions, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.resume and not Path(args.out).is_file():
+        raise ValueError(f"{args.out}: --resume: no such checkpoint (check --out; without --resume a new run "
+                         "starts)")
     opt = TrainOptions(data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch=args.batch,
                        k=args.k, variant=args.variant, lr_g=args.lr_g, lr_d=args.lr_d, pixel_l1=args.pixel_l1,
                        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,

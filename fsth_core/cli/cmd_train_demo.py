@@ -30,6 +30,6 @@ def run(args) -> int:
     data = work / "synth128"
     write_synthetic_dataset(data, **recipe.SYNTH)
     ckpt = work / "demo_train.safetensors"
-    train(recipe.train_options(str(data), str(ckpt), args.steps, workers=args.workers))
+    train(recipe.train_options(str(data), str(ckpt), args.steps, resume=ckpt.is_file(), workers=args.workers))
     print(f"wrote {recipe.export(ckpt, args.out)}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,10 +158,45 @@ def _num_training_videos(opt: TrainOptions) -> int:
     return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
 
 
+def check_out(opt: TrainOptions) -> bool:
+    """Refuse to overwrite a checkpoint: ``out`` (or its training state) existing without ``resume``,
+    or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
+    checkpoint to resume (``resume`` with a missing ``out`` starts a new run here; the CLI refuses it).
+    """
+    from fsth_core.outpaths import check_file_output
+    from fsth_core.weights import read_header
+
+    out, state = Path(opt.out), train_state_path(opt.out)
+    check_file_output(out, [opt.init, opt.data])
+    if not opt.resume:
+        for p in (out, state):
+            if p.exists():
+                raise ValueError(f"{p}: already exists; pass --resume to continue that training, "
+                                 "or choose another --out")
+        return False
+    if not out.is_file():
+        if state.exists():
+            raise ValueError(f"{state}: training state without its model {out.name}; choose another --out")
+        return False
+    if not state.is_file():
+        raise ValueError(f"{state}: missing, so {out} cannot be resumed (it holds the optimizer state); "
+                         f"start a new run with another --out, or with --init {out} to begin from its weights")
+    _, meta = read_header(state)
+    if meta.get("kind") != "train-state":
+        raise ValueError(f"{state}: not an FSTH training state (kind {meta.get('kind')!r})")
+    read_header(out)
+    return True
+
+
 def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
     """Fresh, ``--init`` or resumed model; returns (model, start step)."""
-    if opt.resume and Path(opt.out).is_file() and train_state_path(opt.out).is_file():
-        return load_model(opt.out), -1
+    if check_out(opt):
+        model = load_model(opt.out)
+        if model.config.num_videos != num_videos:
+            raise ValueError(f"{opt.out}: trained on {model.config.num_videos} videos, but {opt.data} gives "
+                             f"{num_videos} training videos; resume with the same data and --held-out, or start "
+                             f"a new run with --init {opt.out} and another --out")
+        return model, -1
     if opt.init:
         model = load_model(opt.init)
         if model.config.num_videos != num_videos:  # new training videos: new W columns
@@ -238,8 +274,9 @@ def train(opt: TrainOptions, progress: bool = True,
             log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
     except KeyboardInterrupt:
         checkpoint()
-        if bar is not None:
-            bar.write(f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume")
+        if dist.is_main:
+            msg = f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume"
+            bar.write(msg) if bar is not None else print(msg, file=sys.stderr)
         raise
     finally:
         _restore_sigterm(previous)
