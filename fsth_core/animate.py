@@ -41,6 +41,7 @@ class AnimateOptions:
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
+    crf: int = 18                     # video quality of the output (x264 CRF: 0 best .. 51 worst)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -134,7 +135,7 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         frames = _paste(frames, sources)
     bar = _bar(len(points), "generating", progress)
     try:
-        with FrameSink(out, fps, frames_dir) as sink:
+        with FrameSink(out, fps, frames_dir, crf=options.crf) as sink:
             for f in frames:
                 sink.write(f)
                 bar.update(1)

@@ -10,6 +10,7 @@ The rules (see DESIGN.md, "never touch a path you did not create"):
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -167,3 +168,21 @@ def check_output(target: OutputTarget, inputs: Iterable = (), flag: str = "--out
             raise OutputError(f"{target.path}: {flag}: {target.folder} already holds {taken[0]}; "
                               "nothing existing is ever replaced: choose another name or folder")
     check_folder_writable(target.folder, target.path)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb"):
+    """``with atomic_file(p) as f: ...`` writes a temporary file in p's folder and renames it onto
+    ``p`` when the block ends normally; on error the temporary file is removed and ``p`` untouched."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

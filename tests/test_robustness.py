@@ -233,3 +233,85 @@ def test_train_never_overwrites_and_resume_is_checked(tmp_path, capsys, monkeypa
     state.write_bytes(b"\0" * 100)
     assert_refused(cli(capsys, *base, "--data", data2, "--resume"), state, "not a safetensors file")
     assert snapshot(out)[str(out)] == before[str(out)] and not no_leftovers(tmp_path)
+
+
+# ------------------------------------------------------------------ 4. outputs: never an input, the format asked for
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("m") / "tiny.safetensors"
+    assert main(["init", "--preset", "tiny", "--out", str(out)]) == 0
+    return out
+
+
+def test_outputs_that_are_inputs_are_refused(work, capsys, tiny_model):
+    src = work / "portrait.jpg"
+    before = snapshot(work, tiny_model)
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", src), src, "also an input")
+    assert_refused(cli(capsys, *WARP[:3], "neural", *WARP[4:], "--model", tiny_model, "--source", src,
+                       "--out", work / "o.mp4", "--person-out", tiny_model), tiny_model, "--person-out", "also an input")
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "same.mp4", "--person-out", work / "same.mp4"),
+                   "same.mp4", "same path")
+    assert_refused(cli(capsys, "init", "--preset", "tiny", "--out", tiny_model), tiny_model, "already exists")
+    assert snapshot(work, tiny_model) == before and not no_leftovers(work)
+
+
+@pytest.mark.parametrize("name, words", [("x.avi", "unknown output format '.avi'"), ("x", "no extension"),
+                                         ("x.png", "one .png"), ("f_%d_%d.png", "exactly one frame number")])
+def test_unknown_output_formats_are_refused(work, capsys, name, words):
+    before = snapshot(work)
+    assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / name), name, words)
+    assert snapshot(work) == before
+
+
+def test_each_output_format_is_what_its_name_says(work, capsys):
+    import cv2
+
+    from fsth_core.media import iter_frames, probe
+
+    src = work / "portrait.jpg"
+    magic = {"a.mp4": b"ftypisom", "a.mov": b"ftypqt", "a.webm": b"\x1a\x45\xdf\xa3", "a.gif": b"GIF89a",
+             "a.mkv": b"\x1a\x45\xdf\xa3"}
+    for name, head in magic.items():
+        rc, _, err = cli(capsys, *WARP, "--source", src, "--out", work / name)
+        assert rc == 0, err
+        assert head in (work / name).read_bytes()[:16], name
+        assert probe(work / name).width == 256 and len(list(iter_frames(work / name))) == 2, name
+    # lossless PNG frames: a folder (ending in /) or a pattern, identical to --frames-dir's
+    rc, _, err = cli(capsys, *WARP, "--source", src, "--out", str(work / "seq") + "/", "--frames-dir", work / "also")
+    assert rc == 0, err
+    rc, _, err = cli(capsys, *WARP, "--source", src, "--out", work / "pat" / "f_%03d.png")
+    assert rc == 0, err
+    assert sorted(p.name for p in (work / "pat").iterdir()) == ["f_000.png", "f_001.png"]
+    for i in range(2):
+        a = cv2.imread(str(work / "seq" / f"{i:06d}.png"))
+        assert (a == cv2.imread(str(work / "also" / f"{i:06d}.png"))).all()
+        assert (a == cv2.imread(str(work / "pat" / f"f_{i:03d}.png"))).all()
+    # a pattern never replaces a file it could name
+    before = snapshot(work)
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "pat" / "f_%03d.png"), "f_000.png",
+                   "already holds")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_crf_sets_video_quality(work, capsys):
+    src = work / "portrait.jpg"
+    sizes = {}
+    for crf in ("0", "40"):
+        out = work / f"c{crf}.mp4"
+        assert cli(capsys, *WARP, "--source", src, "--crf", crf, "--out", out)[0] == 0
+        sizes[crf] = out.stat().st_size
+    assert sizes["0"] > 3 * sizes["40"], sizes
+
+
+def test_landmark_outputs_are_checked(work, capsys):
+    src = work / "portrait.jpg"
+    (work / "L.npz").mkdir()
+    before = snapshot(work)
+    assert_refused(cli(capsys, "landmarks", "--quiet", src, "--out", work / "L.npz"), "L.npz", "existing folder")
+    assert cli(capsys, "landmarks", "--quiet", src, "--out", work / "p.npz")[0] == 0
+    lm = work / "p.npz"
+    before = snapshot(work)
+    assert_refused(cli(capsys, "render-landmarks", "--quiet", lm, "--out", lm), "p.npz", "also an input")
+    assert_refused(cli(capsys, "render-landmarks", "--quiet", lm, "--out", work), "not empty")
+    assert_refused(cli(capsys, "render-landmarks", "--quiet", lm, "--out", work / "r.avi"), "r.avi", "cannot write")
+    assert snapshot(work) == before and not no_leftovers(work)

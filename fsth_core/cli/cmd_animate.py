@@ -11,7 +11,13 @@ def add_arguments(p) -> None:
     motion = p.add_mutually_exclusive_group(required=True)
     motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
     motion.add_argument("--motion", choices=["talk"], help="procedural motion: blinks, speech, head turns")
-    p.add_argument("--out", required=True, metavar="OUT.mp4")
+    p.add_argument("--out", required=True, metavar="OUT",
+                   help="the result: a video (.mp4, .mov, .mkv: H.264; .webm: VP9; .gif), or lossless PNG frames: "
+                        "a new or empty folder (ending in /) or a pattern such as frames/f_%%05d.png; never one "
+                        "of the inputs")
+    p.add_argument("--crf", type=int, default=18, metavar="0-51",
+                   help="video quality: 0 = best (x264 lossless), 18 = default, 51 = smallest; for exact pixels "
+                        "write PNG frames")
     p.add_argument("--method", default="neural", choices=["neural", "warp"],
                    help="neural: the paper's generator; warp: training-free mesh warp")
     p.add_argument("--finetune-steps", type=int, metavar="N",
@@ -53,7 +59,7 @@ def run(args) -> int:
                          finetune_pixel_l1=args.finetune_pixel_l1, retarget=args.retarget,
                          paste_back=args.paste_back, fps=args.fps, seconds=args.seconds, intensity=args.intensity,
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
-                         precision=args.precision, min_realism=args.min_realism)
+                         precision=args.precision, min_realism=args.min_realism, crf=args.crf)
     s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
                 person_in=args.person, person_out=args.person_out, progress=not args.quiet)
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"

@@ -48,6 +48,10 @@ def run(args) -> int:
 
     from fsth_core.evaluation import EvalOptions, evaluate, format_report
 
+    from fsth_core.outpaths import atomic_file, check_file_output
+
+    if args.out:
+        check_file_output(args.out, [args.model, args.data])
     videos = args.videos
     opt = EvalOptions(shots=tuple(args.shots), finetune_steps=args.finetune_steps, method=args.method,
                       held_out=args.held_out, seed=args.seed, all_videos=videos == "all",
@@ -56,7 +60,7 @@ def run(args) -> int:
     report = evaluate(args.model, args.data, opt, progress=not args.quiet)
     print(format_report(report))
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
+        with atomic_file(args.out, "w") as f:
             json.dump(report, f, indent=2)
         print(f"wrote {args.out}")
     return 0

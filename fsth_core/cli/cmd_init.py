@@ -1,6 +1,8 @@
 """``init``: write a freshly initialized model file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 NAME = "init"
 HELP = "write a freshly initialized model (.safetensors)"
 
@@ -22,6 +24,11 @@ def run(args) -> int:
     from fsth_core.model import build_model
     from fsth_core.weights import save_model
 
+    from fsth_core.outpaths import check_file_output
+
+    if Path(args.out).exists():
+        raise ValueError(f"{args.out}: already exists; init writes a fresh, untrained model only to a new file")
+    check_file_output(args.out)
     config = dataclasses.replace(preset(args.preset), num_videos=args.videos, warp_guided=args.warp_guided)
     model = build_model(config, seed=args.seed)
     path = save_model(args.out, model, description=f"freshly initialized (seed {args.seed}), untrained",

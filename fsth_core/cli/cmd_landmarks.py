@@ -35,10 +35,15 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from fsth_core.landmarks.track import extract_landmarks_from_path
 
+    from fsth_core.media import media_kind
+    from fsth_core.outpaths import check_file_output
+
     src = Path(args.input)
+    media_kind(src)  # a missing or unknown input fails before anything else
     out = Path(args.out) if args.out else src.parent / (src.stem + ".landmarks.npz")
     if out.suffix != ".npz":
-        raise ValueError(f"--out must end in .npz, got {out}")
+        raise ValueError(f"{out}: --out must end in .npz")
+    check_file_output(out, [src])
     kwargs = dict(backend=args.backend, device=args.device, face=_face_rule(args.face), smoothing=args.smoothing,
                   track=not args.no_track, progress=not args.quiet)
     if args.fps:

@@ -14,6 +14,7 @@ Images are numpy uint8 [H, W, 3] RGB.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -60,9 +61,15 @@ class LandmarkResult:
         return int(self.points.shape[0])
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the ``.npz`` landmark file."""
+        """Write the ``.npz`` landmark file (atomically: a temporary file renamed into place)."""
+        from fsth_core.outpaths import atomic_file
+
+        with atomic_file(path) as f:
+            self._write(f)
+
+    def _write(self, f) -> None:
         np.savez_compressed(
-            path, points=self.points.astype(np.float32), found=self.found.astype(bool),
+            f, points=self.points.astype(np.float32), found=self.found.astype(bool),
             score=self.score.astype(np.float32), boxes=self.boxes.astype(np.float32),
             interpolated=self.interpolated.astype(bool),
             image_size=np.asarray(self.image_size, np.int64),
@@ -114,6 +121,17 @@ def _models_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
+@functools.lru_cache(maxsize=1)
+def _dlib_models():
+    """dlib's HOG detector and 68-point predictor, loaded once per process (about a second)."""
+    import dlib
+
+    model = _models_dir() / "shape_predictor_68_face_landmarks.dat"
+    if not model.is_file():
+        raise ValueError(f"dlib landmark model missing: {model} (reinstall face_recognition_models)")
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model))
+
+
 class DlibDetector:
     """HOG detector + 68-point shape predictor (dlib, CPU, offline)."""
 
@@ -125,12 +143,8 @@ class DlibDetector:
             import dlib
         except ImportError as exc:
             raise ValueError("dlib backend needs dlib: pip install dlib-bin") from exc
-        model = _models_dir() / "shape_predictor_68_face_landmarks.dat"
-        if not model.is_file():
-            raise ValueError(f"dlib landmark model missing: {model} (reinstall face_recognition_models)")
         self._dlib = dlib
-        self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(model))
+        self._detector, self._predictor = _dlib_models()
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
