@@ -48,6 +48,8 @@ class AnimateOptions:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.retarget not in ("relative", "absolute"):
             raise ValueError("retarget must be 'relative' or 'absolute'")
+        from fsth_core.animate_checks import check_options
+        check_options(self)
 
 
 def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto") -> Sources:
@@ -67,13 +69,14 @@ def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "
 
 
 def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: str, backend: str = "auto",
-                  smoothing: float = 0.3, progress: bool = True) -> tuple[np.ndarray, float]:
-    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps)."""
+                  smoothing: float = 0.3, progress: bool = True, fps: float | None = None) -> tuple[np.ndarray, float]:
+    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps).  A video is
+    sampled by its timestamps at ``fps`` (default: its average rate): the motion lasts as long."""
     from fsth_core.landmarks.crop import head_crop_box
     from fsth_core.landmarks.retarget import retarget
     from fsth_core.landmarks.track import extract_landmarks_from_path
 
-    res = extract_landmarks_from_path(path, backend=backend, smoothing=smoothing, progress=progress)
+    res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress)
     box = head_crop_box(res.points, res.image_size)
     drv = box.points_to_crop(res.points, size)
     return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0)
@@ -118,7 +121,7 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     sources = load_sources(source_paths, size, options.backend)
     if driver is not None:
         points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
-                                    options.smoothing, progress)
+                                    options.smoothing, progress, fps=options.fps)
         fps = options.fps or fps
     else:
         fps = options.fps or 25.0

@@ -279,12 +279,15 @@ class VideoWriter:
 
             self._size = (w, h)
             ew, eh = w + (w % 2), h + (h % 2)
+            from fsth_core.signals import deferred
+
             codec, pix_fmt, params = _VIDEO_CODECS[self.ext]
-            self._gen = imageio_ffmpeg.write_frames(
-                str(self._tmp), (ew, eh), fps=self.fps, codec=codec, pix_fmt_in="rgb24",
-                pix_fmt_out=pix_fmt, quality=None, macro_block_size=1, ffmpeg_log_level="error",
-                output_params=[a.format(crf=self.crf) for a in params])
-            self._gen.send(None)
+            with deferred():  # Ctrl-C/SIGTERM while ffmpeg starts would leave it running, writing our file
+                self._gen = imageio_ffmpeg.write_frames(
+                    str(self._tmp), (ew, eh), fps=self.fps, codec=codec, pix_fmt_in="rgb24",
+                    pix_fmt_out=pix_fmt, quality=None, macro_block_size=1, ffmpeg_log_level="error",
+                    output_params=[a.format(crf=self.crf) for a in params])
+                self._gen.send(None)
         elif (w, h) != self._size:
             raise ValueError(f"frame {self.frames}: size {w}x{h} differs from the first frame's "
                              f"{self._size[0]}x{self._size[1]}")

@@ -124,13 +124,15 @@ def _split_pattern(name: str) -> tuple[str, str] | None:
 
 
 def output_target(out: str | os.PathLike, flag: str = "--out") -> OutputTarget:
-    """Interpret ``out``: a video file by its extension, a folder (ends in '/' or exists) for
-    PNG frames, or a pattern like ``frames/f_%05d.png``; anything else raises OutputError."""
+    """Interpret ``out``: a video file by its extension, a folder (ends in '/' or is an existing
+    folder) for PNG frames, or a pattern like ``frames/f_%05d.png``; anything else raises OutputError."""
     text = os.fspath(out)
     path = Path(text)
+    ext = path.suffix.lower()
+    if path.is_dir() and ext in VIDEO_OUT_EXTS and not text.endswith(("/", os.sep)):
+        raise OutputError(f"{out}: {flag} is an existing folder, not a file name")
     if text.endswith(("/", os.sep)) or path.is_dir():
         return OutputTarget("folder", path, path)
-    ext = path.suffix.lower()
     if ext == ".png" and "%" in path.name:
         if _split_pattern(path.name) is None:
             raise OutputError(f"{out}: a PNG pattern needs exactly one frame number such as %05d "

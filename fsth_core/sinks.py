@@ -18,6 +18,7 @@ import numpy as np
 
 from fsth_core.outpaths import (OutputError, OutputTarget, check_file_output, check_output, output_target,
                                refuse_inputs, same_path)
+from fsth_core.signals import check_terminated
 
 
 class PngSequence:
@@ -115,6 +116,7 @@ class FrameSink:
         return self
 
     def write(self, frame: np.ndarray) -> None:
+        check_terminated()  # a SIGTERM whose KeyboardInterrupt Python dropped (see fsth_core.signals)
         for w in self._writers:
             w.write(frame)
         self.count += 1

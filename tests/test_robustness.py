@@ -248,7 +248,8 @@ def test_outputs_that_are_inputs_are_refused(work, capsys, tiny_model):
     before = snapshot(work, tiny_model)
     assert_refused(cli(capsys, *WARP, "--source", src, "--out", src), src, "also an input")
     assert_refused(cli(capsys, *WARP[:3], "neural", *WARP[4:], "--model", tiny_model, "--source", src,
-                       "--out", work / "o.mp4", "--person-out", tiny_model), tiny_model, "--person-out", "also an input")
+                       "--out", work / "o.mp4", "--person-out", tiny_model),
+                   tiny_model, "--person-out", "also an input")
     assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "same.mp4", "--person-out", work / "same.mp4"),
                    "same.mp4", "same path")
     assert_refused(cli(capsys, "init", "--preset", "tiny", "--out", tiny_model), tiny_model, "already exists")
@@ -314,4 +315,128 @@ def test_landmark_outputs_are_checked(work, capsys):
     assert_refused(cli(capsys, "render-landmarks", "--quiet", lm, "--out", lm), "p.npz", "also an input")
     assert_refused(cli(capsys, "render-landmarks", "--quiet", lm, "--out", work), "not empty")
     assert_refused(cli(capsys, "render-landmarks", "--quiet", lm, "--out", work / "r.avi"), "r.avi", "cannot write")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+# ------------------------------------------------------------------ one error line, not a traceback
+ANIMATE = ["animate", "--method", "warp", "--source", PORTRAIT, "--motion", "talk"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--seconds", "inf"], "--seconds"), (["--seconds", "nan"], "--seconds"), (["--seconds", "-1"], "--seconds"),
+    (["--seconds", "0"], "--seconds"), (["--seconds", "1e9"], "--seconds"), (["--fps", "0"], "--fps"),
+    (["--fps", "inf"], "--fps"), (["--batch", "0"], "--batch"), (["--batch", "-1"], "--batch"),
+    (["--finetune-steps", "-5"], "--finetune-steps"), (["--intensity", "1e6"], "--intensity"),
+    (["--device", "foo"], "unknown device 'foo'"), (["--crf", "99"], "--crf"),
+    (["--seconds", "3600", "--fps", "240"], "864,000 frames"),
+])
+def test_nonsense_numbers_for_animate_are_one_error_line(tmp_path, capsys, args, needle):
+    out = tmp_path / "o.mp4"
+    assert_refused(cli(capsys, *ANIMATE, "--out", out, *args), needle)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["prepare", "VIDEOS", "OUT", "--size", "0"], "--size"),
+    (["landmarks", PORTRAIT, "--fps", "-5"], "--fps"),
+    (["landmarks", PORTRAIT, "--device", "foo"], "unknown device"),
+    (["render-landmarks", "L.npz", "--out", "d", "--width", "-5"], "--width"),
+    (["train", "--data", "D", "--out", "o.safetensors", "--batch", "0"], "--batch"),
+    (["train", "--data", "D", "--out", "o.safetensors", "--device", "cuda:x"], "unknown device"),
+    (["eval", "--data", "D", "--frames", "0"], "--frames"),
+    (["init", "--preset", "tiny", "--out", "o.safetensors", "--videos", "0"], "--videos"),
+])
+def test_nonsense_numbers_for_other_commands_are_one_error_line(tmp_path, capsys, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    assert_refused(cli(capsys, *args), needle)
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_out_places_are_one_error_line_before_any_work(work, capsys, monkeypatch):
+    src = work / "portrait.jpg"
+    (work / "folder.mp4").mkdir()
+    before = snapshot(work)
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "folder.mp4"), "folder.mp4", "existing folder")
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", work), str(work), "not empty")
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "notes.txt" / "o.mp4"), "notes.txt",
+                   "is a file")
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "o.mp4", "--frames-dir",
+                       work / "notes.txt" / "frames"), "notes.txt", "is a file")
+    import tempfile
+
+    def read_only(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as m:  # a read-only folder (root ignores chmod, so it is simulated)
+        m.setattr(tempfile, "mkstemp", read_only)
+        line = assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "o.mp4"), "not writable")
+        assert str(work) in line
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_unreadable_drivers_are_one_error_line(work, capsys):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    audio = work / "audio.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=0.5",
+                    "-c:a", "aac", str(audio)], check=True)
+    (work / "empty.mp4").write_bytes(b"")
+    before = snapshot(work)
+    for name in ("audio.mp4", "empty.mp4"):
+        line = assert_refused(cli(capsys, "animate", "--method", "warp", "--source", work / "portrait.jpg", "--driver",
+                                  work / name, "--out", work / "o.mp4"), name)
+        assert "Error opening output" not in line
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+# ------------------------------------------------------------------ wrong results without a word
+def _vfr_clip(path: Path) -> float:
+    """A talking-head-like clip with a variable frame rate: 0.5 s at 10 fps, then 1 s at 30 fps."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-loop", "1", "-framerate", "30",
+                    "-i", str(PORTRAIT), "-frames:v", "35", "-vf",
+                    "scale=160:160,setpts='if(lt(N,5),N*0.1,0.5+(N-5)/30)/TB'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return 1.5
+
+
+def test_variable_frame_rate_driver_keeps_its_duration(work, capsys):
+    from fsth_core.media import iter_frames, probe
+
+    drv = work / "vfr.mp4"
+    duration = _vfr_clip(drv)
+    for fps in (None, "12"):
+        out = work / f"o{fps}.mp4"
+        rc, _, err = cli(capsys, "animate", "--quiet", "--method", "warp", "--source", work / "portrait.jpg",
+                         "--driver", drv, "--out", out, *(["--fps", fps] if fps else []))
+        assert rc == 0, err
+        info = probe(out)
+        frames = len(list(iter_frames(out)))
+        assert abs(frames / info.fps - duration) <= 1.5 / info.fps, (frames, info)
+        if fps:
+            assert info.fps == pytest.approx(12, abs=0.01)
+
+
+def test_sigterm_during_animate_leaves_nothing(work):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = snapshot(work)
+    cmd = [sys.executable, "-m", "fsth_core", *map(str, WARP[:-4]), "--seconds", "60", "--source",
+           work / "portrait.jpg", "--out", work / "o.mp4", "--frames-dir", work / "frames"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list((work / "frames").glob("*.png")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)  # wait until frames are being written
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
     assert snapshot(work) == before and not no_leftovers(work)

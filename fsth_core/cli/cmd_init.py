@@ -8,12 +8,14 @@ HELP = "write a freshly initialized model (.safetensors)"
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import SEED, ints
     from fsth_core.config import PRESETS
 
     p.add_argument("--preset", choices=sorted(PRESETS), required=True)
     p.add_argument("--out", required=True, metavar="FILE", help="output .safetensors file")
-    p.add_argument("--videos", type=int, default=1, help="columns of the discriminator's W (training videos)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--videos", type=ints(1, 10_000_000), default=1,
+                   help="columns of the discriminator's W (training videos)")
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--warp-guided", action="store_true", help="generator also takes the warped source")
 
 

@@ -20,15 +20,18 @@ def _face_rule(text: str):
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import FPS, device, floats
+
     p.add_argument("input", help="an image, a folder of images or a video file")
     p.add_argument("--out", help="output .npz (default: INPUT's name + .landmarks.npz, next to it)")
     p.add_argument("--backend", default="auto", choices=("auto", "dlib", "face_alignment"),
                    help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
-    p.add_argument("--device", default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
+    p.add_argument("--device", type=device, default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
     p.add_argument("--face", default="largest", help="which face: 'largest' or N, the N-th from the left (0-based)")
-    p.add_argument("--smoothing", type=float, default=0.0, help="temporal smoothing strength 0 (off) .. 1")
+    p.add_argument("--smoothing", type=floats(0, 1), default=0.0,
+                   help="temporal smoothing strength 0 (off) .. 1")
     p.add_argument("--no-track", action="store_true", help="detect in every frame instead of tracking")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (videos: read from the file)")
+    p.add_argument("--fps", type=FPS, default=None, help="frame rate of a folder of frames (videos: read from the file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -8,14 +8,16 @@ HELP = "Draw the landmark images of a .npz landmark file (PNG frames in a folder
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import FPS, ints
+
     p.add_argument("landmarks", help=".npz file written by the 'landmarks' command")
-    p.add_argument("--size", type=int, default=256, help="output side in pixels (default 256)")
+    p.add_argument("--size", type=ints(8, 8192), default=256, help="output side in pixels (default 256)")
     p.add_argument("--out", required=True,
                    help="a new or empty folder for PNG frames, or a video file (.mp4, .mov, .mkv, .webm, .gif)")
     p.add_argument("--frame", action="store_true",
                    help="draw in full-frame coordinates scaled to --size (default: the stable head crop)")
-    p.add_argument("--width", type=int, default=None, help="line width in pixels (default: scales with --size)")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of an .mp4 output (default: the file's, or 25)")
+    p.add_argument("--width", type=ints(1, 64), default=None, help="line width in pixels (default: scales with --size)")
+    p.add_argument("--fps", type=FPS, default=None, help="frame rate of an .mp4 output (default: the file's, or 25)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -8,12 +8,14 @@ HELP = "write a synthetic cartoon talking-head training set (resumable)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fsth_core.cli.argtypes import SEED, ints
+
     parser.add_argument("out", metavar="OUT", help="training set folder to create or resume")
-    parser.add_argument("--identities", type=int, default=64, help="number of videos/identities (default 64)")
-    parser.add_argument("--frames", type=int, default=32, help="frames per video (default 32)")
-    parser.add_argument("--size", type=int, default=256, help="frame side in pixels (default 256)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+    parser.add_argument("--identities", type=ints(1), default=64, help="number of videos/identities (default 64)")
+    parser.add_argument("--frames", type=ints(1), default=32, help="frames per video (default 32)")
+    parser.add_argument("--size", type=ints(16, 2048), default=256, help="frame side in pixels (default 256)")
+    parser.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
+    parser.add_argument("--quality", type=ints(1, 100), default=95, help="JPEG quality (default 95)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

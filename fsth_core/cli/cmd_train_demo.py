@@ -8,13 +8,14 @@ HELP = "make the synthetic data and train/export the bundled demo checkpoint (re
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import ints
     from fsth_core.paths import PACK_WEIGHTS
 
     p.add_argument("--work", default="demo_training", help="folder for the data and the training checkpoint")
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--steps", type=ints(1), default=3000)
     p.add_argument("--out", default=str(PACK_WEIGHTS / "fsth_demo_cpu128.safetensors"))
     p.add_argument("--export-only", metavar="CKPT", help="only export this training checkpoint")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=ints(0, 256), default=1)
 
 
 def run(args) -> int:

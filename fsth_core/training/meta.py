@@ -22,6 +22,7 @@ from fsth_core.config import LossWeights, ModelConfig, preset
 from fsth_core.device import Execution
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, build_model
+from fsth_core.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
 from fsth_core.training.sampling import StepBatchSampler
@@ -248,42 +249,41 @@ def train(opt: TrainOptions, progress: bool = True,
                        training={**rec, "steps_done": step, "world_size": dist.world})
         dist_util.barrier()
 
-    previous = _raise_on_sigterm()
-    try:
-        t0 = time.time()
-        for batch in loader:
-            result = trainer.step(batch)
-            step += 1
-            scalars = result.scalars()
+    with sigterm_as_interrupt():  # SIGTERM checkpoints like Ctrl-C
+        try:
+            t0 = time.time()
+            for batch in loader:
+                result = trainer.step(batch)
+                step += 1
+                scalars = result.scalars()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
+                                     for k, v in scalars.items()
+                                     if k.endswith(("total", "adversarial", "pixel_l1", "match"))}, refresh=False)
+                if writer is not None:
+                    for k, v in scalars.items():
+                        writer.add_scalar(k, v, step)
+                    if step % opt.image_every == 0 or step == opt.steps:
+                        writer.add_image("landmarks|generated|target", _grid(batch, result.fake), step)
+                if step % opt.checkpoint_every == 0 and step < opt.steps:
+                    checkpoint()
+                if on_step is not None:
+                    on_step(step, scalars)
+            checkpoint()
+            if dist.is_main:
+                log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
+        except KeyboardInterrupt:
+            checkpoint()
+            if dist.is_main:
+                msg = f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume"
+                bar.write(msg) if bar is not None else print(msg, file=sys.stderr)
+            raise
+        finally:
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
-                                 for k, v in scalars.items()
-                                 if k.endswith(("total", "adversarial", "pixel_l1", "match"))}, refresh=False)
+                bar.close()
             if writer is not None:
-                for k, v in scalars.items():
-                    writer.add_scalar(k, v, step)
-                if step % opt.image_every == 0 or step == opt.steps:
-                    writer.add_image("landmarks|generated|target", _grid(batch, result.fake), step)
-            if step % opt.checkpoint_every == 0 and step < opt.steps:
-                checkpoint()
-            if on_step is not None:
-                on_step(step, scalars)
-        checkpoint()
-        if dist.is_main:
-            log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
-    except KeyboardInterrupt:
-        checkpoint()
-        if dist.is_main:
-            msg = f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume"
-            bar.write(msg) if bar is not None else print(msg, file=sys.stderr)
-        raise
-    finally:
-        _restore_sigterm(previous)
-        if bar is not None:
-            bar.close()
-        if writer is not None:
-            writer.close()
+                writer.close()
     return model
 
 
@@ -293,27 +293,6 @@ def _quiet_worker(_: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _raise_on_sigterm():
-    """SIGTERM (kill, a cluster's pre-emption) checkpoints like Ctrl-C; main thread only."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _restore_sigterm(previous) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _bar(start: int, total: int, enabled: bool):
