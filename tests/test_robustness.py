@@ -440,3 +440,40 @@ def test_sigterm_during_animate_leaves_nothing(work):
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
     assert snapshot(work) == before and not no_leftovers(work)
+
+
+# ------------------------------------------------------------------ 5. prepare keeps every video
+def test_prepare_ids_are_unique_and_the_summary_counts_the_disk(work, capsys):
+    import json
+
+    import cv2
+
+    from fsth_core.data.store import TrainingSet
+    from fsth_core.media import VideoWriter, load_image
+
+    img = cv2.resize(load_image(PORTRAIT), (160, 160))
+    videos = work / "videos"
+    (videos / "ß").mkdir(parents=True)
+    for k, name in enumerate(["видео.mp4", "ß/映像.mp4", "a.mp4", "a.mov", "clip.mp4"]):
+        with VideoWriter(videos / name, fps=10) as w:  # non-ASCII names (all 'video' before), a.mp4/a.mov
+            for j in range(3):
+                w.write(np.roll(img, j + k, axis=1))
+    before = snapshot(videos)
+    out = work / "set"
+    rc, text, err = cli(capsys, "prepare", videos, out, "--size", "64", "--workers", "1", "--quiet")
+    assert rc == 0, err
+    ts = TrainingSet(out)
+    sources = sorted(Path(v["source"]).relative_to(videos).as_posix() for v in ts.videos)
+    assert sources == sorted(p.relative_to(videos).as_posix() for p in videos.rglob("*") if p.is_file())
+    assert len(set(ts.video_ids)) == len(ts) == 5
+    assert "5 videos written" in text and "holds 5 videos" in text
+    assert len(json.loads((out / "index.json").read_text())["videos"]) == 5
+    assert snapshot(videos) == before
+    # a non-empty folder that is not a training set, or the videos folder itself, is refused
+    (work / "other").mkdir()
+    (work / "other" / "mine.txt").write_text("x")
+    before = snapshot(work)
+    assert_refused(cli(capsys, "prepare", "--quiet", videos, videos, "--size", "64"), "also an input")
+    assert_refused(cli(capsys, "prepare", "--quiet", videos, work, "--size", "64"), "holds the videos folder")
+    assert_refused(cli(capsys, "prepare", "--quiet", videos, work / "other", "--size", "64"), "not a training set")
+    assert snapshot(work) == before

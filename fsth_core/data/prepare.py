@@ -166,10 +166,12 @@ def _check_out(videos: Path, out: Path) -> None:
     from fsth_core.outpaths import check_folder_writable, refuse_inputs
 
     refuse_inputs(out, [videos], "OUT")
+    if out.resolve() in videos.resolve().parents:
+        raise ValueError(f"{out}: OUT holds the videos folder {videos}; give a new or empty folder")
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"{out}: OUT is a file, not a folder")
-        if any(out.iterdir()) and not ((out / "index.json").is_file() or (out / "videos").is_dir()):
+        if any(out.iterdir()) and not ((out / "index.json").is_file() or _finished_videos(out)):
             raise ValueError(f"{out}: not empty and not a training set; give a new or empty folder "
                              "(or an earlier prepare's, to resume)")
     check_folder_writable(out, out)
