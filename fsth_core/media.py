@@ -74,8 +74,29 @@ def _to_unit_range(img: np.ndarray, name: str) -> np.ndarray:
     raise ValueError(f"{name}: unsupported image dtype {img.dtype}")
 
 
+#: EXIF orientation -> how to turn the stored pixels upright (as PIL.ImageOps.exif_transpose does)
+_EXIF_UPRIGHT = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def exif_orientation(path: str | os.PathLike) -> int:
+    """The EXIF Orientation tag of an image file (1 = upright, also when there is none)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            value = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - no or unreadable EXIF: the pixels are taken as stored
+        return 1
+    return value if value in _EXIF_UPRIGHT else 1
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file (8/16-bit, gray/RGB/RGBA) -> uint8 [H, W, 3] RGB."""
+    """Read an image file (8/16-bit, gray/RGB/RGBA) -> uint8 [H, W, 3] RGB, turned upright by its
+    EXIF orientation (a phone photo stored sideways comes out as it is shown)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
@@ -87,7 +108,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     elif img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
-    return as_rgb_uint8(img, name=str(path))
+    img = as_rgb_uint8(img, name=str(path))
+    turn = _EXIF_UPRIGHT.get(exif_orientation(path))
+    return np.ascontiguousarray(turn(img)) if turn else img
 
 
 def _natural_key(p: Path):

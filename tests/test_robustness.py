@@ -477,3 +477,30 @@ def test_prepare_ids_are_unique_and_the_summary_counts_the_disk(work, capsys):
     assert_refused(cli(capsys, "prepare", "--quiet", videos, work, "--size", "64"), "holds the videos folder")
     assert_refused(cli(capsys, "prepare", "--quiet", videos, work / "other", "--size", "64"), "not a training set")
     assert snapshot(work) == before
+
+
+def test_exif_orientation_is_applied_where_images_enter(work, capsys):
+    from PIL import Image, ImageOps
+
+    from fsth_core.media import load_image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (5, 8, 3), dtype=np.uint8)  # not square, not symmetric
+    for orientation in range(1, 9):
+        p = work / f"o{orientation}.png"
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        Image.fromarray(pixels).save(p, exif=exif)
+        want = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
+        assert (load_image(p) == want).all(), orientation
+    # a phone photo stored sideways (Orientation 6: turn 90 degrees clockwise to show it)
+    upright = Image.open(PORTRAIT)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    phone = work / "phone.jpg"
+    upright.transpose(Image.Transpose.ROTATE_90).save(phone, quality=95, exif=exif)
+    assert load_image(phone).shape == load_image(PORTRAIT).shape
+    before = snapshot(work)
+    rc, _, err = cli(capsys, *WARP, "--source", phone, "--out", work / "o.mp4")
+    assert rc == 0, err
+    assert snapshot(work).items() >= before.items()
