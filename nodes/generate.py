@@ -9,6 +9,7 @@ from fsth_core.landmarks.paste import paste_back
 from fsth_core.pipeline import FrameGenerator, hires_guide, realism_scores
 from fsth_core.warp import animate_warp
 
+from ._checks import check_source_picture
 from ._comfy import Progress, free_memory, to_image, to_uint8
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
@@ -47,10 +48,12 @@ class Generator:
                  batch_size: int, source_picture=None):
         identity.check_model(model)
         hires = None
-        if source_picture is not None and method == "neural" and model.model.config.warp_guided \
+        picture = to_uint8(source_picture, "source_picture")[0] if source_picture is not None else None
+        if picture is not None:
+            check_source_picture(picture, identity.identity, landmarks)
+        if picture is not None and method == "neural" and model.model.config.warp_guided \
                 and landmarks.crop is not None:  # motion made for that picture carries its head box
-            hires = hires_guide(to_uint8(source_picture, "source_picture")[0], landmarks.crop,
-                                identity.identity.source_points, model.size)
+            hires = hires_guide(picture, landmarks.crop, identity.identity.source_points, model.size)
         points = landmarks.in_crop(model.size)
         bar = Progress(len(points))
         if method == "warp":

@@ -54,6 +54,11 @@ class LandmarkExtract:
         res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
                                 smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
                                 total=len(frames), name="images")
+        missing = [i for i, f in enumerate(res.found) if not f]
+        if not video and missing:  # a photo's landmarks must not be copied from another photo
+            raise ValueError(f"no face found in photo {missing[0] + 1} of {len(frames)} (images[{missing[0]}])"
+                             + (f" nor in {len(missing) - 1} other(s)" if len(missing) > 1 else "")
+                             + ": give only photos that show the face")
         lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
         return lm, to_image(draw_landmarks_batch(res.points, res.image_size))
 

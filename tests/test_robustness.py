@@ -504,3 +504,50 @@ def test_exif_orientation_is_applied_where_images_enter(work, capsys):
     rc, _, err = cli(capsys, *WARP, "--source", phone, "--out", work / "o.mp4")
     assert rc == 0, err
     assert snapshot(work).items() >= before.items()
+
+
+# ------------------------------------------------------------------ nodes
+@pytest.fixture(scope="module")
+def nodes():
+    import cv2
+    import torch
+    from skimage import data
+
+    from test_nodes_run import N, T
+
+    from fsth_core.config import preset
+    from fsth_core.model import build_model
+
+    astronaut = cv2.resize(data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
+    picture = torch.from_numpy(astronaut).float()[None] / 255
+    model = T.FSTHModel(build_model(preset("tiny", warp_guided=True), seed=0), "tiny", "fp32")
+    lm = N["FSTH_LandmarkExtract"].extract(picture, "photos", "dlib", "largest", 0.0)[0]
+    ident = N["FSTH_Embedder"].embed(model, picture, lm)[0]
+    motion = N["FSTH_ProceduralMotion"].animate(lm, 2, 25.0, 1, 1.0)[0]
+    return N, picture, model, lm, ident, motion
+
+
+def test_landmark_extract_refuses_a_photo_without_a_face(nodes):
+    import torch
+
+    N, picture = nodes[:2]
+    cat = torch.full_like(picture, 0.5)  # no face: its landmarks must not be copied from the other photo
+    with pytest.raises(ValueError, match=r"no face found in photo 2 of 3 \(images\[1\]\)"):
+        N["FSTH_LandmarkExtract"].extract(torch.cat([picture, cat, picture]), "photos", "dlib", "largest", 0.0)
+    lm, _ = N["FSTH_LandmarkExtract"].extract(torch.cat([picture, cat, picture]), "video", "dlib", "largest", 0.0)
+    assert lm.interpolated.tolist() == [False, True, False]  # a video frame without a face is filled in
+
+
+def test_generator_checks_its_source_picture(nodes):
+    import torch
+
+    N, picture, model, lm, ident, motion = nodes
+    (frames,) = N["FSTH_Generator"].generate(model, ident, motion, "neural", 2, source_picture=picture)
+    assert frames.shape[0] == 2
+    double = torch.nn.functional.interpolate(picture.permute(0, 3, 1, 2), scale_factor=2).permute(0, 2, 3, 1)
+    with pytest.raises(ValueError, match="source_picture is 256x256 but the identity and its motion belong to a "
+                                         "128x128 picture"):
+        N["FSTH_Generator"].generate(model, ident, motion, "neural", 2, source_picture=double)
+    other = picture.flip(1)  # same size, another picture
+    with pytest.raises(ValueError, match="not the picture the identity was made from"):
+        N["FSTH_Generator"].generate(model, ident, motion, "warp", 2, source_picture=other)
