@@ -551,3 +551,30 @@ def test_generator_checks_its_source_picture(nodes):
     other = picture.flip(1)  # same size, another picture
     with pytest.raises(ValueError, match="not the picture the identity was made from"):
         N["FSTH_Generator"].generate(model, ident, motion, "warp", 2, source_picture=other)
+
+
+def test_driver_folder_of_mixed_sizes_is_resized_to_the_first_frame(work, capsys):
+    import cv2
+
+    from fsth_core.media import iter_frames, load_image, probe
+
+    img = load_image(PORTRAIT)
+    folder = work / "drv"
+    folder.mkdir()
+    for i, side in enumerate((200, 320, 260, 200)):  # the same head, stored at other sizes
+        cv2.imwrite(str(folder / f"f{i}.png"), cv2.resize(img, (side, side))[:, :, ::-1])
+    cv2.imwrite(str(folder / "f4.png"), cv2.resize(img, (300, 200))[:, :, ::-1])  # another aspect ratio
+    frames = list(iter_frames(folder))
+    assert {f.shape for f in frames} == {(200, 200, 3)}
+    assert np.abs(frames[1].astype(int) - frames[0]).mean() < 6  # rescaled, not cropped or shifted
+    rc, _, err = cli(capsys, "landmarks", "--quiet", folder, "--out", work / "drv.npz")
+    assert rc == 0, err
+    from fsth_core.landmarks.detect import LandmarkResult
+
+    res = LandmarkResult.load(work / "drv.npz")
+    assert res.found[:4].all() and res.image_size == (200, 200)
+    jitter = np.abs(np.diff(res.points[:4], axis=0)).max()
+    assert jitter < 4, jitter  # the head stays put: no jumpy video
+    rc, _, err = cli(capsys, "animate", "--quiet", "--method", "warp", "--source", PORTRAIT, "--driver", folder,
+                     "--out", work / "o.mp4")
+    assert rc == 0 and probe(work / "o.mp4").frames == 5, err
