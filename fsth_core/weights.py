@@ -172,8 +172,49 @@ def load_tensors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict
 
 def _check_version(path: Path, meta: Mapping[str, str]) -> None:
     v = meta.get("format_version")
-    if v is not None and int(v) > FORMAT_VERSION:
+    if v is not None and meta_int(path, meta, "format_version") > FORMAT_VERSION:
         raise _fail(path, f"format version {v} is newer than this pack supports ({FORMAT_VERSION}); update the pack")
+
+
+def meta_json(path: str | os.PathLike, meta: Mapping[str, str], key: str, default: Any = None,
+              kind: type | None = None) -> Any:
+    """The JSON value of metadata ``key`` (``default`` when absent); WeightsError naming the file when
+    it is not JSON (or not of type ``kind``)."""
+    if key not in meta:
+        if default is None and kind is not None:
+            raise _fail(Path(path), f"metadata '{key}' is missing")
+        return default
+    try:
+        value = json.loads(meta[key])
+    except (ValueError, RecursionError):
+        raise _fail(Path(path), f"metadata '{key}' is not valid JSON") from None
+    if kind is not None and not isinstance(value, kind):
+        raise _fail(Path(path), f"metadata '{key}' must be a JSON {kind.__name__}")
+    return value
+
+
+def meta_int(path: str | os.PathLike, meta: Mapping[str, str], key: str, default: int | None = None) -> int:
+    """Integer metadata ``key``; WeightsError naming the file when it is missing (no default) or not an integer."""
+    if key not in meta and default is not None:
+        return default
+    try:
+        return int(meta[key])
+    except KeyError:
+        raise _fail(Path(path), f"metadata '{key}' is missing") from None
+    except ValueError:
+        raise _fail(Path(path), f"metadata '{key}' must be an integer, got {meta[key][:40]!r}") from None
+
+
+def config_from_meta(path: str | os.PathLike, meta: Mapping[str, str]) -> ModelConfig:
+    """The model config stored in a file's metadata; WeightsError naming the file when it is unusable."""
+    if "config" not in meta:
+        raise _fail(Path(path), "no model config in its metadata")
+    try:
+        return ModelConfig.from_dict(meta_json(path, meta, "config", kind=dict))
+    except WeightsError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise _fail(Path(path), f"invalid model config in metadata: {exc}") from None
 
 
 def save_model(path: str | os.PathLike, model: TalkingHeadModel, description: str = "",
@@ -200,10 +241,7 @@ def model_config_of(path: str | os.PathLike) -> ModelConfig:
     if meta.get("kind") != "model" or "config" not in meta:
         raise _fail(path, "not an FSTH model file (no model config in its metadata)")
     _check_version(path, meta)
-    try:
-        return ModelConfig.from_json(meta["config"])
-    except (ValueError, TypeError) as exc:
-        raise _fail(path, f"invalid model config in metadata: {exc}") from None
+    return config_from_meta(path, meta)
 
 
 def _first_mismatch(entries: Mapping[str, dict], expected: Mapping[str, torch.Tensor]) -> str | None:
@@ -262,4 +300,4 @@ def model_info(path: str | os.PathLike) -> dict[str, Any]:
         counts[key.split(".", 1)[0]] = counts.get(key.split(".", 1)[0], 0) + n
     return {"file": str(path), "preset": config.name, "config": config.to_dict(), "parameters": counts,
             "format_version": meta.get("format_version"), "description": meta.get("description", ""),
-            "training": json.loads(meta.get("training") or "{}")}
+            "training": meta_json(path, meta, "training", {}) if meta.get("training") else {}}

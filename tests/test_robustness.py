@@ -578,3 +578,37 @@ def test_driver_folder_of_mixed_sizes_is_resized_to_the_first_frame(work, capsys
     rc, _, err = cli(capsys, "animate", "--quiet", "--method", "warp", "--source", PORTRAIT, "--driver", folder,
                      "--out", work / "o.mp4")
     assert rc == 0 and probe(work / "o.mp4").frames == 5, err
+
+
+@pytest.mark.parametrize("meta, words", [
+    ({"kind": "model", "config": "[]"}, "'config' must be a JSON dict"),
+    ({"kind": "model", "config": "{\"nope\": 1}"}, "invalid model config"),
+    ({"kind": "model", "config": "{not json"}, "'config' is not valid JSON"),
+    ({"kind": "model", "format_version": "abc", "config": "{}"}, "'format_version' must be an integer"),
+    ({"kind": "model"}, "no model config"),
+])
+def test_bad_model_metadata_names_the_file(tmp_path, capsys, meta, words):
+    import torch
+
+    from fsth_core.weights import save_tensors
+
+    p = save_tensors(tmp_path / "bad.safetensors", {"embedder.x": torch.zeros(1)}, meta)
+    assert_refused(cli(capsys, "info", "--weights", p), "bad.safetensors", words)
+
+
+def test_bad_person_metadata_names_the_file(work, capsys, tiny_model):
+    import torch
+
+    from fsth_core.weights import read_header, save_tensors
+
+    config = read_header(tiny_model)[1]["config"]
+    part = {"identity.embedding": torch.zeros(1)}
+    full = {f"identity.{k}": torch.zeros(1) for k in ("embedding", "psi", "w", "source", "source_points")}
+    for tensors, meta, words in ((part, {"kind": "person"}, "no model config"),
+                                 (part, {"kind": "person", "config": config}, "'identity.psi' is missing"),
+                                 (full, {"kind": "person", "config": config, "shots": "x"}, "'shots' must be")):
+        p = save_tensors(work / "me.safetensors", tensors, meta)
+        assert_refused(cli(capsys, "animate", "--quiet", "--model", tiny_model, "--source", work / "portrait.jpg",
+                           "--person", p, "--motion", "talk", "--seconds", "0.2", "--out", work / "o.mp4"),
+                       "me.safetensors", words)
+    assert not (work / "o.mp4").exists() and not no_leftovers(work)
