@@ -612,3 +612,63 @@ def test_bad_person_metadata_names_the_file(work, capsys, tiny_model):
                            "--person", p, "--motion", "talk", "--seconds", "0.2", "--out", work / "o.mp4"),
                        "me.safetensors", words)
     assert not (work / "o.mp4").exists() and not no_leftovers(work)
+
+
+# ------------------------------------------------------------------ issue 12 item 5: no clear face refused
+def _textured(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A smooth, non-flat background (no face in it)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    small = rng.integers(60, 200, (max(2, h // 200), max(2, w // 200), 3), dtype=np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def test_small_face_in_a_large_photo_is_found(work, capsys):
+    import cv2
+    from skimage import data
+
+    big = _textured(2000, 3000)
+    head = cv2.resize(data.astronaut()[30:260, 150:380], (190, 190), interpolation=cv2.INTER_AREA)
+    big[1200:1390, 700:890] = head  # the face is ~100 px wide: 21 px in the 640 px detection copy
+    photo = work / "group.png"
+    cv2.imwrite(str(photo), big[:, :, ::-1])
+    rc, _, err = cli(capsys, "landmarks", "--quiet", photo, "--out", work / "g.npz")
+    assert rc == 0, err
+    from fsth_core.landmarks.detect import LandmarkResult
+
+    pts = LandmarkResult.load(work / "g.npz").points[0]
+    assert (pts[:, 0] > 700).all() and (pts[:, 0] < 890).all() and (pts[:, 1] > 1200).all() and (pts[:, 1] < 1390).all()
+
+
+def test_tilted_face_is_found_by_the_cnn_and_faceless_input_keeps_its_message(work, capsys):
+    import cv2
+    from skimage import data
+
+    tilted = cv2.warpAffine(data.astronaut(), cv2.getRotationMatrix2D((280, 150), 45, 1.0), (512, 512),
+                            borderMode=cv2.BORDER_REFLECT)  # HOG misses a head tilted 45 degrees
+    cv2.imwrite(str(work / "tilted.png"), tilted[:, :, ::-1])
+    rc, _, err = cli(capsys, "landmarks", "--quiet", work / "tilted.png", "--out", work / "t.npz")
+    assert rc == 0, err
+    from fsth_core.landmarks.detect import LandmarkResult
+
+    pts = LandmarkResult.load(work / "t.npz").points[0]
+    assert 150 < pts[:, 0].mean() < 400 and 30 < pts[:, 1].mean() < 300  # on the head
+    cv2.imwrite(str(work / "wall.png"), _textured(400, 600)[:, :, ::-1])
+    for name in ("wall.png", "flat.png"):
+        if name == "flat.png":
+            cv2.imwrite(str(work / name), np.full((300, 300, 3), 128, np.uint8))
+        assert_refused(cli(capsys, "landmarks", "--quiet", work / name, "--out", work / "x.npz"),
+                       f"no face found in {work / name}")
+
+
+def test_the_same_face_is_picked_largest_then_most_central():
+    from fsth_core.landmarks.detect import Face, choose_face
+
+    def face(x0, y0, side, score=1.0):
+        return Face(np.zeros((68, 2), np.float32), score, np.array([x0, y0, x0 + side, y0 + side], np.float32))
+
+    edge, centre, small = face(10, 10, 100, 2.0), face(460, 330, 95), face(470, 340, 40, 3.0)
+    assert choose_face([edge, centre, small], "largest", (800, 1000)) is centre  # same size: the central one
+    assert choose_face([edge, small], "largest", (800, 1000)) is edge  # clearly larger wins
+    assert choose_face([centre, edge], "largest", (800, 1000)) is centre  # order does not matter

@@ -138,7 +138,8 @@ class DlibDetector:
     name = "dlib"
     fit_scores = False  # the shape predictor gives no confidence
 
-    def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25):
+    def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25,
+                 cnn_tries: int = 2):
         try:
             import dlib
         except ImportError as exc:
@@ -148,6 +149,7 @@ class DlibDetector:
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
+        self.cnn_tries = int(cnn_tries)    # searches (photos, faceless frames) that may use the CNN
 
     def _rect(self, box):
         x0, y0, x1, y1 = (int(round(float(v))) for v in box)
@@ -185,11 +187,25 @@ class DlibDetector:
             out.append((box, float(sc)))
         return out
 
+    def search_boxes(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """:meth:`detect_boxes`, then before giving up the thorough search of
+        fsth_core.landmarks.face_search (larger scales, the CNN detector)."""
+        from fsth_core.landmarks import face_search
+
+        if face_search.is_flat(image):
+            return []
+        found = self.detect_boxes(image) or face_search.larger_scales(self, image)
+        if not found and self.cnn_tries > 0:
+            found = face_search.cnn(self, image)
+            if not found:
+                self.cnn_tries -= 1
+        return found
+
     def detect(self, image: np.ndarray) -> list[Face]:
         """All faces of uint8 RGB [H, W, 3] ``image``."""
         image = as_rgb_uint8(image)
         faces = []
-        for box, sc in self.detect_boxes(image):
+        for box, sc in self.search_boxes(image):
             pts, _ = self.fit(image, box)
             faces.append(Face(pts, sc, box))
         return faces
@@ -283,12 +299,28 @@ def get_detector(backend: str = "auto", device: str = "auto"):
     return DlibDetector()
 
 
-def choose_face(faces: list[Face], rule: str | int = "largest") -> Face | None:
-    """Pick one face: ``"largest"`` (box area, then score) or an int n: the n-th from the left (0-based)."""
+#: faces whose box area is at least this fraction of the largest count as "the same size"
+SAME_SIZE = 0.8
+
+
+def choose_face(faces: list[Face], rule: str | int = "largest",
+                image_size: tuple[int, int] | None = None) -> Face | None:
+    """Pick one face: ``"largest"`` or an int n: the n-th from the left (0-based).
+
+    "largest": the largest box; among faces of about its size (area within SAME_SIZE of it) the
+    one nearest the centre of the picture (``image_size`` (h, w)), then the best score; so the same
+    face is picked in a photo and in every frame of a video.
+    """
     if not faces:
         return None
     if rule == "largest":
-        return max(faces, key=lambda f: (round(float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))), f.score))
+        area = [float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1])) for f in faces]
+        big = [f for f, a in zip(faces, area) if a >= SAME_SIZE * max(area)]
+        if image_size is None or len(big) == 1:
+            return max(big, key=lambda f: (round(float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))), f.score))
+        cy, cx = image_size[0] / 2, image_size[1] / 2
+        return min(big, key=lambda f: (round(float(np.hypot((f.box[0] + f.box[2]) / 2 - cx,
+                                                            (f.box[1] + f.box[3]) / 2 - cy)), 1), -f.score))
     if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
         ordered = sorted(faces, key=lambda f: float(f.box[0] + f.box[2]))
         return ordered[int(rule)] if 0 <= int(rule) < len(ordered) else None

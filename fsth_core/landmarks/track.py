@@ -158,7 +158,7 @@ class FaceTracker:
                     return face
             self._prev = None
         self.detections += 1
-        face = choose_face(self.detector.detect(image), self.face)
+        face = choose_face(self.detector.detect(image), self.face, image.shape[:2])
         if face is None:
             self._prev = None
             return None
