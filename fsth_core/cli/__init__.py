@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (CLIError, FileNotFoundError, ValueError) as exc:  # user-facing errors: one line
+    except (CLIError, OSError, ValueError) as exc:  # user-facing errors (OSError: last resort, names the file)
         if os.environ.get("FSTH_DEBUG"):
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fsth_core.data.store import TrainingSet
+    from fsth_core.data.store import TrainingSet, check_trainset_out
     from fsth_core.data.synthetic import write_synthetic_dataset
 
     if args.identities < 1 or args.frames < 1:
@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--size must be in 16..2048, got {args.size}")
     if not 1 <= args.quality <= 100:
         raise ValueError(f"--quality must be in 1..100, got {args.quality}")
+    check_trainset_out(args.out)
     out = write_synthetic_dataset(args.out, args.identities, args.frames, args.size, args.seed,
                                   progress=not args.no_progress, quality=args.quality)
     ts = TrainingSet(out)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsth_core.data.store import DatasetWriter, VideoWriter
+from fsth_core.data.store import DatasetWriter, VideoWriter, check_trainset_out, finished_videos
 
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
@@ -132,7 +132,7 @@ def prepare(videos: str | os.PathLike, out: str | os.PathLike, options: PrepareO
     from tqdm import tqdm
 
     todo = find_videos(videos)
-    _check_out(Path(videos), Path(out))
+    check_trainset_out(out, videos)
     summary = PrepareSummary()
     with DatasetWriter(out, options.size, quality=options.quality) as writer:
         pending = []
@@ -152,29 +152,8 @@ def prepare(videos: str | os.PathLike, out: str | os.PathLike, options: PrepareO
                         _record(f.result(), writer, summary, bar)
         finally:
             bar.close()
-    summary.on_disk = len(_finished_videos(Path(out)))
+    summary.on_disk = len(finished_videos(Path(out)))
     return summary
-
-
-def _finished_videos(out: Path) -> list[str]:
-    folder = out / "videos"
-    return [d.name for d in folder.iterdir() if (d / "meta.json").is_file()] if folder.is_dir() else []
-
-
-def _check_out(videos: Path, out: Path) -> None:
-    """``out`` is a new or empty folder, or a training set (resumed); never the videos' folder."""
-    from fsth_core.outpaths import check_folder_writable, refuse_inputs
-
-    refuse_inputs(out, [videos], "OUT")
-    if out.resolve() in videos.resolve().parents:
-        raise ValueError(f"{out}: OUT holds the videos folder {videos}; give a new or empty folder")
-    if out.exists():
-        if not out.is_dir():
-            raise ValueError(f"{out}: OUT is a file, not a folder")
-        if any(out.iterdir()) and not ((out / "index.json").is_file() or _finished_videos(out)):
-            raise ValueError(f"{out}: not empty and not a training set; give a new or empty folder "
-                             "(or an earlier prepare's, to resume)")
-    check_folder_writable(out, out)
 
 
 def _record(result: tuple[str, dict | None, str], writer: DatasetWriter, summary: PrepareSummary, bar) -> None:
