@@ -280,12 +280,15 @@ class VideoWriter:
         self.fps = float(fps)
         self.crf = int(quality)
         self._tmp: Path | None = None
+        self._created: list[Path] = []
         self._gen = None
         self._size: tuple[int, int] | None = None
         self.frames = 0
 
     def __enter__(self) -> "VideoWriter":
+        missing = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._created = missing  # removed again (if still empty) when no video comes out
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial" + self.ext, dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
@@ -331,6 +334,11 @@ class VideoWriter:
                 raise
         if exc_type is not None or self.frames == 0:
             tmp.unlink(missing_ok=True)
+            for d in self._created:
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
             if exc_type is None:
                 raise ValueError(f"{self.path}: no frames were written")
             return

@@ -138,6 +138,11 @@ def check_outputs(out: str | os.PathLike, frames_dir: str | os.PathLike | None =
     if frames_dir is not None:
         check_output(OutputTarget("folder", Path(frames_dir), Path(frames_dir)), inputs, "--frames-dir")
         named.append(("--frames-dir", Path(frames_dir)))
+        if target.kind == "folder":
+            a, b = Path(frames_dir).resolve(), target.folder.resolve()
+            if a in b.parents or b in a.parents:
+                raise OutputError(f"{frames_dir}: --frames-dir and the --out folder {target.folder} are nested; "
+                                  "give separate folders")
     for flag, path in (files or {}).items():
         if path is not None:
             check_file_output(path, inputs, flag)

@@ -110,6 +110,8 @@ def test_frames_dir_is_undone_when_the_job_fails_midway(work, capsys, monkeypatc
     assert snapshot(work) == before and not no_leftovers(work)
     assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "o.mp4",
                        "--frames-dir", work / "made" / "here"), "disk full")
+    assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "new" / "dir" / "o.mp4"),
+                   "disk full")
     assert snapshot(work) == before  # folders it created are removed again
 
 
@@ -254,6 +256,8 @@ def test_outputs_that_are_inputs_are_refused(work, capsys, tiny_model):
                    tiny_model, "--person-out", "also an input")
     assert_refused(cli(capsys, *WARP, "--source", src, "--out", work / "same.mp4", "--person-out", work / "same.mp4"),
                    "same.mp4", "same path")
+    assert_refused(cli(capsys, *WARP, "--source", src, "--out", str(work / "seq") + "/", "--frames-dir",
+                       work / "seq" / "more"), "nested")
     assert_refused(cli(capsys, "init", "--preset", "tiny", "--out", tiny_model), tiny_model, "already exists")
     assert snapshot(work, tiny_model) == before and not no_leftovers(work)
 
