@@ -139,7 +139,7 @@ class DlibDetector:
     fit_scores = False  # the shape predictor gives no confidence
 
     def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25,
-                 cnn_tries: int = 2):
+                 cnn_tries: int = 2, scale_tries: int = 25):
         try:
             import dlib
         except ImportError as exc:
@@ -149,7 +149,8 @@ class DlibDetector:
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
-        self.cnn_tries = int(cnn_tries)    # searches (photos, faceless frames) that may use the CNN
+        # a thorough search after this many faceless searches in a row skips the CNN / larger scales
+        self.cnn_tries, self.scale_tries, self._misses = int(cnn_tries), int(scale_tries), 0
 
     def _rect(self, box):
         x0, y0, x1, y1 = (int(round(float(v))) for v in box)
@@ -194,11 +195,12 @@ class DlibDetector:
 
         if face_search.is_flat(image):
             return []
-        found = self.detect_boxes(image) or face_search.larger_scales(self, image)
-        if not found and self.cnn_tries > 0:
+        found = self.detect_boxes(image)
+        if not found and self._misses < self.scale_tries:
+            found = face_search.larger_scales(self, image)
+        if not found and self._misses < self.cnn_tries:
             found = face_search.cnn(self, image)
-            if not found:
-                self.cnn_tries -= 1
+        self._misses = 0 if found else self._misses + 1
         return found
 
     def detect(self, image: np.ndarray) -> list[Face]:

@@ -5,8 +5,9 @@ detector on a 640 px copy, with 2x upsampling; see DlibDetector.detect_boxes):
    face in a huge photo (a 200 px face in 6000x4000 is 21 px at 640 px, too small for HOG);
 2. dlib's CNN detector (MMOD, ``mmod_human_face_detector.dat`` from face_recognition_models) on a
    512 px copy: heads tilted 45 degrees, blurred or side-lit faces HOG misses.  It costs about
-   2 s on a CPU, so it runs for the first ``cnn_tries`` searches that find nothing in a stream
-   (a photo, the first faceless frames of a video), not on every faceless frame.
+   2 s on a CPU, so in a stream it runs for the first ``cnn_tries`` faceless searches in a row
+   (a photo; the first faceless frames of a video after a face), not on every faceless frame;
+   the larger scales likewise for ``scale_tries`` (DlibDetector's arguments).
 
 A CNN box is re-detected with HOG in a crop around it when possible (the 68-point predictor was
 trained on HOG boxes).  A flat picture (a blank frame) is not searched at all.
