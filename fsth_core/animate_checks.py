@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import math
 
+MAX_FPS = 240.0            # output frame rate (and a folder of frames' rate)
+DEFAULT_FPS = 25.0         # procedural motion's rate when none is given
+MAX_BATCH = 1024           # frames generated at once
+MAX_FINETUNE_STEPS = 100_000
+MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively
+
 
 def _number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:
     ok = (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
@@ -24,19 +30,19 @@ def check_options(opt) -> None:
     from fsth_core.media import CRF_RANGE
 
     if opt.fps is not None:
-        _number("fps", opt.fps, 0, 240, low_open=True)
+        _number("fps", opt.fps, 0, MAX_FPS, low_open=True)
     _number("seconds", opt.seconds, 0, MAX_FRAMES, low_open=True)
-    frames = opt.seconds * (opt.fps or 25.0)
+    frames = opt.seconds * (opt.fps or DEFAULT_FPS)
     if frames > MAX_FRAMES:
-        raise ValueError(f"seconds: {opt.seconds:g} s at {opt.fps or 25.0:g} fps is {frames:,.0f} frames; "
+        raise ValueError(f"seconds: {opt.seconds:g} s at {opt.fps or DEFAULT_FPS:g} fps is {frames:,.0f} frames; "
                          f"procedural motion is at most {MAX_FRAMES:,} frames")
-    _number("intensity", opt.intensity, 0, 3)
+    _number("intensity", opt.intensity, 0, MAX_INTENSITY)
     _number("smoothing", opt.smoothing, 0, 1)
-    _integer("batch", opt.batch, 1, 1024)
+    _integer("batch", opt.batch, 1, MAX_BATCH)
     _integer("crf", opt.crf, *CRF_RANGE)
     _integer("warp_size", opt.warp_size, 16, 4096)
     if opt.finetune_steps is not None:
-        _integer("finetune_steps", opt.finetune_steps, 0, 100_000)
+        _integer("finetune_steps", opt.finetune_steps, 0, MAX_FINETUNE_STEPS)
     for name in ("finetune_lr_g", "finetune_lr_d"):
         if getattr(opt, name) is not None:
             _number(name, getattr(opt, name), 0, 1, low_open=True)

@@ -69,6 +69,12 @@ def device(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _fps():
+    from fsth_core.animate_checks import MAX_FPS
+
+    return floats(0, MAX_FPS, low_open=True)
+
+
 #: frames per second accepted anywhere (an output rate, a folder of frames' rate)
-FPS = floats(0, 240, low_open=True)
+FPS = _fps()
 SEED = ints(0, 2 ** 32 - 1)

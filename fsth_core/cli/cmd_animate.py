@@ -6,8 +6,10 @@ HELP = "animate 1-32 source images of a person with a driving video or procedura
 
 
 def add_arguments(p) -> None:
+    from fsth_core.animate_checks import DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY
     from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
     from fsth_core.landmarks.motion import MAX_FRAMES
+    from fsth_core.media import CRF_RANGE
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     p.add_argument("--source", nargs="+", required=True, metavar="IMG", help="1-32 images of the person")
@@ -18,12 +20,12 @@ def add_arguments(p) -> None:
                    help="the result: a video (.mp4, .mov, .mkv: H.264; .webm: VP9; .gif), or lossless PNG frames: "
                         "a new or empty folder (ending in /) or a pattern such as frames/f_%%05d.png; never one "
                         "of the inputs")
-    p.add_argument("--crf", type=ints(0, 51), default=18, metavar="0-51",
+    p.add_argument("--crf", type=ints(*CRF_RANGE), default=18, metavar=f"{CRF_RANGE[0]}-{CRF_RANGE[1]}",
                    help="video quality: 0 = best (x264 lossless), 18 = default, 51 = smallest; for exact pixels "
                         "write PNG frames")
     p.add_argument("--method", default="neural", choices=["neural", "warp"],
                    help="neural: the paper's generator; warp: training-free mesh warp")
-    p.add_argument("--finetune-steps", type=ints(0, 100_000), metavar="N",
+    p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), metavar="N",
                    help="fine-tuning steps (default: the checkpoint's recommendation, else ~125 for one image "
                         "growing to ~230 for 32)")
     p.add_argument("--no-finetune", action="store_true", help="feed-forward result (no fine-tuning)")
@@ -34,13 +36,14 @@ def add_arguments(p) -> None:
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
     p.add_argument("--paste-back", action="store_true", help="paste the generated head into the source picture")
     p.add_argument("--fps", type=FPS,
-                   help="output fps, 0-240 (default: the driver's average rate, or 25); a driver video is "
+                   help=f"output fps, up to {MAX_FPS:g} (default: the driver's average rate, or {DEFAULT_FPS:g}); "
+                        "a driver video is "
                         "resampled to it by its timestamps, so the result lasts as long as the driver")
-    p.add_argument("--seconds", type=floats(0, MAX_FRAMES / 25, low_open=True), default=4.0,
+    p.add_argument("--seconds", type=floats(0, MAX_FRAMES / DEFAULT_FPS, low_open=True), default=4.0,
                    help=f"length of procedural motion (at most {MAX_FRAMES:,} frames: {MAX_FRAMES // 90000} h "
                         "at 25 fps)")
-    p.add_argument("--intensity", type=floats(0, 3), default=1.0,
-                   help="procedural motion intensity: 0 still, 1 natural, 2 lively (max 3)")
+    p.add_argument("--intensity", type=floats(0, MAX_INTENSITY), default=1.0,
+                   help=f"procedural motion intensity: 0 still, 1 natural, 2 lively (max {MAX_INTENSITY:g})")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--min-realism", type=finite, metavar="R",
                    help="replace frames the discriminator scores below R by the last kept frame")
@@ -52,7 +55,7 @@ def add_arguments(p) -> None:
     p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"])
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--batch", type=ints(1, 1024), default=8, help="frames generated at once")
+    p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8, help="frames generated at once")
     p.add_argument("--quiet", action="store_true")
 
 

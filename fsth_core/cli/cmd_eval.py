@@ -18,13 +18,14 @@ def _videos(v: str):
 
 
 def add_arguments(p) -> None:
+    from fsth_core.animate_checks import MAX_BATCH, MAX_FINETUNE_STEPS
     from fsth_core.cli.argtypes import SEED, device, ints
 
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")
     p.add_argument("--data", required=True, metavar="DIR",
                    help="training-set folder (from prepare/synth), any folder of videos, or one video")
     p.add_argument("--shots", type=ints(1, 1024), nargs="+", default=[1, 8, 32], metavar="T", help="few-shot T values")
-    p.add_argument("--finetune-steps", type=ints(0, 100_000), metavar="N",
+    p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), metavar="N",
                    help="fine-tuning steps per video and T (default: grows with T; 0: feed-forward)")
     p.add_argument("--method", default="neural", choices=["neural", "warp"],
                    help="neural: the model's generator; warp: training-free mesh warp of the first source")
@@ -41,7 +42,7 @@ def add_arguments(p) -> None:
                    help="landmark backend for a plain folder of videos")
     p.add_argument("--device", type=device, default="auto")
     p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--batch", type=ints(1, 1024), default=8)
+    p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8)
     p.add_argument("--quiet", action="store_true")
 
 

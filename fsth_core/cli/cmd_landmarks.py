@@ -31,7 +31,9 @@ def add_arguments(p) -> None:
     p.add_argument("--smoothing", type=floats(0, 1), default=0.0,
                    help="temporal smoothing strength 0 (off) .. 1")
     p.add_argument("--no-track", action="store_true", help="detect in every frame instead of tracking")
-    p.add_argument("--fps", type=FPS, default=None, help="frame rate of a folder of frames (videos: read from the file)")
+    p.add_argument("--fps", type=FPS, default=None,
+                   help="frame rate of a folder of frames; a video is resampled to it by its timestamps "
+                        "(default: the video's average rate)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -50,7 +52,7 @@ def run(args) -> int:
     kwargs = dict(backend=args.backend, device=args.device, face=_face_rule(args.face), smoothing=args.smoothing,
                   track=not args.no_track, progress=not args.quiet)
     if args.fps:
-        kwargs["fps"] = args.fps
+        kwargs["fps"] = kwargs["rate"] = args.fps
     res = extract_landmarks_from_path(src, **kwargs)
     out.parent.mkdir(parents=True, exist_ok=True)
     res.save(out)
