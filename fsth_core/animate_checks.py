@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-MAX_FPS = 240.0            # output frame rate (and a folder of frames' rate)
-DEFAULT_FPS = 25.0         # procedural motion's rate when none is given
+from fsth_core.media import DEFAULT_FPS, MAX_FPS  # noqa: F401 - the frame-rate limits live with the media
+
 MAX_BATCH = 1024           # frames generated at once
 MAX_FINETUNE_STEPS = 100_000
 MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively

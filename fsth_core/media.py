@@ -16,6 +16,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+MAX_FPS = 240.0      # highest frame rate accepted or written; a video claiming more is read at DEFAULT_FPS
+DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a usable rate
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
 
@@ -165,7 +167,9 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     gen, meta = _open_video(path)
     gen.close()
     w, h = meta["size"]
-    fps = float(meta.get("fps") or 0) or None
+    fps = float(meta.get("fps") or 0)
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):  # none, or a container's time base (e.g. "1k tbr")
+        fps = DEFAULT_FPS
     duration = float(meta.get("duration") or 0)
     frames = int(round(duration * fps)) if fps and duration else 0
     return MediaInfo(kind, frames, fps, int(w), int(h))
