@@ -6,16 +6,14 @@ identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no p
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from fsth_core.device import Execution
 from fsth_core.pipeline import Sources, prepare_sources
+from fsth_core.sinks import FrameSink  # noqa: F401 - re-exported: where frames go
 
 METHODS = ("neural", "warp")
 
@@ -42,12 +40,15 @@ class AnimateOptions:
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
+    crf: int = 18                     # video quality of the output (x264 CRF: 0 best .. 51 worst)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.retarget not in ("relative", "absolute"):
             raise ValueError("retarget must be 'relative' or 'absolute'")
+        from fsth_core.animate_checks import check_options
+        check_options(self)
 
 
 def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto") -> Sources:
@@ -67,13 +68,14 @@ def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "
 
 
 def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: str, backend: str = "auto",
-                  smoothing: float = 0.3, progress: bool = True) -> tuple[np.ndarray, float]:
-    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps)."""
+                  smoothing: float = 0.3, progress: bool = True, fps: float | None = None) -> tuple[np.ndarray, float]:
+    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps).  A video is
+    sampled by its timestamps at ``fps`` (default: its average rate): the motion lasts as long."""
     from fsth_core.landmarks.crop import head_crop_box
     from fsth_core.landmarks.retarget import retarget
     from fsth_core.landmarks.track import extract_landmarks_from_path
 
-    res = extract_landmarks_from_path(path, backend=backend, smoothing=smoothing, progress=progress)
+    res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress)
     box = head_crop_box(res.points, res.image_size)
     drv = box.points_to_crop(res.points, size)
     return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0)
@@ -86,44 +88,6 @@ def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensit
     return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
 
 
-class FrameSink:
-    """Writes frames to an mp4 (and optionally a folder of PNGs) with nothing left behind on error."""
-
-    def __init__(self, out: str | os.PathLike, fps: float, frames_dir: str | os.PathLike | None = None):
-        from fsth_core.media import VideoWriter
-
-        self.out = Path(out)
-        self.writer = VideoWriter(self.out, fps=fps)
-        self.frames_dir = Path(frames_dir) if frames_dir else None
-        self._tmp = None
-        self.count = 0
-
-    def __enter__(self) -> "FrameSink":
-        self.writer.__enter__()
-        if self.frames_dir:
-            self.frames_dir.parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = Path(tempfile.mkdtemp(prefix=self.frames_dir.name + ".", dir=self.frames_dir.parent))
-        return self
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-        if self._tmp is not None:
-            import cv2
-            cv2.imwrite(str(self._tmp / f"{self.count:06d}.png"), frame[:, :, ::-1])
-        self.count += 1
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.writer.__exit__(exc_type, exc, tb)
-        if self._tmp is None:
-            return
-        if exc_type is None:
-            if self.frames_dir.exists():
-                shutil.rmtree(self.frames_dir)
-            os.replace(self._tmp, self.frames_dir)
-        else:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-
 def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
@@ -134,6 +98,10 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
             person_out: str | os.PathLike | None = None, progress: bool = True) -> dict:
     """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps)."""
+    from fsth_core.sinks import check_outputs
+
+    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, driver, person_in],
+                  files={"--person-out": person_out})
     ex = Execution.resolve(options.device, options.precision)
     model = None
     if options.method == "neural":
@@ -145,7 +113,7 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     sources = load_sources(source_paths, size, options.backend)
     if driver is not None:
         points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
-                                    options.smoothing, progress)
+                                    options.smoothing, progress, fps=options.fps)
         fps = options.fps or fps
     else:
         fps = options.fps or 25.0
@@ -161,7 +129,7 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         frames = _warp_frames(sources, points, options)
     bar = _bar(len(points), "generating", progress)
     try:
-        with FrameSink(out, fps, frames_dir) as sink:
+        with FrameSink(out, fps, frames_dir, crf=options.crf) as sink:
             for f in frames:
                 sink.write(f)
                 bar.update(1)

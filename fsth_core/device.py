@@ -13,6 +13,22 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+DEVICE_NAMES = "auto, cpu, cuda, cuda:N, mps"
+
+
+def check_device_name(name: str) -> str:
+    """``name`` if it is a device name torch knows (auto, cpu, cuda, cuda:1, mps, ...), else ValueError."""
+    if (name or "auto").lower() == "auto":
+        return name
+    try:
+        ok = torch.device(name.lower()).type in ("cpu", "cuda", "mps", "xpu")
+    except (RuntimeError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ValueError(f"unknown device {name!r} (use {DEVICE_NAMES})")
+    return name
+
+
 def pick_device(preference: str | torch.device | None = "auto") -> torch.device:
     """Return ``cuda`` if available, else ``mps``, else ``cpu`` (or the device asked for).
 
@@ -27,7 +43,7 @@ def pick_device(preference: str | torch.device | None = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(pref)
+    dev = torch.device(check_device_name(pref))
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was requested but no CUDA GPU is available")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

@@ -11,17 +11,23 @@ from fsth_core.landmarks.crop import CropTransform
 from fsth_core.pipeline import FrameGenerator, Identity, Progress
 
 
-def check_picture(picture: np.ndarray, box: CropTransform, identity: Identity, tolerance: float = 20.0) -> None:
-    """ValueError unless ``picture``'s head crop in ``box`` is the identity's source crop (mean absolute
-    difference under ``tolerance`` levels): another photo or a resized copy would give garbage frames."""
-    size = identity.source.shape[0]
+#: mean absolute difference (0..255) above which a picture's head crop is "another picture"
+MAX_CROP_DIFFERENCE = 24.0
+
+
+def check_picture(picture: np.ndarray, box: CropTransform, identity: Identity, name: str = "source_picture") -> None:
+    """ValueError unless ``picture`` is the picture the identity was made from: the size ``box`` belongs
+    to, and a head crop that looks like the identity's own source crop (another photo or a resized copy
+    would give garbage frames)."""
     if tuple(picture.shape[:2]) != tuple(box.image_size):
-        raise ValueError(f"source_picture is {picture.shape[1]}x{picture.shape[0]} but the landmarks belong to a "
-                         f"{box.image_size[1]}x{box.image_size[0]} picture: connect the identity's own picture")
-    diff = float(np.abs(box.apply(picture, size).astype(np.int16) - identity.source).mean())
-    if diff > tolerance:
-        raise ValueError(f"source_picture is not the identity's picture (its head crop differs by {diff:.0f} "
-                         "levels on average): connect the picture the identity was made from")
+        raise ValueError(f"{name} is {picture.shape[1]}x{picture.shape[0]} but the identity and its motion "
+                         f"belong to a {box.image_size[1]}x{box.image_size[0]} picture; connect the picture "
+                         "the identity was made from")
+    own = identity.source
+    diff = float(np.abs(box.apply(picture, own.shape[0]).astype(np.float32) - own.astype(np.float32)).mean())
+    if diff > MAX_CROP_DIFFERENCE:
+        raise ValueError(f"{name} is not the picture the identity was made from (its head crop differs from "
+                         f"the identity's by {diff:.0f}/255 on average); connect that picture")
 
 
 def render_frames(identity: Identity, points: np.ndarray, size: int, generator: FrameGenerator | None = None,

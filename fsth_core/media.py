@@ -5,6 +5,7 @@ time (imageio-ffmpeg's bundled ffmpeg), so a long video is never held whole in m
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -15,6 +16,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+MAX_FPS = 240.0      # highest frame rate accepted or written; a video claiming more is read at DEFAULT_FPS
+DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a usable rate
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
 
@@ -73,8 +76,29 @@ def _to_unit_range(img: np.ndarray, name: str) -> np.ndarray:
     raise ValueError(f"{name}: unsupported image dtype {img.dtype}")
 
 
+#: EXIF orientation -> how to turn the stored pixels upright (as PIL.ImageOps.exif_transpose does)
+_EXIF_UPRIGHT = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def exif_orientation(path: str | os.PathLike) -> int:
+    """The EXIF Orientation tag of an image file (1 = upright, also when there is none)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            value = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - no or unreadable EXIF: the pixels are taken as stored
+        return 1
+    return value if value in _EXIF_UPRIGHT else 1
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file (8/16-bit, gray/RGB/RGBA) -> uint8 [H, W, 3] RGB."""
+    """Read an image file (8/16-bit, gray/RGB/RGBA) -> uint8 [H, W, 3] RGB, turned upright by its
+    EXIF orientation (a phone photo stored sideways comes out as it is shown)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
@@ -86,7 +110,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     elif img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
-    return as_rgb_uint8(img, name=str(path))
+    img = as_rgb_uint8(img, name=str(path))
+    turn = _EXIF_UPRIGHT.get(exif_orientation(path))
+    return np.ascontiguousarray(turn(img)) if turn else img
 
 
 def _natural_key(p: Path):
@@ -141,29 +167,49 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     gen, meta = _open_video(path)
     gen.close()
     w, h = meta["size"]
-    fps = float(meta.get("fps") or 0) or None
+    fps = float(meta.get("fps") or 0)
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):  # none, or a container's time base (e.g. "1k tbr")
+        fps = DEFAULT_FPS
     duration = float(meta.get("duration") or 0)
     frames = int(round(duration * fps)) if fps and duration else 0
     return MediaInfo(kind, frames, fps, int(w), int(h))
 
 
-def _open_video(path):
-    """(frame generator, meta dict) for a video; ValueError with ffmpeg's reason when it cannot be read."""
+def _open_video(path, fps: float | None = None):
+    """(frame generator, meta dict) for a video; ValueError with ffmpeg's reason when it cannot be read.
+
+    With ``fps`` the frames are resampled by their timestamps to that constant rate (ffmpeg's fps
+    filter: frames dropped or repeated), so a variable-frame-rate video keeps its real duration.
+    """
     import imageio_ffmpeg
 
-    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    params = ["-vf", f"fps={fps!r}"] if fps else []
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=params)
     try:
         meta = next(gen)
     except Exception as exc:  # noqa: BLE001 - ffmpeg's own last error line is the useful part
         gen.close()
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(" ")]
-        reason = next((ln for ln in reversed(lines) if "rror" in ln or "nvalid" in ln), lines[0] if lines else "")
-        raise ValueError(f"{path}: cannot read video ({reason})") from exc
+        raise ValueError(f"{path}: cannot read video ({_ffmpeg_reason(str(exc))})") from exc
+    if not meta.get("size") or not all(meta["size"]):
+        gen.close()
+        raise ValueError(f"{path}: no video stream (an audio-only file?)")
     return gen, meta
 
 
-def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    """Yield uint8 [H, W, 3] RGB frames of an image, a folder of images or a video, one at a time."""
+def _ffmpeg_reason(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(" ")]
+    if any("does not contain any stream" in ln or "matches no streams" in ln for ln in lines):
+        return "it has no video stream"
+    return next((ln for ln in reversed(lines) if "rror" in ln or "nvalid" in ln), lines[0] if lines else "")
+
+
+def iter_frames(path: str | os.PathLike, fps: float | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 [H, W, 3] RGB frames of an image, a folder of images or a video, one at a time.
+
+    A video's frames come at a constant rate by their timestamps: ``fps`` if given, else the
+    video's own average rate (what ``probe`` reports), so T frames always last T / fps seconds,
+    also for variable-frame-rate videos.  A folder's frames all get the first frame's size.
+    """
     kind = media_kind(path)
     if kind == "image":
         yield load_image(path)
@@ -172,10 +218,16 @@ def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
         files = list_images(path)
         if not files:
             raise ValueError(f"{path}: folder contains no images ({', '.join(IMAGE_EXTS)})")
+        size = None
         for f in files:
-            yield load_image(f)
+            img = load_image(f)
+            if size is None:
+                size = img.shape[1], img.shape[0]
+            elif (img.shape[1], img.shape[0]) != size:
+                img = fit_to(img, size)
+            yield img
         return
-    gen, meta = _open_video(path)
+    gen, meta = _open_video(path, fps or probe(path).fps)
     try:
         w, h = meta["size"]
         for buf in gen:
@@ -184,12 +236,35 @@ def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
         gen.close()
 
 
+def fit_to(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``img`` scaled to cover ``size`` (w, h) keeping its aspect ratio, centre-cropped to it."""
+    w, h = size
+    s = max(w / img.shape[1], h / img.shape[0])
+    nw, nh = max(w, round(img.shape[1] * s)), max(h, round(img.shape[0] * s))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    img = cv2.resize(img, (nw, nh), interpolation=interp)
+    x0, y0 = (nw - w) // 2, (nh - h) // 2
+    return np.ascontiguousarray(img[y0:y0 + h, x0:x0 + w])
+
+
+#: output codec by container: (ffmpeg codec, pixel format, extra output options); "{crf}" is filled in
+_VIDEO_CODECS = {
+    ".mp4": ("libx264", "yuv420p", ["-crf", "{crf}"]),
+    ".mov": ("libx264", "yuv420p", ["-crf", "{crf}"]),
+    ".mkv": ("libx264", "yuv420p", ["-crf", "{crf}"]),
+    ".webm": ("libvpx-vp9", "yuv420p", ["-crf", "{crf}", "-b:v", "0", "-row-mt", "1", "-cpu-used", "4"]),
+    ".gif": ("gif", "pal8", ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse"]),
+}
+CRF_RANGE = (0, 51)  # x264's scale (0 = visually lossless, 18 = default, 51 = worst); VP9 gets the same number
+
+
 class VideoWriter:
-    """Write uint8 RGB frames to an H.264 mp4.
+    """Write uint8 RGB frames to a video file; the container follows the extension (.mp4, .mov and
+    .mkv: H.264; .webm: VP9; .gif), ``quality`` is the CRF (0 best .. 51 worst; ignored for gif).
 
     Frames go to a temporary file in the destination folder that is renamed onto ``path``
     when the ``with`` block ends normally and deleted when it raises.  Odd frame sizes are
-    padded by one pixel (H.264 4:2:0 needs even sizes).
+    padded by one pixel (4:2:0 video needs even sizes).
 
         with VideoWriter("out.mp4", fps=25) as w:
             for frame in frames:
@@ -197,19 +272,28 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float = 25.0, quality: int = 18):
-        if fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number, got {fps}")
         self.path = Path(path)
+        self.ext = self.path.suffix.lower()
+        if self.ext not in _VIDEO_CODECS:
+            raise ValueError(f"{self.path}: cannot write {self.ext or 'a file without extension'} "
+                             f"(video formats: {', '.join(_VIDEO_CODECS)})")
+        if isinstance(quality, bool) or int(quality) != quality or not CRF_RANGE[0] <= quality <= CRF_RANGE[1]:
+            raise ValueError(f"crf must be an integer in {CRF_RANGE[0]}..{CRF_RANGE[1]}, got {quality}")
         self.fps = float(fps)
         self.crf = int(quality)
         self._tmp: Path | None = None
+        self._created: list[Path] = []
         self._gen = None
         self._size: tuple[int, int] | None = None
         self.frames = 0
 
     def __enter__(self) -> "VideoWriter":
+        missing = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial.mp4", dir=self.path.parent)
+        self._created = missing  # removed again (if still empty) when no video comes out
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial" + self.ext, dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
         return self
@@ -225,11 +309,15 @@ class VideoWriter:
 
             self._size = (w, h)
             ew, eh = w + (w % 2), h + (h % 2)
-            self._gen = imageio_ffmpeg.write_frames(
-                str(self._tmp), (ew, eh), fps=self.fps, codec="libx264", pix_fmt_in="rgb24",
-                pix_fmt_out="yuv420p", quality=None, macro_block_size=1,
-                output_params=["-crf", str(self.crf)])
-            self._gen.send(None)
+            from fsth_core.signals import deferred
+
+            codec, pix_fmt, params = _VIDEO_CODECS[self.ext]
+            with deferred():  # Ctrl-C/SIGTERM while ffmpeg starts would leave it running, writing our file
+                self._gen = imageio_ffmpeg.write_frames(
+                    str(self._tmp), (ew, eh), fps=self.fps, codec=codec, pix_fmt_in="rgb24",
+                    pix_fmt_out=pix_fmt, quality=None, macro_block_size=1, ffmpeg_log_level="error",
+                    output_params=[a.format(crf=self.crf) for a in params])
+                self._gen.send(None)
         elif (w, h) != self._size:
             raise ValueError(f"frame {self.frames}: size {w}x{h} differs from the first frame's "
                              f"{self._size[0]}x{self._size[1]}")
@@ -250,6 +338,11 @@ class VideoWriter:
                 raise
         if exc_type is not None or self.frames == 0:
             tmp.unlink(missing_ok=True)
+            for d in self._created:
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
             if exc_type is None:
                 raise ValueError(f"{self.path}: no frames were written")
             return

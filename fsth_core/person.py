@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fsth_core.config import FORMAT_VERSION, ModelConfig
+from fsth_core.config import FORMAT_VERSION
 from fsth_core.model import TalkingHeadModel, clone_model
 from fsth_core.pipeline import Identity
-from fsth_core.weights import WeightsError, load_tensors, save_tensors
+from fsth_core.weights import WeightsError, config_from_meta, load_tensors, meta_int, save_tensors
 
 
 def save_person(path: str | os.PathLike, identity: Identity, model: TalkingHeadModel | None = None) -> Path:
@@ -39,13 +39,17 @@ def load_person(path: str | os.PathLike, base: TalkingHeadModel) -> tuple[Talkin
     """
     path = Path(path)
     tensors, meta = load_tensors(path, kind="person")
-    cfg = ModelConfig.from_json(meta["config"])
+    cfg = config_from_meta(path, meta)
+    need = ("identity.embedding", "identity.psi", "identity.w", "identity.source", "identity.source_points")
+    missing = [k for k in need if k not in tensors]
+    if missing:
+        raise WeightsError(f"{path}: not a complete person file ('{missing[0]}' is missing)")
     if cfg.with_videos(1) != base.config.with_videos(1):
         raise WeightsError(f"{path}: made for a '{cfg.name}' model, but the loaded model is '{base.config.name}'")
     ident = Identity(tensors["identity.embedding"].float(), tensors["identity.psi"].float(),
                      tensors["identity.w"].float(), tensors["identity.source"].numpy(),
                      tensors["identity.source_points"].numpy(), meta["config"],
-                     int(meta.get("finetune_steps", 0)), int(meta.get("shots", 1)))
+                     meta_int(path, meta, "finetune_steps", 0), meta_int(path, meta, "shots", 1))
     nets = {k: v.float() for k, v in tensors.items() if k.startswith(("generator.", "discriminator."))}
     if not nets:
         return base, ident

@@ -11,7 +11,7 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -32,51 +32,108 @@ def _fail(path: Path, msg: str) -> WeightsError:
     return WeightsError(f"{path}: {msg}")
 
 
+_MAX_HEADER = 100_000_000   # bytes of JSON header we are willing to parse
+
+
+def _parse_header(path: Path, head: bytes, f, size: int) -> dict | None:
+    """The JSON object after the 8-byte length, or None when the framing is not safetensors'."""
+    if len(head) < 8:
+        return None
+    (n,) = struct.unpack("<Q", head)
+    if n < 2 or n > size - 8 or n > _MAX_HEADER:
+        return None
+    text = f.read(n)
+    if len(text) != n or text[:1] != b"{":
+        return None
+    try:
+        header = json.loads(text)
+    except RecursionError:
+        raise _fail(path, "not a usable safetensors file (its JSON header nests too deeply)") from None
+    except (UnicodeDecodeError, ValueError):  # ValueError: bad JSON, or an integer too long to convert
+        return None
+    return header if isinstance(header, dict) else None
+
+
+def _pickle_or_zip(head: bytes) -> bool:
+    return head[:1] == b"\x80" or head[:2] == b"PK"
+
+
+def _check_entry(path: Path, key: str, info, data_size: int) -> int:
+    """Validate one tensor entry (dtype, shape, offsets); returns its start offset."""
+    bad = _fail(path, f"malformed header entry for key '{key}'")
+    if not isinstance(info, dict) or info.get("dtype") not in _DTYPE_BYTES:
+        raise bad
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    if not isinstance(shape, list) or len(shape) > 16 or not isinstance(offsets, list) or len(offsets) != 2:
+        raise bad
+    ints = shape + offsets
+    if not all(type(v) is int and 0 <= v < 2 ** 62 for v in ints):  # no floats (1e999), bools, negatives
+        raise bad
+    start, end = offsets
+    numel = 1
+    for d in shape:
+        numel *= d
+    expected = numel * _DTYPE_BYTES[info["dtype"]]
+    if end < start:
+        raise bad
+    if end > data_size:
+        raise _fail(path, f"truncated: tensor '{key}' ends at byte {end} of the data but the file "
+                          f"holds only {data_size} data bytes")
+    if end - start != expected:
+        raise _fail(path, f"corrupt: tensor '{key}' has {end - start} bytes, its shape needs {expected}")
+    return start
+
+
 def read_header(path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
     """Validate a safetensors file's framing without loading tensors.
 
-    Returns (tensor entries by key, metadata).  Raises WeightsError for a missing file, a file
-    that is not safetensors (a pickle or zip checkpoint renamed, say) or a truncated file.
+    The format is an 8-byte little-endian length N, then N bytes of a JSON object, then the data.
+    Only when that framing does not hold is the file checked for pickle/zip magic, to say it is a
+    PyTorch checkpoint (those first bytes are the length in a safetensors file, so any byte value
+    can start one).  Every header value is checked (metadata a dict of strings, shapes and offsets
+    non-negative integers that fit the file).
+
+    Returns (tensor entries by key, metadata).  Raises WeightsError naming the file.
     """
     path = Path(path)
     if not path.is_file():
         raise _fail(path, "file not found")
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if head[:1] == b"\x80" or head[:2] == b"PK":
+    try:
+        with open(path, "rb") as f:
+            return parse_header(f, path.stat().st_size, path)
+    except OSError as exc:
+        raise _fail(path, f"cannot read it ({exc.strerror or exc})") from None
+
+
+def parse_header(f: BinaryIO, size: int, path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
+    """:func:`read_header` on an open binary file ``f`` of ``size`` bytes (errors name ``path``)."""
+    path = Path(path)
+    head = f.read(8)
+    header = _parse_header(path, head, f, size)
+    if header is None:
+        if _pickle_or_zip(head):
             raise _fail(path, "is a pickle/zip (PyTorch .pt/.pth) checkpoint, not safetensors; "
                               "it is never unpickled here — convert it with an explicit converter")
         if len(head) < 8:
             raise _fail(path, f"not a safetensors file ({size} bytes, too short for a header)")
-        (n,) = struct.unpack("<Q", head)
-        if n > size - 8 or n > 100_000_000:
-            raise _fail(path, f"not a safetensors file (header length {n} does not fit a {size}-byte file)")
-        try:
-            header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise _fail(path, "not a safetensors file (its header is not JSON)") from None
-    if not isinstance(header, dict):
-        raise _fail(path, "not a safetensors file (its header is not a JSON object)")
-    meta = header.pop("__metadata__", None) or {}
-    entries = sorted(header.items(), key=lambda kv: kv[1].get("data_offsets", [0, 0])[0]
-                     if isinstance(kv[1], dict) else 0)
-    data_size = size - 8 - n
-    for key, info in entries:
-        try:
-            start, end = info["data_offsets"]
-            numel = 1
-            for d in info["shape"]:
-                numel *= int(d)
-            expected = numel * _DTYPE_BYTES[info["dtype"]]
-        except (KeyError, TypeError, ValueError):
-            raise _fail(path, f"malformed header entry for key '{key}'") from None
-        if end > data_size:
-            raise _fail(path, f"truncated: tensor '{key}' ends at byte {end} of the data but the file "
-                              f"holds only {data_size} data bytes")
-        if end - start != expected:
-            raise _fail(path, f"corrupt: tensor '{key}' has {end - start} bytes, its shape needs {expected}")
+        raise _fail(path, "not a safetensors file (no JSON header of the length its first 8 bytes give)")
+    meta = header.pop("__metadata__", None)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise _fail(path, "malformed header: '__metadata__' must map strings to strings")
+    data_size = size - 8 - struct.unpack("<Q", head)[0]
+    starts = {key: _check_entry(path, key, info, data_size) for key, info in header.items()}
+    entries = sorted(header.items(), key=lambda kv: starts[kv[0]])
     return dict(entries), dict(meta)
+
+
+def _load_file(path: Path) -> dict[str, torch.Tensor]:
+    """safetensors' own loader, its errors turned into one WeightsError naming the file."""
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - SafetensorError and friends: one line naming the file
+        raise _fail(path, f"cannot be loaded ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
 
 
 def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> Path:
@@ -110,13 +167,54 @@ def load_tensors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict
         found = meta.get("kind") or "no FSTH metadata"
         raise _fail(Path(path), f"expected an FSTH {kind} file, found {found}")
     _check_version(Path(path), meta)
-    return load_file(str(path)), meta
+    return _load_file(Path(path)), meta
 
 
 def _check_version(path: Path, meta: Mapping[str, str]) -> None:
     v = meta.get("format_version")
-    if v is not None and int(v) > FORMAT_VERSION:
+    if v is not None and meta_int(path, meta, "format_version") > FORMAT_VERSION:
         raise _fail(path, f"format version {v} is newer than this pack supports ({FORMAT_VERSION}); update the pack")
+
+
+def meta_json(path: str | os.PathLike, meta: Mapping[str, str], key: str, default: Any = None,
+              kind: type | None = None) -> Any:
+    """The JSON value of metadata ``key`` (``default`` when absent); WeightsError naming the file when
+    it is not JSON (or not of type ``kind``)."""
+    if key not in meta:
+        if default is None and kind is not None:
+            raise _fail(Path(path), f"metadata '{key}' is missing")
+        return default
+    try:
+        value = json.loads(meta[key])
+    except (ValueError, RecursionError):
+        raise _fail(Path(path), f"metadata '{key}' is not valid JSON") from None
+    if kind is not None and not isinstance(value, kind):
+        raise _fail(Path(path), f"metadata '{key}' must be a JSON {kind.__name__}")
+    return value
+
+
+def meta_int(path: str | os.PathLike, meta: Mapping[str, str], key: str, default: int | None = None) -> int:
+    """Integer metadata ``key``; WeightsError naming the file when it is missing (no default) or not an integer."""
+    if key not in meta and default is not None:
+        return default
+    try:
+        return int(meta[key])
+    except KeyError:
+        raise _fail(Path(path), f"metadata '{key}' is missing") from None
+    except ValueError:
+        raise _fail(Path(path), f"metadata '{key}' must be an integer, got {meta[key][:40]!r}") from None
+
+
+def config_from_meta(path: str | os.PathLike, meta: Mapping[str, str]) -> ModelConfig:
+    """The model config stored in a file's metadata; WeightsError naming the file when it is unusable."""
+    if "config" not in meta:
+        raise _fail(Path(path), "no model config in its metadata")
+    try:
+        return ModelConfig.from_dict(meta_json(path, meta, "config", kind=dict))
+    except WeightsError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise _fail(Path(path), f"invalid model config in metadata: {exc}") from None
 
 
 def save_model(path: str | os.PathLike, model: TalkingHeadModel, description: str = "",
@@ -143,10 +241,7 @@ def model_config_of(path: str | os.PathLike) -> ModelConfig:
     if meta.get("kind") != "model" or "config" not in meta:
         raise _fail(path, "not an FSTH model file (no model config in its metadata)")
     _check_version(path, meta)
-    try:
-        return ModelConfig.from_json(meta["config"])
-    except (ValueError, TypeError) as exc:
-        raise _fail(path, f"invalid model config in metadata: {exc}") from None
+    return config_from_meta(path, meta)
 
 
 def _first_mismatch(entries: Mapping[str, dict], expected: Mapping[str, torch.Tensor]) -> str | None:
@@ -186,7 +281,7 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | str | None = None)
     why = _first_mismatch(entries, state)
     if why:
         raise _fail(path, f"does not match its own '{config.name}' config: {why}")
-    tensors = load_file(str(path))
+    tensors = _load_file(path)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     return model
 
@@ -205,4 +300,4 @@ def model_info(path: str | os.PathLike) -> dict[str, Any]:
         counts[key.split(".", 1)[0]] = counts.get(key.split(".", 1)[0], 0) + n
     return {"file": str(path), "preset": config.name, "config": config.to_dict(), "parameters": counts,
             "format_version": meta.get("format_version"), "description": meta.get("description", ""),
-            "training": json.loads(meta.get("training") or "{}")}
+            "training": meta_json(path, meta, "training", {}) if meta.get("training") else {}}

@@ -1,6 +1,7 @@
 """Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
 from __future__ import annotations
 
+from fsth_core.animate_checks import MAX_FPS, MAX_INTENSITY
 from fsth_core.landmarks.detect import BACKENDS
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks_batch
@@ -54,6 +55,11 @@ class LandmarkExtract:
         res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
                                 smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
                                 total=len(frames), name="images")
+        missing = [i for i, f in enumerate(res.found) if not f]
+        if not video and missing:  # a photo's landmarks must not be copied from another photo
+            raise ValueError(f"no face found in photo {missing[0] + 1} of {len(frames)} (images[{missing[0]}])"
+                             + (f" nor in {len(missing) - 1} other(s)" if len(missing) > 1 else "")
+                             + ": give only photos that show the face")
         lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
         return lm, to_image(draw_landmarks_batch(res.points, res.image_size))
 
@@ -125,11 +131,11 @@ class ProceduralMotion:
         return {"required": {
             "source": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the portrait (its first frame is used)."}),
             "frames": ("INT", {"default": 100, "min": 1, "max": 100000, "tooltip": "Number of frames to make."}),
-            "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 1.0,
+            "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": MAX_FPS, "step": 1.0,
                               "tooltip": "Frame rate (motion speeds are in seconds); use the same in CreateVideo."}),
             "seed": ("INT", {"default": 0, "min": 0, "max": 2 ** 31 - 1, "control_after_generate": True,
                              "tooltip": "Random seed: the same seed gives the same motion."}),
-            "intensity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 3.0, "step": 0.05,
+            "intensity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": MAX_INTENSITY, "step": 0.05,
                                     "tooltip": "0 = still, 1 = natural, 2 = lively."}),
         }}
 

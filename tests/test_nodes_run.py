@@ -150,7 +150,7 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
         full, mask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(region, picture, motion, 0.1, rmask))
         still = mask == 0
         assert still.any() and torch.equal(full[still], picture.expand_as(full)[still])
-    with pytest.raises(ValueError, match="not the identity's picture"):
+    with pytest.raises(ValueError, match="not the picture the identity was made from"):
         N["FSTH_Generator"].generate(model, ident, motion, "warp", 4, torch.flip(picture, [2]))
     assert same_state(state(model), before) and not model.model.folded
 

@@ -26,8 +26,15 @@ def _commands() -> list:
     return mods
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one ``error: ...`` line (exit status 2), like every other user-facing error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fsth_core",
+    parser = _Parser(prog="python -m fsth_core",
                                      description="Few-shot talking heads (Zakharov et al. 2019).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _commands():
@@ -39,16 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad argument (2, already printed)
+        return int(exc.code or 0)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from fsth_core.signals import sigterm_as_interrupt
+
     try:
-        return int(args._run(args) or 0)
+        with sigterm_as_interrupt():  # SIGTERM cleans up like Ctrl-C: no partial output
+            return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (CLIError, FileNotFoundError, ValueError) as exc:  # user-facing errors: one line
+    except (CLIError, OSError, ValueError) as exc:  # user-facing errors (OSError: last resort, names the file)
         if os.environ.get("FSTH_DEBUG"):
             raise
         print(f"error: {exc}", file=sys.stderr)

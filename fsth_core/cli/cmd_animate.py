@@ -8,40 +8,59 @@ HELP = "animate 1-32 source images of a person with a driving video or procedura
 
 
 def add_arguments(p) -> None:
+    from fsth_core.animate_checks import DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY
+    from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
+    from fsth_core.landmarks.motion import MAX_FRAMES
+    from fsth_core.media import CRF_RANGE
+
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     p.add_argument("--source", nargs="+", required=True, metavar="IMG", help="1-32 images of the person")
     motion = p.add_mutually_exclusive_group(required=True)
     motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
     motion.add_argument("--motion", choices=["talk"], help="procedural motion: blinks, speech, head turns")
-    p.add_argument("--out", required=True, metavar="OUT.mp4")
+    p.add_argument("--out", required=True, metavar="OUT",
+                   help="the result: a video (.mp4, .mov, .mkv: H.264; .webm: VP9; .gif), or lossless PNG frames: "
+                        "a new or empty folder (ending in /) or a pattern such as frames/f_%%05d.png; never one "
+                        "of the inputs")
+    p.add_argument("--crf", type=ints(*CRF_RANGE), default=18, metavar=f"{CRF_RANGE[0]}-{CRF_RANGE[1]}",
+                   help="video quality: 0 = best (x264 lossless), 18 = default, 51 = smallest; for exact pixels "
+                        "write PNG frames")
     p.add_argument("--method", default="neural", choices=["neural", "warp"],
                    help="neural: the paper's generator; warp: training-free mesh warp")
-    p.add_argument("--finetune-steps", type=int, metavar="N",
+    p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), metavar="N",
                    help="fine-tuning steps (default: the checkpoint's recommendation, else ~125 for one image "
                         "growing to ~230 for 32)")
     p.add_argument("--no-finetune", action="store_true", help="feed-forward result (no fine-tuning)")
-    p.add_argument("--finetune-lr", type=float, nargs=2, metavar=("LR_G", "LR_D"),
+    p.add_argument("--finetune-lr", type=floats(0, 1, low_open=True), nargs=2, metavar=("LR_G", "LR_D"),
                    help="learning rates (default: the checkpoint's recommendation, else 5e-5 2e-4)")
-    p.add_argument("--finetune-pixel-l1", type=float, help="extra pixel L1 weight while fine-tuning")
+    p.add_argument("--finetune-pixel-l1", type=floats(0, 1e6), help="extra pixel L1 weight while fine-tuning")
     p.add_argument("--retarget", default="relative", choices=["relative", "absolute"],
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
     p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=True,
                    help="animate the whole source picture at its own resolution: only the head region that "
                         "moves is replaced, every other pixel is the picture's own (default); "
                         "--no-paste-back writes head crops at the model's size")
-    p.add_argument("--fps", type=float, help="output fps (default: the driver's, or 25)")
-    p.add_argument("--seconds", type=float, default=4.0, help="length of procedural motion")
-    p.add_argument("--intensity", type=float, default=1.0, help="procedural motion intensity (0-2)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--min-realism", type=float, metavar="R",
+    p.add_argument("--fps", type=FPS,
+                   help=f"output fps, up to {MAX_FPS:g} (default: the driver's average rate, or {DEFAULT_FPS:g}); "
+                        "a driver video is "
+                        "resampled to it by its timestamps, so the result lasts as long as the driver")
+    p.add_argument("--seconds", type=floats(0, MAX_FRAMES / DEFAULT_FPS, low_open=True), default=4.0,
+                   help=f"length of procedural motion (at most {MAX_FRAMES:,} frames: {MAX_FRAMES // 90000} h "
+                        "at 25 fps)")
+    p.add_argument("--intensity", type=floats(0, MAX_INTENSITY), default=1.0,
+                   help=f"procedural motion intensity: 0 still, 1 natural, 2 lively (max {MAX_INTENSITY:g})")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--min-realism", type=finite, metavar="R",
                    help="replace frames the discriminator scores below R by the last kept frame")
-    p.add_argument("--frames-dir", metavar="DIR", help="also write the frames as PNGs")
+    p.add_argument("--frames-dir", metavar="DIR",
+                   help="also write the frames as PNGs into DIR, a new or empty folder (a non-empty one is "
+                        "refused: nothing in an existing folder is ever deleted or replaced)")
     p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
     p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
     p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"])
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8, help="frames generated at once")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -56,7 +75,7 @@ def run(args) -> int:
                          finetune_pixel_l1=args.finetune_pixel_l1, retarget=args.retarget,
                          paste_back=args.paste_back, fps=args.fps, seconds=args.seconds, intensity=args.intensity,
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
-                         precision=args.precision, min_realism=args.min_realism)
+                         precision=args.precision, min_realism=args.min_realism, crf=args.crf)
     s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
                 person_in=args.person, person_out=args.person_out, progress=not args.quiet)
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"

@@ -18,28 +18,31 @@ def _videos(v: str):
 
 
 def add_arguments(p) -> None:
+    from fsth_core.animate_checks import MAX_BATCH, MAX_FINETUNE_STEPS
+    from fsth_core.cli.argtypes import SEED, device, ints
+
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")
     p.add_argument("--data", required=True, metavar="DIR",
                    help="training-set folder (from prepare/synth), any folder of videos, or one video")
-    p.add_argument("--shots", type=int, nargs="+", default=[1, 8, 32], metavar="T", help="few-shot T values")
-    p.add_argument("--finetune-steps", type=int, metavar="N",
+    p.add_argument("--shots", type=ints(1, 1024), nargs="+", default=[1, 8, 32], metavar="T", help="few-shot T values")
+    p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), metavar="N",
                    help="fine-tuning steps per video and T (default: grows with T; 0: feed-forward)")
     p.add_argument("--method", default="neural", choices=["neural", "warp"],
                    help="neural: the model's generator; warp: training-free mesh warp of the first source")
-    p.add_argument("--held-out", type=int, metavar="N",
+    p.add_argument("--held-out", type=ints(0), metavar="N",
                    help="training set: evaluate the N held-out videos of the split training used "
                         "(default: the model's recorded --held-out)")
-    p.add_argument("--seed", type=int, help="split seed, as given to training (default: the model's, else 0)")
+    p.add_argument("--seed", type=SEED, help="split seed, as given to training (default: the model's, else 0)")
     p.add_argument("--videos", type=_videos, metavar="N|all",
                    help="at most N videos; 'all' = every video of a training set (not only held-out ones)")
-    p.add_argument("--frames", type=int, default=16, help="target frames per video (default 16)")
-    p.add_argument("--size", type=int, default=256, help="crop size for --method warp without --model")
+    p.add_argument("--frames", type=ints(1, 100_000), default=16, help="target frames per video (default 16)")
+    p.add_argument("--size", type=ints(16, 2048), default=256, help="crop size for --method warp without --model")
     p.add_argument("--out", metavar="REPORT.json", help="write the report as JSON")
     p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"],
                    help="landmark backend for a plain folder of videos")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", type=device, default="auto")
     p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8)
     p.add_argument("--quiet", action="store_true")
 
 
@@ -48,6 +51,10 @@ def run(args) -> int:
 
     from fsth_core.evaluation import EvalOptions, evaluate, format_report
 
+    from fsth_core.outpaths import atomic_file, check_file_output
+
+    if args.out:
+        check_file_output(args.out, [args.model, args.data])
     videos = args.videos
     opt = EvalOptions(shots=tuple(args.shots), finetune_steps=args.finetune_steps, method=args.method,
                       held_out=args.held_out, seed=args.seed, all_videos=videos == "all",
@@ -56,7 +63,7 @@ def run(args) -> int:
     report = evaluate(args.model, args.data, opt, progress=not args.quiet)
     print(format_report(report))
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
+        with atomic_file(args.out, "w") as f:
             json.dump(report, f, indent=2)
         print(f"wrote {args.out}")
     return 0

@@ -20,29 +20,39 @@ def _face_rule(text: str):
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import FPS, device, floats
+
     p.add_argument("input", help="an image, a folder of images or a video file")
     p.add_argument("--out", help="output .npz (default: INPUT's name + .landmarks.npz, next to it)")
     p.add_argument("--backend", default="auto", choices=("auto", "dlib", "face_alignment"),
                    help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
-    p.add_argument("--device", default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
+    p.add_argument("--device", type=device, default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
     p.add_argument("--face", default="largest", help="which face: 'largest' or N, the N-th from the left (0-based)")
-    p.add_argument("--smoothing", type=float, default=0.0, help="temporal smoothing strength 0 (off) .. 1")
+    p.add_argument("--smoothing", type=floats(0, 1), default=0.0,
+                   help="temporal smoothing strength 0 (off) .. 1")
     p.add_argument("--no-track", action="store_true", help="detect in every frame instead of tracking")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (videos: read from the file)")
+    p.add_argument("--fps", type=FPS, default=None,
+                   help="frame rate of a folder of frames; a video is resampled to it by its timestamps "
+                        "(default: the video's average rate)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
     from fsth_core.landmarks.track import extract_landmarks_from_path
 
+    from fsth_core.media import media_kind
+    from fsth_core.outpaths import check_file_output
+
     src = Path(args.input)
+    media_kind(src)  # a missing or unknown input fails before anything else
     out = Path(args.out) if args.out else src.parent / (src.stem + ".landmarks.npz")
     if out.suffix != ".npz":
-        raise ValueError(f"--out must end in .npz, got {out}")
+        raise ValueError(f"{out}: --out must end in .npz")
+    check_file_output(out, [src])
     kwargs = dict(backend=args.backend, device=args.device, face=_face_rule(args.face), smoothing=args.smoothing,
                   track=not args.no_track, progress=not args.quiet)
     if args.fps:
-        kwargs["fps"] = args.fps
+        kwargs["fps"] = kwargs["rate"] = args.fps
     res = extract_landmarks_from_path(src, **kwargs)
     out.parent.mkdir(parents=True, exist_ok=True)
     res.save(out)

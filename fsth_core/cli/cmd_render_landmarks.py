@@ -8,19 +8,20 @@ HELP = "Draw the landmark images of a .npz landmark file (PNG frames in a folder
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import FPS, ints
+
     p.add_argument("landmarks", help=".npz file written by the 'landmarks' command")
-    p.add_argument("--size", type=int, default=256, help="output side in pixels (default 256)")
-    p.add_argument("--out", required=True, help="output folder for PNG frames, or a .mp4 file")
+    p.add_argument("--size", type=ints(8, 8192), default=256, help="output side in pixels (default 256)")
+    p.add_argument("--out", required=True,
+                   help="a new or empty folder for PNG frames, or a video file (.mp4, .mov, .mkv, .webm, .gif)")
     p.add_argument("--frame", action="store_true",
                    help="draw in full-frame coordinates scaled to --size (default: the stable head crop)")
-    p.add_argument("--width", type=int, default=None, help="line width in pixels (default: scales with --size)")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of an .mp4 output (default: the file's, or 25)")
+    p.add_argument("--width", type=ints(1, 64), default=None, help="line width in pixels (default: scales with --size)")
+    p.add_argument("--fps", type=FPS, default=None, help="frame rate of an .mp4 output (default: the file's, or 25)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    import cv2
-    import numpy as np
     from tqdm import tqdm
 
     from fsth_core.landmarks.crop import head_crop_box
@@ -43,22 +44,31 @@ def run(args) -> int:
         crop = head_crop_box(pts, res.image_size)
         pts = crop.points_to_crop(pts, args.size)
         shape = (args.size, args.size)
-    out = Path(args.out)
     bar = tqdm(total=len(pts), disable=args.quiet, desc="render", unit="frame")
-    if out.suffix.lower() == ".mp4":
-        from fsth_core.media import VideoWriter
-
-        with VideoWriter(out, fps=args.fps or res.fps or 25.0) as writer:
+    try:
+        with _sink(Path(args.out), Path(args.landmarks), args.fps or res.fps or 25.0) as sink:
             for p in pts:
-                writer.write(draw_landmarks(p, shape, args.width))
+                sink.write(draw_landmarks(p, shape, args.width))
                 bar.update(1)
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        for i, p in enumerate(pts):
-            img = draw_landmarks(p, shape, args.width)
-            if not cv2.imwrite(str(out / f"frame_{i:06d}.png"), np.ascontiguousarray(img[:, :, ::-1])):
-                raise ValueError(f"cannot write {out / f'frame_{i:06d}.png'}")
-            bar.update(1)
-    bar.close()
-    print(f"{len(pts)} landmark image(s) -> {out}")
+    finally:
+        bar.close()
+    print(f"{len(pts)} landmark image(s) -> {args.out}")
     return 0
+
+
+def _sink(out: Path, landmarks: Path, fps: float):
+    """A video writer for a video extension, else PNG frames frame_NNNNNN.png in a new or empty folder."""
+    from fsth_core.media import VideoWriter
+    from fsth_core.outpaths import VIDEO_OUT_EXTS, OutputTarget, check_file_output, check_output
+    from fsth_core.sinks import PngSequence
+
+    from fsth_core.media import VIDEO_EXTS
+
+    if out.suffix.lower() in VIDEO_EXTS and out.suffix.lower() not in VIDEO_OUT_EXTS:
+        raise ValueError(f"{out}: cannot write {out.suffix} videos; use {', '.join(VIDEO_OUT_EXTS)} or a folder")
+    if out.suffix.lower() in VIDEO_OUT_EXTS:
+        check_file_output(out, [landmarks])
+        return VideoWriter(out, fps=fps)
+    target = OutputTarget("folder", out, out, "frame_%06d.png")
+    check_output(target, [landmarks])
+    return PngSequence(target)

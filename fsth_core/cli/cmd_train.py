@@ -1,34 +1,43 @@
 """``train``: meta-learning on a prepared or synthetic training set (torchrun for several GPUs)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 NAME = "train"
 HELP = "meta-learn embedder, generator and discriminator on a training set (see `prepare`, `synth`)"
 
 
 def add_arguments(p) -> None:
+    from fsth_core.cli.argtypes import SEED, device, floats, ints
     from fsth_core.config import PRESETS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training set folder (from prepare or synth)")
-    p.add_argument("--out", required=True, metavar="CKPT.safetensors", help="checkpoint (model) file")
+    p.add_argument("--out", required=True, metavar="CKPT.safetensors",
+                   help="checkpoint (model) file, and CKPT.train.safetensors beside it (optimizer state); "
+                        "an existing one is never replaced unless --resume continues it")
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
-    p.add_argument("--steps", type=int, default=1000, help="total steps (with --resume: the total to reach)")
-    p.add_argument("--batch", type=int, default=8, help="episodes per step per process")
-    p.add_argument("--k", type=int, default=8, help="frames given to the embedder per episode (the paper: 8)")
+    p.add_argument("--steps", type=ints(1), default=1000, help="total steps (with --resume: the total to reach)")
+    p.add_argument("--batch", type=ints(1, 4096), default=8, help="episodes per step per process")
+    p.add_argument("--k", type=ints(1, 256), default=8, help="frames given to the embedder per episode (the paper: 8)")
     p.add_argument("--variant", default="ft", choices=["ft", "ff"],
                    help="ft: with the embedding-match loss, supports fine-tuning (default); ff: without")
-    p.add_argument("--lr-g", type=float, default=5e-5, help="learning rate of E and G (the paper: 5e-5)")
-    p.add_argument("--lr-d", type=float, default=2e-4, help="learning rate of D (the paper: 2e-4)")
-    p.add_argument("--pixel-l1", type=float, default=0.0,
+    p.add_argument("--lr-g", type=floats(0, 1, low_open=True), default=5e-5,
+                   help="learning rate of E and G (the paper: 5e-5)")
+    p.add_argument("--lr-d", type=floats(0, 1, low_open=True), default=2e-4,
+                   help="learning rate of D (the paper: 2e-4)")
+    p.add_argument("--pixel-l1", type=floats(0, 1e6), default=0.0,
                    help="weight of an extra pixel L1 term (not in the paper; helps without VGG weights)")
-    p.add_argument("--checkpoint-every", type=int, default=500, metavar="N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    p.add_argument("--checkpoint-every", type=ints(1), default=500, metavar="N")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--workers", type=int, default=2, help="data-loading processes")
-    p.add_argument("--held-out", type=int, default=0, metavar="N", help="keep N videos out of training")
+    p.add_argument("--workers", type=ints(0, 256), default=2, help="data-loading processes")
+    p.add_argument("--held-out", type=ints(0), default=0, metavar="N", help="keep N videos out of training")
     p.add_argument("--warp-guided", action="store_true", help="generator also sees the source warped to the target")
     p.add_argument("--init", metavar="FILE", help="start from this model instead of a fresh one")
-    p.add_argument("--resume", action="store_true", help="continue from --out's last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out's last checkpoint (needs --out and its .train.safetensors, and the "
+                        "same data)")
     p.add_argument("--log-dir", metavar="DIR", help="TensorBoard logs (needs tensorboard installed)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -39,6 +48,9 @@ def run(args) -> int:
     from fsth_core.training.meta import TrainOptions, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.resume and not Path(args.out).is_file():
+        raise ValueError(f"{args.out}: --resume: no such checkpoint (check --out; without --resume a new run "
+                         "starts)")
     opt = TrainOptions(data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch=args.batch,
                        k=args.k, variant=args.variant, lr_g=args.lr_g, lr_d=args.lr_d, pixel_l1=args.pixel_l1,
                        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,

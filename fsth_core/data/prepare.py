@@ -7,15 +7,17 @@ interrupted run resumes without redoing finished videos.  Skipped videos are sum
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fsth_core.data.store import DatasetWriter, VideoWriter
+from fsth_core.data.store import DatasetWriter, VideoWriter, check_trainset_out, finished_videos
 
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
@@ -31,33 +33,60 @@ class PrepareOptions:
     workers: int = 2
     quality: int = 95
 
+    def __post_init__(self) -> None:
+        checks = [("size", self.size, 16, 2048), ("max_frames", self.max_frames, 0, None),
+                  ("frame_step", self.frame_step, 1, None), ("workers", self.workers, 0, 256),
+                  ("quality", self.quality, 1, 100)]
+        for name, v, lo, hi in checks:
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+                raise ValueError(f"{name} must be an integer in {lo}..{hi if hi is not None else ''}, got {v!r}")
+        if not 0.0 <= self.min_found <= 1.0:
+            raise ValueError(f"min_found must be in [0, 1], got {self.min_found!r}")
+
 
 @dataclass
 class PrepareSummary:
     written: list[str] = field(default_factory=list)
     already_done: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # video id -> reason
+    on_disk: int = 0  # videos in the training set after the run, counted from its folder
 
     def lines(self) -> list[str]:
         out = [f"{len(self.written)} videos written, {len(self.already_done)} already done, "
-               f"{len(self.skipped)} skipped"]
+               f"{len(self.skipped)} skipped; the training set holds {self.on_disk} videos"]
         out += [f"  skipped {vid}: {why}" for vid, why in sorted(self.skipped.items())]
         return out
 
 
+def _slug(rel: Path) -> str:
+    joined = "__".join(rel.with_suffix("").parts)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", joined).strip("._-")[:100] or "video"
+
+
 def find_videos(root: str | os.PathLike) -> list[tuple[str, Path]]:
-    """(video id, path) for every video file under ``root``; the id joins the relative path's parts."""
+    """(video id, path) for every video file under ``root``.
+
+    The id joins the relative path's parts (``id001/vidA/00001.mp4`` -> ``id001__vidA__00001``).
+    When that is not the exact path (other characters than ASCII letters, digits, ``_.-``) or two
+    videos would get the same id (``a.mp4`` and ``a.mov``; ids differing only in case), each of
+    them gets ``-`` and a short hash of its relative path appended: ids are unique, and the
+    training set's index records each video's source path.
+    """
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder of videos")
-    out = []
-    for p in sorted(root.rglob("*")):
-        if p.suffix.lower() in VIDEO_EXTS and p.is_file():
-            rel = p.relative_to(root).with_suffix("")
-            vid = re.sub(r"[^A-Za-z0-9_.-]+", "_", "__".join(rel.parts)).strip("._") or "video"
-            out.append((vid, p))
-    if not out:
+    found = [p for p in sorted(root.rglob("*")) if p.suffix.lower() in VIDEO_EXTS and p.is_file()]
+    if not found:
         raise ValueError(f"{root}: no video files ({', '.join(sorted(VIDEO_EXTS))}) found")
+    rels = [p.relative_to(root) for p in found]
+    slugs = [_slug(r) for r in rels]
+    count = Counter(s.lower() for s in slugs)
+    out = []
+    for p, rel, slug in zip(found, rels, slugs):
+        exact = slug == "__".join(rel.with_suffix("").parts)
+        if not exact or count[slug.lower()] > 1:
+            slug += "-" + hashlib.sha1(rel.as_posix().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        out.append((slug, p))
     return out
 
 
@@ -103,6 +132,7 @@ def prepare(videos: str | os.PathLike, out: str | os.PathLike, options: PrepareO
     from tqdm import tqdm
 
     todo = find_videos(videos)
+    check_trainset_out(out, videos)
     summary = PrepareSummary()
     with DatasetWriter(out, options.size, quality=options.quality) as writer:
         pending = []
@@ -122,6 +152,7 @@ def prepare(videos: str | os.PathLike, out: str | os.PathLike, options: PrepareO
                         _record(f.result(), writer, summary, bar)
         finally:
             bar.close()
+    summary.on_disk = len(finished_videos(Path(out)))
     return summary
 
 

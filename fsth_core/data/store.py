@@ -192,6 +192,31 @@ class DatasetWriter:
         self.close()
 
 
+def finished_videos(root: str | os.PathLike) -> list[str]:
+    """Ids of the finished video folders of a training set (what is really on disk)."""
+    folder = Path(root) / "videos"
+    return [d.name for d in folder.iterdir() if (d / "meta.json").is_file()] if folder.is_dir() else []
+
+
+def check_trainset_out(out: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
+    """``out`` may receive a training set: a new or empty folder, or a training set (resumed); never
+    the ``source`` folder (the videos) nor a folder holding it, never a user's non-empty folder."""
+    from fsth_core.outpaths import check_folder_writable, refuse_inputs
+
+    out = Path(out)
+    if source is not None:
+        refuse_inputs(out, [source], "OUT")
+        if out.resolve() in Path(source).resolve().parents:
+            raise ValueError(f"{out}: OUT holds the videos folder {source}; give a new or empty folder")
+    if out.exists():
+        if not out.is_dir():
+            raise ValueError(f"{out}: OUT is a file, not a folder")
+        if any(out.iterdir()) and not ((out / "index.json").is_file() or finished_videos(out)):
+            raise ValueError(f"{out}: not empty and not a training set; give a new or empty folder "
+                             "(or an earlier run's training set, to resume)")
+    check_folder_writable(out, out)
+
+
 def _read_json(path: Path, what: str) -> dict:
     try:
         return json.loads(path.read_text())

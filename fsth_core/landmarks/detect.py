@@ -14,6 +14,7 @@ Images are numpy uint8 [H, W, 3] RGB.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -60,9 +61,15 @@ class LandmarkResult:
         return int(self.points.shape[0])
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the ``.npz`` landmark file."""
+        """Write the ``.npz`` landmark file (atomically: a temporary file renamed into place)."""
+        from fsth_core.outpaths import atomic_file
+
+        with atomic_file(path) as f:
+            self._write(f)
+
+    def _write(self, f) -> None:
         np.savez_compressed(
-            path, points=self.points.astype(np.float32), found=self.found.astype(bool),
+            f, points=self.points.astype(np.float32), found=self.found.astype(bool),
             score=self.score.astype(np.float32), boxes=self.boxes.astype(np.float32),
             interpolated=self.interpolated.astype(bool),
             image_size=np.asarray(self.image_size, np.int64),
@@ -114,26 +121,36 @@ def _models_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
+@functools.lru_cache(maxsize=1)
+def _dlib_models():
+    """dlib's HOG detector and 68-point predictor, loaded once per process (about a second)."""
+    import dlib
+
+    model = _models_dir() / "shape_predictor_68_face_landmarks.dat"
+    if not model.is_file():
+        raise ValueError(f"dlib landmark model missing: {model} (reinstall face_recognition_models)")
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model))
+
+
 class DlibDetector:
     """HOG detector + 68-point shape predictor (dlib, CPU, offline)."""
 
     name = "dlib"
     fit_scores = False  # the shape predictor gives no confidence
 
-    def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25):
+    def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25,
+                 cnn_tries: int = 2, scale_tries: int = 25):
         try:
             import dlib
         except ImportError as exc:
             raise ValueError("dlib backend needs dlib: pip install dlib-bin") from exc
-        model = _models_dir() / "shape_predictor_68_face_landmarks.dat"
-        if not model.is_file():
-            raise ValueError(f"dlib landmark model missing: {model} (reinstall face_recognition_models)")
         self._dlib = dlib
-        self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(model))
+        self._detector, self._predictor = _dlib_models()
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
+        # a thorough search after this many faceless searches in a row skips the CNN / larger scales
+        self.cnn_tries, self.scale_tries, self._misses = int(cnn_tries), int(scale_tries), 0
 
     def _rect(self, box):
         x0, y0, x1, y1 = (int(round(float(v))) for v in box)
@@ -171,11 +188,26 @@ class DlibDetector:
             out.append((box, float(sc)))
         return out
 
+    def search_boxes(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """:meth:`detect_boxes`, then before giving up the thorough search of
+        fsth_core.landmarks.face_search (larger scales, the CNN detector)."""
+        from fsth_core.landmarks import face_search
+
+        if face_search.is_flat(image):
+            return []
+        found = self.detect_boxes(image)
+        if not found and self._misses < self.scale_tries:
+            found = face_search.larger_scales(self, image)
+        if not found and self._misses < self.cnn_tries:
+            found = face_search.cnn(self, image)
+        self._misses = 0 if found else self._misses + 1
+        return found
+
     def detect(self, image: np.ndarray) -> list[Face]:
         """All faces of uint8 RGB [H, W, 3] ``image``."""
         image = as_rgb_uint8(image)
         faces = []
-        for box, sc in self.detect_boxes(image):
+        for box, sc in self.search_boxes(image):
             pts, _ = self.fit(image, box)
             faces.append(Face(pts, sc, box))
         return faces
@@ -269,12 +301,28 @@ def get_detector(backend: str = "auto", device: str = "auto"):
     return DlibDetector()
 
 
-def choose_face(faces: list[Face], rule: str | int = "largest") -> Face | None:
-    """Pick one face: ``"largest"`` (box area, then score) or an int n: the n-th from the left (0-based)."""
+#: faces whose box area is at least this fraction of the largest count as "the same size"
+SAME_SIZE = 0.8
+
+
+def choose_face(faces: list[Face], rule: str | int = "largest",
+                image_size: tuple[int, int] | None = None) -> Face | None:
+    """Pick one face: ``"largest"`` or an int n: the n-th from the left (0-based).
+
+    "largest": the largest box; among faces of about its size (area within SAME_SIZE of it) the
+    one nearest the centre of the picture (``image_size`` (h, w)), then the best score; so the same
+    face is picked in a photo and in every frame of a video.
+    """
     if not faces:
         return None
     if rule == "largest":
-        return max(faces, key=lambda f: (round(float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))), f.score))
+        area = [float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1])) for f in faces]
+        big = [f for f, a in zip(faces, area) if a >= SAME_SIZE * max(area)]
+        if image_size is None or len(big) == 1:
+            return max(big, key=lambda f: (round(float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))), f.score))
+        cy, cx = image_size[0] / 2, image_size[1] / 2
+        return min(big, key=lambda f: (round(float(np.hypot((f.box[0] + f.box[2]) / 2 - cx,
+                                                            (f.box[1] + f.box[3]) / 2 - cy)), 1), -f.score))
     if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
         ordered = sorted(faces, key=lambda f: float(f.box[0] + f.box[2]))
         return ordered[int(rule)] if 0 <= int(rule) < len(ordered) else None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: longest procedural motion: 3 hours at 25 fps (its landmarks alone take 147 MB)
+MAX_FRAMES = 270_000
 _UPPER_LIDS = np.array([37, 38, 43, 44])
 _LOWER_LIDS = np.array([41, 40, 47, 46])
 
@@ -69,13 +71,21 @@ def _bump(t: np.ndarray, centre: float, width: float) -> np.ndarray:
     return 0.5 * (1 + np.cos(math.pi * u))
 
 
+def _max_bump(out: np.ndarray, t: np.ndarray, centre: float, width: float, amp: float = 1.0) -> None:
+    """``out = max(out, amp * bump)`` in place, only over the bump's support (t is sorted), so a
+    long sequence costs time linear in its length."""
+    i0, i1 = np.searchsorted(t, [centre - width / 2, centre + width / 2])
+    if i1 > i0:
+        np.maximum(out[i0:i1], amp * _bump(t[i0:i1], centre, width), out=out[i0:i1])
+
+
 def blink_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) -> np.ndarray:
     """Eye closure in [0, 1] per time step."""
     out = np.zeros_like(t)
     end = float(t[-1]) if len(t) else 0.0
     when = rng.uniform(0.3, 1.0) * opt.blink_interval
     while when < end + opt.blink_duration:
-        out = np.maximum(out, _bump(t, when, opt.blink_duration))
+        _max_bump(out, t, when, opt.blink_duration)
         when += opt.blink_interval * rng.uniform(0.5, 1.5)
     return out
 
@@ -90,7 +100,7 @@ def speech_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) ->
         s = start
         while s < stop:
             width = rng.uniform(0.16, 0.26)
-            out = np.maximum(out, rng.uniform(0.3, 1.0) * _bump(t, s + width / 2, width))
+            _max_bump(out, t, s + width / 2, width, rng.uniform(0.3, 1.0))
             s += rng.uniform(0.7, 1.3) / opt.syllable_rate
         start = stop + rng.uniform(0.3, 1.0)
     return out
@@ -123,10 +133,10 @@ def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: 
     pts = np.asarray(points, np.float64)
     if pts.shape != (68, 2) or not np.isfinite(pts).all():
         raise ValueError(f"procedural_motion: points must be finite [68, 2], got {list(np.shape(points))}")
-    if int(frames) < 1:
-        raise ValueError(f"procedural_motion: frames must be >= 1, got {frames}")
-    if fps <= 0 or intensity < 0:
-        raise ValueError(f"procedural_motion: fps must be > 0 and intensity >= 0, got {fps}, {intensity}")
+    if not 1 <= int(frames) <= MAX_FRAMES:
+        raise ValueError(f"procedural_motion: frames must be in 1..{MAX_FRAMES}, got {frames}")
+    if not (math.isfinite(fps) and fps > 0 and math.isfinite(intensity) and intensity >= 0):
+        raise ValueError(f"procedural_motion: fps must be > 0 and intensity >= 0 (finite), got {fps}, {intensity}")
     rng = np.random.default_rng(seed)
     t = np.arange(int(frames)) / float(fps)
     centre, rot, unit = _local_frame(pts)

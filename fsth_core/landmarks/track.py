@@ -5,6 +5,7 @@ is never held in memory; only the landmarks (68 x 2 floats a frame) are kept.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Iterable
@@ -157,7 +158,7 @@ class FaceTracker:
                     return face
             self._prev = None
         self.detections += 1
-        face = choose_face(self.detector.detect(image), self.face)
+        face = choose_face(self.detector.detect(image), self.face, image.shape[:2])
         if face is None:
             self._prev = None
             return None
@@ -241,14 +242,22 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
                           (int(size[0]), int(size[1])), fps, getattr(detector, "name", str(backend)))
 
 
-def extract_landmarks_from_path(path: str | os.PathLike, **kwargs) -> LandmarkResult:
-    """``extract_landmarks`` on an image, a folder of frames or a video file, streamed from disk."""
+def extract_landmarks_from_path(path: str | os.PathLike, rate: float | None = None, **kwargs) -> LandmarkResult:
+    """``extract_landmarks`` on an image, a folder of frames or a video file, streamed from disk.
+
+    A video is read at a constant frame rate by its timestamps: ``rate`` if given, else its own
+    average rate (see ``fsth_core.media.iter_frames``), which becomes the result's ``fps``; so
+    T landmark frames last the video's real duration, also when its frame rate varies.
+    """
     from fsth_core.media import iter_frames, probe
 
     info = probe(path)
+    if info.kind == "video" and rate:
+        info = dataclasses.replace(info, frames=int(round(info.frames * rate / info.fps)) if info.fps else 0,
+                                   fps=float(rate))
     kwargs.setdefault("total", info.frames or None)
     kwargs.setdefault("fps", info.fps)
     kwargs.setdefault("name", str(path))
     if info.kind == "image":
         kwargs["progress"] = False
-    return extract_landmarks(iter_frames(path), **kwargs)
+    return extract_landmarks(iter_frames(path, fps=info.fps if info.kind == "video" else None), **kwargs)

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import torch
 
-from fsth_core.weights import WeightsError, load_tensors, save_tensors
+from fsth_core.weights import WeightsError, load_tensors, meta_int, meta_json, save_tensors
 
 
 def train_state_path(model_path: str | Path) -> Path:
@@ -41,15 +41,19 @@ def load_train_state(model_path: str | Path, optimizers: Mapping[str, torch.opti
     if not path.is_file():
         raise WeightsError(f"{path}: no training state to resume from (was the run started with this --out?)")
     tensors, meta = load_tensors(path, kind="train-state")
-    groups = json.loads(meta["param_groups"])
+    groups = meta_json(path, meta, "param_groups", kind=dict)
+    step = meta_int(path, meta, "step")
     for name, opt in optimizers.items():
         if name not in groups:
             raise WeightsError(f"{path}: no state for optimizer '{name}'")
         state: dict[int, dict] = {}
         prefix = f"{name}."
-        for key, t in tensors.items():
-            if key.startswith(prefix):
-                idx, field = key[len(prefix):].split(".", 1)
-                state.setdefault(int(idx), {})[field] = t
-        opt.load_state_dict({"state": state, "param_groups": groups[name]})
-    return int(meta["step"]), json.loads(meta.get("extra") or "{}")
+        try:
+            for key, t in tensors.items():
+                if key.startswith(prefix):
+                    idx, field = key[len(prefix):].split(".", 1)
+                    state.setdefault(int(idx), {})[field] = t
+            opt.load_state_dict({"state": state, "param_groups": groups[name]})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WeightsError(f"{path}: the '{name}' optimizer state does not fit the model ({exc})") from None
+    return step, meta_json(path, meta, "extra", {}) if meta.get("extra") else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from fsth_core.config import LossWeights, ModelConfig, preset
 from fsth_core.device import Execution
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, adapt_model, build_model
+from fsth_core.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
 from fsth_core.training.sampling import StepBatchSampler
@@ -159,10 +161,45 @@ def _num_training_videos(opt: TrainOptions) -> int:
     return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
 
 
+def check_out(opt: TrainOptions) -> bool:
+    """Refuse to overwrite a checkpoint: ``out`` (or its training state) existing without ``resume``,
+    or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
+    checkpoint to resume (``resume`` with a missing ``out`` starts a new run here; the CLI refuses it).
+    """
+    from fsth_core.outpaths import check_file_output
+    from fsth_core.weights import read_header
+
+    out, state = Path(opt.out), train_state_path(opt.out)
+    check_file_output(out, [opt.init, opt.data])
+    if not opt.resume:
+        for p in (out, state):
+            if p.exists():
+                raise ValueError(f"{p}: already exists; pass --resume to continue that training, "
+                                 "or choose another --out")
+        return False
+    if not out.is_file():
+        if state.exists():
+            raise ValueError(f"{state}: training state without its model {out.name}; choose another --out")
+        return False
+    if not state.is_file():
+        raise ValueError(f"{state}: missing, so {out} cannot be resumed (it holds the optimizer state); "
+                         f"start a new run with another --out, or with --init {out} to begin from its weights")
+    _, meta = read_header(state)
+    if meta.get("kind") != "train-state":
+        raise ValueError(f"{state}: not an FSTH training state (kind {meta.get('kind')!r})")
+    read_header(out)
+    return True
+
+
 def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
     """Fresh, ``--init`` or resumed model; returns (model, start step)."""
-    if opt.resume and Path(opt.out).is_file() and train_state_path(opt.out).is_file():
-        return load_model(opt.out), -1
+    if check_out(opt):
+        model = load_model(opt.out)
+        if model.config.num_videos != num_videos:
+            raise ValueError(f"{opt.out}: trained on {model.config.num_videos} videos, but {opt.data} gives "
+                             f"{num_videos} training videos; resume with the same data and --held-out, or start "
+                             f"a new run with --init {opt.out} and another --out")
+        return model, -1
     if opt.init:
         model = load_model(opt.init)
         config = model.config.with_videos(num_videos)  # new training videos: new W columns
@@ -213,41 +250,41 @@ def train(opt: TrainOptions, progress: bool = True,
                        training={**rec, "steps_done": step, "world_size": dist.world})
         dist_util.barrier()
 
-    previous = _raise_on_sigterm()
-    try:
-        t0 = time.time()
-        for batch in loader:
-            result = trainer.step(batch)
-            step += 1
-            scalars = result.scalars()
+    with sigterm_as_interrupt():  # SIGTERM checkpoints like Ctrl-C
+        try:
+            t0 = time.time()
+            for batch in loader:
+                result = trainer.step(batch)
+                step += 1
+                scalars = result.scalars()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
+                                     for k, v in scalars.items()
+                                     if k.endswith(("total", "adversarial", "pixel_l1", "match"))}, refresh=False)
+                if writer is not None:
+                    for k, v in scalars.items():
+                        writer.add_scalar(k, v, step)
+                    if step % opt.image_every == 0 or step == opt.steps:
+                        writer.add_image("landmarks|generated|target", _grid(batch, result.fake), step)
+                if step % opt.checkpoint_every == 0 and step < opt.steps:
+                    checkpoint()
+                if on_step is not None:
+                    on_step(step, scalars)
+            checkpoint()
+            if dist.is_main:
+                log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
+        except KeyboardInterrupt:
+            checkpoint()
+            if dist.is_main:
+                msg = f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume"
+                bar.write(msg) if bar is not None else print(msg, file=sys.stderr)
+            raise
+        finally:
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
-                                 for k, v in scalars.items()
-                                 if k.endswith(("total", "adversarial", "pixel_l1", "match"))}, refresh=False)
+                bar.close()
             if writer is not None:
-                for k, v in scalars.items():
-                    writer.add_scalar(k, v, step)
-                if step % opt.image_every == 0 or step == opt.steps:
-                    writer.add_image("landmarks|generated|target", _grid(batch, result.fake), step)
-            if step % opt.checkpoint_every == 0 and step < opt.steps:
-                checkpoint()
-            if on_step is not None:
-                on_step(step, scalars)
-        checkpoint()
-        if dist.is_main:
-            log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
-    except KeyboardInterrupt:
-        checkpoint()
-        if bar is not None:
-            bar.write(f"interrupted at step {step}: checkpoint written to {opt.out}; continue with --resume")
-        raise
-    finally:
-        _restore_sigterm(previous)
-        if bar is not None:
-            bar.close()
-        if writer is not None:
-            writer.close()
+                writer.close()
     return model
 
 
@@ -257,27 +294,6 @@ def _quiet_worker(_: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _raise_on_sigterm():
-    """SIGTERM (kill, a cluster's pre-emption) checkpoints like Ctrl-C; main thread only."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _restore_sigterm(previous) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _bar(start: int, total: int, enabled: bool):
