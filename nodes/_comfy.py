@@ -99,6 +99,19 @@ def free_memory() -> None:
         mm.soft_empty_cache()
 
 
+def make_room(module: torch.nn.Module, batch: int, image_size: int, training: bool = False) -> None:
+    """Before a job on a GPU: ask ComfyUI to unload its models (a diffusion model, say) until the memory
+    ``fsth_core.device.memory_estimate`` gives is free.  Nothing on the CPU or outside ComfyUI."""
+    mm = model_management()
+    device = torch_device()
+    if mm is None or device.type == "cpu":
+        return
+    from fsth_core.device import memory_estimate
+
+    mm.free_memory(memory_estimate(module, batch, image_size, training), device)
+    mm.soft_empty_cache()
+
+
 def grad_enabled():
     """Autograd back on for training inside a node: ComfyUI runs nodes under torch.inference_mode()."""
     import contextlib

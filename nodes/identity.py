@@ -9,7 +9,7 @@ from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
 from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
-                     to_uint8)
+                     make_room, to_uint8)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
@@ -77,6 +77,7 @@ class FewShotFinetune:
         n = opts.steps
         if n == 0:
             return model, FSTHIdentity(ident, f"{model.name} x{ident.shots}")
+        make_room(model.model, opts.batch, model.size, training=True)
         with grad_enabled():
             res = finetune(model.model, ident, sources, opts, ex, Progress(n).callback)
         tuned = FSTHModel(res.model, f"{model.name}+ft{res.steps_done}", model.precision, rec,

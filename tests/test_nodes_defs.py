@@ -44,6 +44,10 @@ def test_node_definition_is_consistent(node_id, cls):
     names = getattr(cls, "RETURN_NAMES", cls.RETURN_TYPES)
     assert len(names) == len(cls.RETURN_TYPES) and len(set(names)) == len(names)
     assert cls.RETURN_TYPES or getattr(cls, "OUTPUT_NODE", False), "a node without outputs must be an output node"
+    for attr in ("OUTPUT_IS_LIST", "OUTPUT_TOOLTIPS"):
+        if hasattr(cls, attr):
+            assert isinstance(getattr(cls, attr), tuple) and len(getattr(cls, attr)) == len(cls.RETURN_TYPES), attr
+    assert all(isinstance(a, str) and a for a in getattr(cls, "SEARCH_ALIASES", []))
     fn = getattr(cls, cls.FUNCTION)
     params = inspect.signature(fn).parameters
     args = [p for p in params if p != "self"]

@@ -24,9 +24,12 @@ def check(node_id, result):
     cls = PACK.NODE_CLASS_MAPPINGS[node_id]
     assert isinstance(result, tuple) and len(result) == len(cls.RETURN_TYPES)
     want = {"FSTH_MODEL": T.FSTHModel, "FSTH_LANDMARKS": T.FSTHLandmarks, "FSTH_IDENTITY": T.FSTHIdentity,
-            "STRING": str}
-    for value, kind in zip(result, cls.RETURN_TYPES):
-        if kind == "IMAGE":
+            "STRING": str, "FLOAT": float, "INT": int}
+    is_list = getattr(cls, "OUTPUT_IS_LIST", (False,) * len(result))
+    for value, kind, as_list in zip(result, cls.RETURN_TYPES, is_list):
+        if as_list:  # a ComfyUI list output: a Python list of values of the type
+            assert isinstance(value, list) and value and all(type(v) is want[kind] for v in value)
+        elif kind == "IMAGE":
             assert value.dtype == torch.float32 and value.dim() == 4 and value.shape[-1] == 3
             assert 0 <= float(value.min()) and float(value.max()) <= 1
         elif kind == "MASK":
@@ -130,11 +133,14 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     torch.testing.assert_close(again, frames, atol=2 / 255, rtol=0)
     warped, _ = check("FSTH_Generator", N["FSTH_Generator"].generate(model, ident, motion, "warp", 8))
     assert warped.shape == (FRAMES, 64, 64, 3)
-    out = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, -1e6))
-    scores = json.loads(out[2])["scores"]
-    assert out[0].shape[0] == FRAMES == len(scores) and len(out[1]) == FRAMES
-    best, lm_best, text = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
-    assert best.shape[0] == 1 == len(lm_best) and json.loads(text)["kept"] == [int(np.argmax(scores))]
+    res = N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, -1e6)
+    out = check("FSTH_RealismScore", res)
+    scores = out[2]
+    assert out[0].shape[0] == FRAMES == len(scores) == out[3] and len(out[1]) == FRAMES
+    assert json.loads(res["ui"]["text"][0])["scores"] == scores
+    best, lm_best, _, count = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
+    assert best.shape[0] == 1 == len(lm_best) == count
+    torch.testing.assert_close(best[0], frames[int(np.argmax(scores))], atol=1 / 255, rtol=0)
     pasted, pmask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(frames, picture, motion, 0.1))
     assert pasted.shape == (FRAMES, SIZE, SIZE, 3) and pmask.shape == (FRAMES, SIZE, SIZE)
     pasted2, _ = N["FSTH_PasteBack"].paste(frames, picture, source[0], 0.1)  # same box from the source
@@ -241,11 +247,32 @@ def test_progress_per_frame_and_per_step_and_cancel(comfy_stubs, model, picture,
     comfy_stubs.calls = []
     N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
     assert [v for v, _ in comfy_stubs.calls] == list(range(1, FRAMES + 1))
+    frames, _ = N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
+    comfy_stubs.calls = []
+    N["FSTH_RealismScore"].score(model, ident, frames, motion, 0.0)
+    assert comfy_stubs.calls == [(FRAMES, FRAMES)]  # one batch of 8
+    comfy_stubs.calls, comfy_stubs.stop_at = [], 1
+    with pytest.raises(RuntimeError, match="interrupted"):
+        N["FSTH_RealismScore"].score(model, ident, frames, motion, 0.0)
     comfy_stubs.calls, comfy_stubs.stop_at = [], 1
     with pytest.raises(RuntimeError, match="interrupted"):
         N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 50, 1, 0)
     assert comfy_stubs.calls == [(1, 50)]
     assert same_state(state(model), before)
+
+
+def test_make_room_asks_comfyui_to_free_gpu_memory(comfy_stubs, model, monkeypatch):
+    mm, calls = sys.modules["comfy.model_management"], []
+    mm.free_memory = lambda required, device, keep_loaded=[]: calls.append((required, device))
+    _comfy = sys.modules["fsth_pack.nodes._comfy"]
+    _comfy.make_room(model.model, 4, 64, training=True)
+    assert calls == []  # the CPU: nothing to free
+    monkeypatch.setattr(mm, "get_torch_device", lambda: torch.device("cuda", 0))
+    _comfy.make_room(model.model.generator, 4, 64)
+    _comfy.make_room(model.model, 4, 64, training=True)
+    (need_g, dev), (need_ft, _) = calls
+    weights = sum(p.numel() * p.element_size() for p in model.model.generator.parameters())
+    assert dev == torch.device("cuda", 0) and need_g > weights and need_ft > 4 * need_g
 
 
 def test_model_folders_keep_extra_model_paths(tmp_path, monkeypatch):
