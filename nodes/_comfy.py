@@ -78,6 +78,18 @@ def mask_to_numpy(mask: torch.Tensor, name: str = "mask") -> np.ndarray:
     return t.detach().float().cpu().clamp(0, 1).numpy()
 
 
+def audio_to_numpy(audio, name: str = "audio") -> tuple[np.ndarray, int]:
+    """ComfyUI AUDIO {"waveform": [B, C, N] tensor, "sample_rate": int} -> (mono float32 [N] of the first
+    item, sample rate)."""
+    wave = audio.get("waveform") if isinstance(audio, dict) else None
+    rate = audio.get("sample_rate") if isinstance(audio, dict) else None
+    if not isinstance(wave, torch.Tensor) or wave.dim() not in (2, 3) or wave.shape[-1] == 0 or not rate:
+        raise ValueError(f"{name}: expected ComfyUI AUDIO {{'waveform': [B, C, N], 'sample_rate': int}}, "
+                         f"got {type(audio).__name__}")
+    w = wave[0] if wave.dim() == 3 else wave
+    return w.detach().float().cpu().mean(dim=0).numpy(), int(rate)
+
+
 # ---- devices ------------------------------------------------------------------------------
 def torch_device() -> torch.device:
     """Compute device: ComfyUI's choice (respects --cpu), else fsth_core's automatic pick."""

@@ -1,13 +1,15 @@
 """Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
 from __future__ import annotations
 
+from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.detect import BACKENDS
+from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks_batch
 from fsth_core.landmarks.retarget import MODES, retarget
 from fsth_core.landmarks.track import extract_landmarks
 
-from ._comfy import Progress, to_image, to_uint8
+from ._comfy import Progress, audio_to_numpy, to_image, to_uint8
 from ._types import FSTHLandmarks
 
 CATEGORY = "FSTH/landmarks"
@@ -114,7 +116,9 @@ class RetargetLandmarks:
 
 
 class ProceduralMotion:
-    DESCRIPTION = "Animated landmarks of one face without a video: blinks, speech-like mouth, head motion."
+    DESCRIPTION = ("Animated landmarks of one face without a video: blinks, speech-like mouth, head motion; with "
+                   "an audio input the mouth follows the sound's loudness (no phonemes) and the motion is as "
+                   "long as the sound.")
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS",)
     RETURN_NAMES = ("landmarks",)
@@ -131,9 +135,44 @@ class ProceduralMotion:
                              "tooltip": "Random seed: the same seed gives the same motion."}),
             "intensity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 3.0, "step": 0.05,
                                     "tooltip": "0 = still, 1 = natural, 2 = lively."}),
+        }, "optional": {
+            "audio": ("AUDIO", {"tooltip": "Optional: a sound to talk to (Load Audio, or Get Video Components' "
+                                           "audio). The mouth opens with its loudness and widens or rounds with "
+                                           "its pitch colour; frames is then ignored: the motion lasts as long "
+                                           "as the sound at fps. Connect the same audio to Create Video."}),
         }}
 
-    def animate(self, source: FSTHLandmarks, frames: int, fps: float, seed: int, intensity: float):
-        pts = procedural_motion(source.points[0], int(frames), fps=float(fps), seed=int(seed),
-                                intensity=float(intensity))
+    def animate(self, source: FSTHLandmarks, frames: int, fps: float, seed: int, intensity: float, audio=None):
+        kw = {"fps": float(fps), "seed": int(seed), "intensity": float(intensity)}
+        if audio is None:
+            pts = procedural_motion(source.points[0], int(frames), **kw)
+        else:
+            pts = audio_motion(source.points[0], *audio_to_numpy(audio), **kw)
         return (FSTHLandmarks.of(pts, source.image_size, float(fps), crop=source.source_box()),)
+
+
+class EditLandmarks:
+    DESCRIPTION = ("Expression editing: opens the mouth, smiles, closes the eyes, raises the brows and turns the "
+                   "head of one pose or of every frame of a track (the 68 points have no pupils: no gaze). "
+                   "With Landmark Extract's pose of a still portrait it poses the portrait without a driver.")
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_LANDMARKS",)
+    RETURN_NAMES = ("landmarks",)
+    OUTPUT_TOOLTIPS = ("The edited landmarks, on the same picture and head box as the input.",)
+    SEARCH_ALIASES = ["expression editor", "face pose", "smile", "blink", "head turn", "advanced live portrait"]
+    FUNCTION = "edit"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        sliders = {name: ("FLOAT", {"default": 0.0, "min": lo, "max": hi, "step": step, "tooltip": tip})
+                   for name, (lo, hi, step, tip) in SLIDERS.items()}
+        return {"required": {"landmarks": ("FSTH_LANDMARKS", {
+            "tooltip": "One pose (Landmark Extract on a portrait) or a track (Retarget / Procedural Motion); "
+                       "every frame gets the same edit."}), **sliders}}
+
+    def edit(self, landmarks: FSTHLandmarks, mouth: float, smile: float, eyes: float, brows: float, yaw: float,
+             pitch: float, roll: float):
+        e = ExpressionEdit(mouth, smile, eyes, brows, yaw, pitch, roll)
+        lm = landmarks
+        return (FSTHLandmarks(edit_landmarks(lm.points, e), lm.image_size, lm.found, lm.interpolated, lm.fps,
+                              crop=lm.head_box()),)

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDGETS = ("INT", "FLOAT", "STRING", "BOOLEAN")
 EXPECTED = {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_RenderLandmarks", "FSTH_RetargetLandmarks",
             "FSTH_ProceduralMotion", "FSTH_Embedder", "FSTH_FewShotFinetune", "FSTH_Generator",
-            "FSTH_RealismScore", "FSTH_PasteBack", "FSTH_SaveIdentity", "FSTH_LoadIdentity"}
+            "FSTH_RealismScore", "FSTH_PasteBack", "FSTH_SaveIdentity", "FSTH_LoadIdentity",
+            "FSTH_EditLandmarks"}
 
 
 def load_pack():

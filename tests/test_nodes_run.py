@@ -119,6 +119,37 @@ def test_procedural_motion_and_retarget(source, motion):
         N["FSTH_RetargetLandmarks"].retarget(src, drv, "relative", 5)
 
 
+def test_procedural_motion_talks_to_an_audio_input(source):
+    from fsth_core.data.synthetic_audio import synthetic_speech
+
+    x, _ = synthetic_speech(1.0, 16000, seed=3)
+    audio = {"waveform": torch.from_numpy(np.stack([x, x]))[None], "sample_rate": 16000}  # ComfyUI AUDIO
+    (lm,) = check("FSTH_ProceduralMotion", N["FSTH_ProceduralMotion"].animate(source[0], 7, 20.0, 0, 1.0, audio))
+    assert len(lm) == 20 and lm.fps == 20.0  # frames follow the sound (1 s at 20 fps), not the widget
+    gap = np.linalg.norm(lm.points[:, [61, 62, 63]] - lm.points[:, [67, 66, 65]], axis=-1).mean(-1)
+    assert gap.max() - gap.min() > 0.05 * np.ptp(lm.points[0, :, 1])  # the mouth moves
+    with pytest.raises(ValueError, match="expected ComfyUI AUDIO"):
+        N["FSTH_ProceduralMotion"].animate(source[0], 7, 20.0, 0, 1.0, {"waveform": x})
+
+
+def test_edit_landmarks_poses_a_still_portrait(model, picture, source, motion):
+    node = N["FSTH_EditLandmarks"]
+    (posed,) = check("FSTH_EditLandmarks", node.edit(source[0], 0.3, 0.5, 1.0, 0.0, 10.0, 0.0, 0.0))
+    assert posed.points.shape == (1, 68, 2) and posed.image_size == (SIZE, SIZE)
+    assert posed.crop is not None and np.allclose(posed.crop.box, source[0].source_box().box)  # same head box
+    (track,) = node.edit(motion, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0)
+    assert len(track) == FRAMES and track.fps == motion.fps and np.allclose(track.crop.box, motion.crop.box)
+    (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
+    region, rmask = N["FSTH_Generator"].generate(model, ident, posed, "warp", 1, picture)
+    full, mask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(region, picture, posed, 0.1, rmask))
+    assert full.shape == (1, SIZE, SIZE, 3) and mask.max() == 1.0
+    moved = (full - picture).abs().amax(-1) > 0.08
+    assert moved.any() and torch.equal(full[mask == 0], picture[mask == 0])
+    (same,) = node.edit(source[0], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    still, smask = N["FSTH_Generator"].generate(model, ident, same, "warp", 1, picture)
+    assert float(smask.max()) == 0.0  # no edit: nothing moves
+
+
 def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     before = state(model)
     (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, picture, source[0]))
