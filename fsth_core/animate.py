@@ -15,6 +15,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from fsth_core.device import Execution
+from fsth_core.landmarks.edit import ExpressionEdit
 from fsth_core.pipeline import Sources, prepare_sources
 
 METHODS = ("neural", "warp")
@@ -42,6 +43,7 @@ class AnimateOptions:
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
+    edit: ExpressionEdit | None = None  # expression edit applied to every frame of the motion
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -84,6 +86,14 @@ def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensit
 
     frames = max(1, int(round(seconds * fps)))
     return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
+
+
+def audio_driven(sources: Sources, audio: str | os.PathLike, fps: float, seed: int, intensity: float) -> np.ndarray:
+    """Motion talking to a sound file (wav, mp3, the sound of a video): as long as the sound."""
+    from fsth_core.landmarks.audio import audio_motion, load_audio
+
+    samples, rate = load_audio(audio)
+    return audio_motion(sources.points[0], samples, rate, fps=fps, seed=seed, intensity=intensity)
 
 
 class FrameSink:
@@ -132,8 +142,10 @@ def _bar(total: int, desc: str, enabled: bool):
 def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | os.PathLike], out: str | os.PathLike,
             driver: str | os.PathLike | None = None, options: AnimateOptions = AnimateOptions(),
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
-            person_out: str | os.PathLike | None = None, progress: bool = True) -> dict:
-    """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps)."""
+            person_out: str | os.PathLike | None = None, progress: bool = True,
+            audio: str | os.PathLike | None = None) -> dict:
+    """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps).  With ``audio``
+    (and no driver) the motion talks to that sound, and the sound is muxed into the video."""
     ex = Execution.resolve(options.device, options.precision)
     model = None
     if options.method == "neural":
@@ -147,9 +159,15 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
                                     options.smoothing, progress)
         fps = options.fps or fps
+    elif audio is not None:
+        fps = options.fps or 25.0
+        points = audio_driven(sources, audio, fps, options.seed, options.intensity)
     else:
         fps = options.fps or 25.0
         points = procedural(sources, options.seconds, fps, options.seed, options.intensity)
+    if options.edit is not None:
+        from fsth_core.landmarks.edit import edit_landmarks
+        points = edit_landmarks(points, options.edit)
     summary = {"frames": int(len(points)), "fps": fps, "out": str(out), "method": options.method,
                "sources": len(sources.crops)}
     if model is not None:
@@ -160,15 +178,31 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     else:
         frames = _warp_frames(sources, points, options)
     bar = _bar(len(points), "generating", progress)
+    video = out if audio is None else _sibling_temp(out, ".silent.mp4")
     try:
-        with FrameSink(out, fps, frames_dir) as sink:
+        with FrameSink(video, fps, frames_dir) as sink:
             for f in frames:
                 sink.write(f)
                 bar.update(1)
+        if audio is not None:
+            from fsth_core.media import mux_audio
+            mux_audio(video, audio, out)
+            summary["audio"] = str(audio)
     finally:
         bar.close()
+        if audio is not None:
+            Path(video).unlink(missing_ok=True)
     summary["written"] = sink.count
     return summary
+
+
+def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
+    """A new, unique temporary file name next to ``out`` (hidden, removed by the caller)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=suffix, dir=out.parent)
+    os.close(fd)
+    return Path(tmp)
 
 
 def finetune_recipe(model_path) -> dict:
