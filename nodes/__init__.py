@@ -15,7 +15,7 @@ def _ensure_core_importable() -> None:
 
 _ensure_core_importable()
 
-from ._comfy import register_model_folders  # noqa: E402
+from ._comfy import install_example_inputs, register_model_folders  # noqa: E402
 from .generate import Generator, PasteBack, RealismScore  # noqa: E402
 from .identity import Embedder, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
 from .landmarks import (EditLandmarks, LandmarkExtract, ProceduralMotion, RenderLandmarks,  # noqa: E402
@@ -23,6 +23,7 @@ from .landmarks import (EditLandmarks, LandmarkExtract, ProceduralMotion, Render
 from .model import LoadModel  # noqa: E402
 
 register_model_folders()
+install_example_inputs()
 
 _NODES = [
     ("FSTH_LoadModel", LoadModel, "FSTH Load Model"),

@@ -6,6 +6,7 @@ no-op or with a plain default) outside ComfyUI, e.g. in the tests.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from pathlib import Path
 
@@ -173,6 +174,22 @@ def register_model_folders() -> None:
     for p in fp.get_folder_paths(MODELS):
         if Path(p).resolve() != PACK_WEIGHTS.resolve():  # fsth_core searches its own weights/ last anyway
             register_weights_dir(p)
+
+
+def install_example_inputs() -> list[Path]:
+    """Copy the example workflows' input files into ComfyUI's input folder where missing, so the templates
+    run on first open; a user's file of the same name is never replaced.  Never fails the pack's loading."""
+    fp = folder_paths()
+    if fp is None:
+        return []
+    from fsth_core.paths import example_inputs, install_missing
+
+    try:
+        return install_missing(example_inputs(), fp.get_input_directory())
+    except OSError as e:
+        logging.getLogger("fsth").warning("FSTH: could not copy the example inputs into %s: %s",
+                                          fp.get_input_directory(), e)
+        return []
 
 
 def _scan(folders, exts=EXTENSIONS) -> list[str]:

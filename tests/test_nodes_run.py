@@ -334,3 +334,24 @@ def test_model_folders_keep_extra_model_paths(tmp_path, monkeypatch):
     assert exts == {".safetensors"}
     assert fp.folder_names_and_paths["fsth_identities"][0][1] == str(tmp_path / "output" / "fsth_identities")
     assert str(tmp_path / "models" / "fsth") in map(str, paths.weights_dirs())
+
+
+def test_example_inputs_are_installed_without_replacing_a_users_file(tmp_path, monkeypatch):
+    from fsth_core.paths import example_inputs
+
+    fp = types.ModuleType("folder_paths")
+    fp.get_input_directory = lambda: str(tmp_path / "input")
+    monkeypatch.setitem(sys.modules, "folder_paths", fp)
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "fsth_portrait.jpg").write_bytes(b"mine")  # a user's file of the same name
+    install = sys.modules["fsth_pack.nodes._comfy"].install_example_inputs
+    new = install()
+    files = example_inputs()
+    assert {p.name for p in new} == set(files) - {"fsth_portrait.jpg"} and len(new) >= 5
+    assert (tmp_path / "input" / "fsth_portrait.jpg").read_bytes() == b"mine"
+    for p in new:
+        assert p.read_bytes() == files[p.name].read_bytes()
+    assert install() == []  # nothing twice
+    assert sorted(p.name for p in (tmp_path / "input").iterdir()) == sorted(files)  # no temporary files left
+    fp.get_input_directory = lambda: str(tmp_path / "input" / "fsth_speech.wav" / "x")  # not a folder
+    assert install() == []  # a warning, never an error while the pack loads

@@ -114,6 +114,15 @@ def test_workflow_nodes_links_and_widgets(path):
     assert types & {"SaveVideo", "SaveImage", "SaveAnimatedWEBP"}
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_every_file_a_template_loads_ships_with_the_pack(path):
+    from fsth_core.paths import example_inputs
+
+    loads = [n["widgets_values"][0] for n in load(path)["nodes"] if n["type"] in ("LoadImage", "LoadVideo", "LoadAudio")]
+    assert loads and set(loads) <= set(example_inputs()), set(loads) - set(example_inputs())
+    assert all(p.is_file() and p.stat().st_size < 300_000 for p in example_inputs().values())
+
+
 def graph_order(wf):
     nodes = {n["id"]: n for n in wf["nodes"]}
     deps = {nid: {l[1] for l in wf["links"] if l[3] == nid} for nid in nodes}
