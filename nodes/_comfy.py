@@ -54,6 +54,29 @@ def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
     return (t.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
+def iter_uint8(image: torch.Tensor, start: int = 0, stop: int | None = None, name: str = "image"):
+    """Frames ``start``..``stop`` of an IMAGE batch as uint8 [H,W,3], converted one at a time (no uint8
+    copy of a whole video is made)."""
+    if not isinstance(image, torch.Tensor) or image.dim() != 4:
+        to_uint8(image, name)  # raises the usual message
+    for i in range(start, len(image) if stop is None else stop):
+        yield to_uint8(image[i:i + 1], name)[0]
+
+
+def to_image_stream(frames, count: int) -> torch.Tensor:
+    """``count`` uint8 [H,W,3] frames from an iterable -> IMAGE float32 [count,H,W,3] in 0..1, filled frame by
+    frame into one tensor on the intermediate device (no second full-size copy)."""
+    out = None
+    for i, f in enumerate(frames):
+        t = torch.from_numpy(np.ascontiguousarray(f))
+        if out is None:
+            out = torch.empty((count,) + tuple(t.shape), dtype=torch.float32, device=intermediate_device())
+        out[i] = t.to(out.device, torch.float32) / 255.0
+    if out is None:
+        raise ValueError("no frames")
+    return out
+
+
 def to_image(frames) -> torch.Tensor:
     """uint8 [B,H,W,3] (array or list of [H,W,3]) -> IMAGE float32 [B,H,W,3] in 0..1 on the
     intermediate device."""

@@ -5,11 +5,11 @@ from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.detect import BACKENDS
 from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.landmarks.render import draw_landmarks_batch
+from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import MODES, retarget
 from fsth_core.landmarks.track import extract_landmarks
 
-from ._comfy import Progress, audio_to_numpy, to_image, to_uint8
+from ._comfy import Progress, audio_to_numpy, iter_uint8, to_image, to_image_stream, torch_device
 from ._types import FSTHLandmarks
 
 CATEGORY = "FSTH/landmarks"
@@ -41,23 +41,36 @@ class LandmarkExtract:
             "smoothing": ("FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.05,
                                     "tooltip": "Temporal smoothing of a video's landmarks (0 = off; "
                                                "ignored for photos)."}),
+        }, "optional": {
+            "fps": ("FLOAT", {"forceInput": True, "default": 25.0, "min": 1.0, "max": 240.0,
+                              "tooltip": "The video's frame rate (connect Get Video Components' fps): smoothing "
+                                         "works in real time and the landmarks carry it. Unconnected: 25."}),
+            "start": ("INT", {"default": 0, "min": 0, "max": 1000000,
+                              "tooltip": "First frame to use (0-based): skip the start of a long clip."}),
+            "length": ("INT", {"default": 0, "min": 0, "max": 1000000,
+                               "tooltip": "How many frames to use from start (0 = all the rest)."}),
         }}
 
-    def extract(self, images, input_kind: str, backend: str, face: str, smoothing: float):
-        frames = to_uint8(images, "images")
-        video = input_kind == "video"
-        bar = Progress(len(frames))
+    def extract(self, images, input_kind: str, backend: str, face: str, smoothing: float, fps=None, start=None,
+                length=None):
+        first = int(start or 0)
+        stop = len(images) if not length else min(len(images), first + int(length))
+        if not 0 <= first < stop:
+            raise ValueError(f"start {first} is outside the {len(images)} images")
+        video, bar = input_kind == "video", Progress(stop - first)
 
         def stream():
-            for f in frames:
+            for f in iter_uint8(images, first, stop, "images"):
                 yield f
                 bar.update()
 
         res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
                                 smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
-                                total=len(frames), name="images")
+                                total=stop - first, name="images", fps=float(fps) if fps else None,
+                                device=str(torch_device()))
         lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
-        return lm, to_image(draw_landmarks_batch(res.points, res.image_size))
+        drawn = (draw_landmarks(p, res.image_size) for p in res.points)
+        return lm, to_image_stream(drawn, len(res.points))
 
 
 class RenderLandmarks:

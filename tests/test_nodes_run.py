@@ -90,6 +90,34 @@ def test_landmark_extract_video_tracks_and_smooths(picture):
     assert (dx > 0).all()  # follows the shift to the right
 
 
+def test_landmark_extract_takes_fps_start_and_length(picture):
+    frames = torch.cat([torch.roll(picture, s, dims=2) for s in (0, 2, 4, 6, 8)])
+    node = N["FSTH_LandmarkExtract"]
+    full, _ = node.extract(frames, "video", "dlib", "0", 0.0)
+    part, img = check("FSTH_LandmarkExtract", node.extract(frames, "video", "dlib", "0", 0.0, 12.5, 1, 3))
+    assert len(part) == 3 and img.shape == (3, SIZE, SIZE, 3) and part.fps == 12.5 and full.fps is None
+    np.testing.assert_allclose(part.points[0], full.points[1], atol=1.0)  # frames 1..3
+    (tail, _) = node.extract(frames, "video", "dlib", "0", 0.0, None, 3, 0)  # length 0: to the end
+    assert len(tail) == 2
+    with pytest.raises(ValueError, match="start 5 is outside"):
+        node.extract(frames, "video", "dlib", "0", 0.0, None, 5, 0)
+
+
+def test_face_alignment_runs_on_comfyuis_device(comfy_stubs, picture, monkeypatch):
+    mod = sys.modules["fsth_pack.nodes.landmarks"]
+    seen = {}
+
+    def fake_extract(frames, **kw):
+        seen.update(kw)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(mod, "extract_landmarks", fake_extract)
+    monkeypatch.setattr(sys.modules["comfy.model_management"], "get_torch_device", lambda: torch.device("cuda", 1))
+    with pytest.raises(RuntimeError, match="stop"):
+        N["FSTH_LandmarkExtract"].extract(picture, "photos", "face_alignment", "largest", 0.0)
+    assert seen["device"] == "cuda:1" and seen["backend"] == "face_alignment"
+
+
 def test_missing_backends_say_what_to_install(picture, monkeypatch):
     with pytest.raises(ValueError, match="face.alignment"):
         N["FSTH_LandmarkExtract"].extract(picture, "photos", "face_alignment", "largest", 0.0)

@@ -41,6 +41,8 @@ def widget_inputs(cls):
     for section in ("required", "optional"):
         for name, entry in spec.get(section, {}).items():
             kind, opts = entry[0], entry[1] if len(entry) > 1 else {}
+            if opts.get("forceInput"):
+                continue  # a socket, not a widget
             if isinstance(kind, list):
                 out.append((name, "COMBO", {**opts, "options": kind}))
             elif kind in WIDGET_TYPES:
@@ -92,7 +94,8 @@ def test_workflow_nodes_links_and_widgets(path):
             cls = PACK.NODE_CLASS_MAPPINGS[n["type"]]
             widget_kwargs(n)
             spec = {**cls.INPUT_TYPES()["required"], **cls.INPUT_TYPES().get("optional", {})}
-            sockets = {k: v[0] for k, v in spec.items() if not isinstance(v[0], list) and v[0] not in WIDGET_TYPES}
+            sockets = {k: v[0] for k, v in spec.items() if not isinstance(v[0], list)
+                       and (v[0] not in WIDGET_TYPES or v[1].get("forceInput"))}
             outputs = list(cls.RETURN_TYPES)
         else:
             core_widgets, outputs = CORE[n["type"]]
