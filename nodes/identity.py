@@ -5,6 +5,7 @@ import os
 import re
 
 from fsth_core.finetune import finetune, options_from_recipe
+from fsth_core.metrics.face import check_one_person
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
@@ -14,7 +15,8 @@ from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
 _MODEL_TIP = {"tooltip": "An FSTH model (Load Model)."}
-_IMAGES_TIP = {"tooltip": "1-32 full pictures of one person (cropped internally around the face)."}
+_IMAGES_TIP = {"tooltip": "1-32 full pictures of one person (cropped internally around the face). Pictures of "
+                          "several people are refused (dlib face descriptors)."}
 _LANDMARKS_TIP = {"tooltip": "Landmarks of these pictures (Landmark Extract, input_kind = photos)."}
 
 
@@ -26,6 +28,7 @@ def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks) -> Sources:
     if tuple(imgs.shape[1:3]) != tuple(landmarks.image_size):
         raise ValueError(f"images are {imgs.shape[2]}x{imgs.shape[1]} but the landmarks were found on "
                          f"{landmarks.image_size[1]}x{landmarks.image_size[0]} pictures")
+    check_one_person(imgs, landmarks.points)
     return prepare_sources(list(imgs), landmarks.points, model.size)
 
 

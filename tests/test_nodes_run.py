@@ -220,6 +220,29 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     assert same_state(state(model), before) and not model.model.folded
 
 
+def test_embedder_refuses_pictures_of_several_people(model, picture):
+    import importlib.util
+    from pathlib import Path
+
+    import cv2
+
+    mpl = importlib.util.find_spec("matplotlib")
+    if mpl is None:
+        pytest.skip("needs matplotlib's public-domain portrait of Grace Hopper")
+    hopper = cv2.imread(str(Path(list(mpl.submodule_search_locations)[0]) / "mpl-data/sample_data/grace_hopper.jpg"))
+    hopper = cv2.resize(hopper[:512, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    two = torch.cat([picture, torch.from_numpy(hopper).float()[None] / 255])
+    (lm, _) = N["FSTH_LandmarkExtract"].extract(two, "photos", "dlib", "largest", 0.0)
+    with pytest.raises(ValueError, match="2 different people .pictures 1; pictures 2"):
+        N["FSTH_Embedder"].embed(model, two, lm)
+    with pytest.raises(ValueError, match="different people"):
+        N["FSTH_FewShotFinetune"].finetune(model, two, lm, 0, 2, 0)
+    same = torch.cat([picture, torch.flip(picture, [2])])  # one person, mirrored
+    (lm2, _) = N["FSTH_LandmarkExtract"].extract(same, "photos", "dlib", "largest", 0.0)
+    (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, same, lm2))
+    assert ident.identity.shots == 2
+
+
 def test_finetune_zero_steps_is_feed_forward(model, picture, source):
     tuned, ident = N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 0, 4, 0)
     assert tuned is model and ident.identity.finetune_steps == 0
