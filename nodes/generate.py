@@ -25,6 +25,7 @@ class Generator:
     OUTPUT_TOOLTIPS = ("The generated frames.",
                        "Where each frame differs from the picture: 1 where it moves or is painted, 0 where the "
                        "picture's own pixels are kept (all ones for head crops).")
+    SEARCH_ALIASES = ["talking head", "animate portrait", "face animation", "render face"]
     FUNCTION = "generate"
 
     @classmethod
@@ -113,6 +114,7 @@ class PasteBack:
     RETURN_TYPES = ("IMAGE", "MASK")
     RETURN_NAMES = ("images", "mask")
     OUTPUT_TOOLTIPS = ("The whole pictures.", "The animated region of each picture (1 = changed).")
+    SEARCH_ALIASES = ["paste back", "composite face", "uncrop"]
     FUNCTION = "paste"
 
     @classmethod

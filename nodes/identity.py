@@ -37,6 +37,8 @@ class Embedder:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_IDENTITY",)
     RETURN_NAMES = ("identity",)
+    OUTPUT_TOOLTIPS = ("The person's identity for this model: embedding and AdaIN parameters.",)
+    SEARCH_ALIASES = ["identity", "face embedding", "few-shot"]
     FUNCTION = "embed"
 
     @classmethod
@@ -55,6 +57,9 @@ class FewShotFinetune:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_MODEL", "FSTH_IDENTITY")
     RETURN_NAMES = ("model", "identity")
+    OUTPUT_TOOLTIPS = ("A fine-tuned copy of the model (the input model is unchanged).",
+                       "The person's identity for that model.")
+    SEARCH_ALIASES = ["fine-tune", "finetune", "personalize", "train on a person"]
     FUNCTION = "finetune"
 
     @classmethod
@@ -103,6 +108,7 @@ class SaveIdentity:
                    "connected) to output/fsth_identities: fine-tune once, animate many times.")
     CATEGORY = CATEGORY
     RETURN_TYPES = ()
+    SEARCH_ALIASES = ["save person", "save face"]
     FUNCTION = "save"
     OUTPUT_NODE = True
 
@@ -130,6 +136,9 @@ class LoadIdentity:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_MODEL", "FSTH_IDENTITY")
     RETURN_NAMES = ("model", "identity")
+    OUTPUT_TOOLTIPS = ("The model, with the person's fine-tuned weights when the file has them.",
+                       "The person's identity.")
+    SEARCH_ALIASES = ["load person", "load face"]
     FUNCTION = "load"
 
     @classmethod

@@ -22,6 +22,9 @@ class LandmarkExtract:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS", "IMAGE")
     RETURN_NAMES = ("landmarks", "landmark_images")
+    OUTPUT_TOOLTIPS = ("The 68 landmarks of the face in every image (frames without a face are interpolated "
+                       "and flagged).", "The landmarks drawn as the paper's coloured line images, at the images' size.")
+    SEARCH_ALIASES = ["face landmarks", "facial landmarks", "68 points", "face tracking", "dlib"]
     FUNCTION = "extract"
 
     @classmethod
@@ -78,6 +81,8 @@ class RenderLandmarks:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
+    OUTPUT_TOOLTIPS = ("The landmark line images.",)
+    SEARCH_ALIASES = ["draw landmarks", "landmark image"]
     FUNCTION = "render"
 
     @classmethod
@@ -103,6 +108,8 @@ class RetargetLandmarks:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS",)
     RETURN_NAMES = ("landmarks",)
+    OUTPUT_TOOLTIPS = ("Landmarks on the source picture that follow the driver.",)
+    SEARCH_ALIASES = ["motion transfer", "reenactment", "driving video", "retarget"]
     FUNCTION = "retarget"
 
     @classmethod
@@ -135,6 +142,8 @@ class ProceduralMotion:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS",)
     RETURN_NAMES = ("landmarks",)
+    OUTPUT_TOOLTIPS = ("A landmark track of the source face (blinks, mouth, head motion), on its picture.",)
+    SEARCH_ALIASES = ["talking", "audio to face", "lip sync", "idle animation", "blink"]
     FUNCTION = "animate"
 
     @classmethod

@@ -48,7 +48,8 @@ def test_node_definition_is_consistent(node_id, cls):
     for attr in ("OUTPUT_IS_LIST", "OUTPUT_TOOLTIPS"):
         if hasattr(cls, attr):
             assert isinstance(getattr(cls, attr), tuple) and len(getattr(cls, attr)) == len(cls.RETURN_TYPES), attr
-    assert all(isinstance(a, str) and a for a in getattr(cls, "SEARCH_ALIASES", []))
+    assert cls.SEARCH_ALIASES and all(isinstance(a, str) and a for a in cls.SEARCH_ALIASES)
+    assert not cls.RETURN_TYPES or all(cls.OUTPUT_TOOLTIPS), f"{node_id}: output tooltips"
     fn = getattr(cls, cls.FUNCTION)
     params = inspect.signature(fn).parameters
     args = [p for p in params if p != "self"]
