@@ -293,7 +293,6 @@ def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.
 def stream_durations(path: str | os.PathLike) -> dict[str, float]:
     """Duration in seconds of each kind of stream ("video", "audio") of a media file, read by decoding it
     with the bundled ffmpeg (exact, unlike container headers)."""
-    import re as _re
     import subprocess
 
     import imageio_ffmpeg
@@ -302,7 +301,7 @@ def stream_durations(path: str | os.PathLike) -> dict[str, float]:
     for kind, sel in (("video", "v:0"), ("audio", "a:0")):
         r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "info", "-i", str(path), "-map", sel,
                             "-f", "null", "-"], capture_output=True, text=True)
-        times = _re.findall(r"time=(\d+):(\d+):([\d.]+)", r.stderr)
+        times = re.findall(r"time=(\d+):(\d+):([\d.]+)", r.stderr)
         if r.returncode == 0 and times:
             h, m, s = times[-1]
             out[kind] = int(h) * 3600 + int(m) * 60 + float(s)
