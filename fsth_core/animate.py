@@ -6,16 +6,20 @@ identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no p
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from fsth_core.device import Execution
+from fsth_core.landmarks.edit import ExpressionEdit
 from fsth_core.pipeline import Sources, prepare_sources
 from fsth_core.sinks import FrameSink  # noqa: F401 - re-exported: where frames go
 
 METHODS = ("neural", "warp")
+AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class AnimateOptions:
     warp_size: int = 256              # crop size of the mesh-warp method
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
     crf: int = 18                     # video quality of the output (x264 CRF: 0 best .. 51 worst)
+    edit: ExpressionEdit | None = None  # expression edit applied to every frame of the motion
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -88,6 +93,14 @@ def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensit
     return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
 
 
+def audio_driven(sources: Sources, audio: str | os.PathLike, fps: float, seed: int, intensity: float) -> np.ndarray:
+    """Motion talking to a sound file (wav, mp3, the sound of a video): as long as the sound."""
+    from fsth_core.landmarks.audio import audio_motion, load_audio
+
+    samples, rate = load_audio(audio)
+    return audio_motion(sources.points[0], samples, rate, fps=fps, seed=seed, intensity=intensity)
+
+
 def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
@@ -96,11 +109,13 @@ def _bar(total: int, desc: str, enabled: bool):
 def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | os.PathLike], out: str | os.PathLike,
             driver: str | os.PathLike | None = None, options: AnimateOptions = AnimateOptions(),
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
-            person_out: str | os.PathLike | None = None, progress: bool = True) -> dict:
-    """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps)."""
+            person_out: str | os.PathLike | None = None, progress: bool = True,
+            audio: str | os.PathLike | None = None) -> dict:
+    """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps).  With ``audio``
+    (and no driver) the motion talks to that sound, and the sound is muxed into the video."""
     from fsth_core.sinks import check_outputs
 
-    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, driver, person_in],
+    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, driver, person_in, audio],
                   files={"--person-out": person_out})
     ex = Execution.resolve(options.device, options.precision)
     model = None
@@ -115,9 +130,15 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
                                     options.smoothing, progress, fps=options.fps)
         fps = options.fps or fps
+    elif audio is not None:
+        fps = options.fps or 25.0
+        points = audio_driven(sources, audio, fps, options.seed, options.intensity)
     else:
         fps = options.fps or 25.0
         points = procedural(sources, options.seconds, fps, options.seed, options.intensity)
+    if options.edit is not None:
+        from fsth_core.landmarks.edit import edit_landmarks
+        points = edit_landmarks(points, options.edit)
     summary = {"frames": int(len(points)), "fps": fps, "out": str(out), "method": options.method,
                "sources": len(sources.crops)}
     if model is not None:
@@ -128,15 +149,37 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     else:
         frames = _warp_frames(sources, points, options)
     bar = _bar(len(points), "generating", progress)
+    if audio is not None and Path(out).suffix.lower() not in AUDIO_OUT_EXTS:
+        print(f"note: the sound is not added: {Path(out).suffix or 'PNG frames'} cannot carry it "
+              f"(use {', '.join(AUDIO_OUT_EXTS)})")
+        audio_out = None
+    else:
+        audio_out = audio
+    video = out if audio_out is None else _sibling_temp(out, ".silent.mp4")
     try:
-        with FrameSink(out, fps, frames_dir, crf=options.crf) as sink:
+        with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
             for f in frames:
                 sink.write(f)
                 bar.update(1)
+        if audio_out is not None:
+            from fsth_core.media import mux_audio
+            mux_audio(video, audio_out, out)
+            summary["audio"] = str(audio_out)
     finally:
         bar.close()
+        if audio_out is not None:
+            Path(video).unlink(missing_ok=True)
     summary["written"] = sink.count
     return summary
+
+
+def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
+    """A new, unique temporary file name next to ``out`` (hidden, removed by the caller)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=suffix, dir=out.parent)
+    os.close(fd)
+    return Path(tmp)
 
 
 def finetune_recipe(model_path) -> dict:

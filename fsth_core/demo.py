@@ -10,9 +10,7 @@ import numpy as np
 
 from fsth_core.animate import AnimateOptions, animate, load_sources, procedural
 from fsth_core.landmarks.render import draw_landmarks
-from fsth_core.paths import find_weights, weights_dirs
-
-PORTRAIT = Path(__file__).resolve().parent / "assets" / "portrait.jpg"
+from fsth_core.paths import PORTRAIT, find_weights, weights_dirs
 DEMO_WEIGHTS = "fsth_demo_cpu128.safetensors"
 
 

@@ -132,3 +132,17 @@ def empty_cache(device: torch.device) -> None:
         torch.cuda.empty_cache()
     elif device.type == "mps" and hasattr(torch, "mps"):
         torch.mps.empty_cache()
+
+
+# Activation bytes per sample and per pixel of the model's crop: a deliberately generous rule of thumb
+# (fine-tuning keeps the activations of G, D and the VGG losses for the backward pass).
+_ACTIVATION_BYTES_PER_PIXEL = {"inference": 200, "training": 2000}
+
+
+def memory_estimate(module: torch.nn.Module, batch: int, image_size: int, training: bool = False) -> int:
+    """A generous estimate of the device memory (bytes) ``module`` needs to run ``batch`` crops of
+    ``image_size`` pixels: its weights (with gradients and two Adam moments when ``training``) plus
+    activations.  Used to ask a host application (ComfyUI) to make room before a job starts."""
+    weights = sum(p.numel() * p.element_size() for p in module.parameters())
+    per_pixel = _ACTIVATION_BYTES_PER_PIXEL["training" if training else "inference"]
+    return int(weights * (4 if training else 1) + max(1, batch) * image_size ** 2 * per_pixel)

@@ -354,3 +354,48 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """``video``'s picture (copied, not re-encoded) with the sound of ``audio`` (any file ffmpeg reads: wav,
+    mp3, the sound of an mp4; AAC in the result) -> ``out``.  Written to a temporary file in the destination
+    folder and renamed into place: a failure leaves nothing behind.  ``out`` may be ``video`` itself."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".partial.mp4", dir=out.parent)
+    os.close(fd)
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-i", str(video), "-i", str(audio),
+           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k",
+           "-movflags", "+faststart", tmp]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
+            raise ValueError(f"{audio}: cannot add its sound to the video ({lines[-1] if lines else 'ffmpeg failed'})")
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return out
+
+
+def stream_durations(path: str | os.PathLike) -> dict[str, float]:
+    """Duration in seconds of each kind of stream ("video", "audio") of a media file, read by decoding it
+    with the bundled ffmpeg (exact, unlike container headers)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out = {}
+    for kind, sel in (("video", "v:0"), ("audio", "a:0")):
+        r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "info", "-i", str(path), "-map", sel,
+                            "-f", "null", "-"], capture_output=True, text=True)
+        times = re.findall(r"time=(\d+):(\d+):([\d.]+)", r.stderr)
+        if r.returncode == 0 and times:
+            h, m, s = times[-1]
+            out[kind] = int(h) * 3600 + int(m) * 60 + float(s)
+    return out

@@ -1,11 +1,18 @@
-"""Where weight files are looked up: $FSTH_WEIGHTS_DIR, folders registered by the host
-application (ComfyUI's models/fsth), then the pack's own weights/ folder."""
+"""Where things are: weight files ($FSTH_WEIGHTS_DIR, folders registered by the host application such as
+ComfyUI's models/fsth, then the pack's own weights/ folder), the bundled portrait and the example
+workflows' input files, and how those are installed into a host's input folder."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
-PACK_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+PACK_ROOT = Path(__file__).resolve().parent.parent
+PACK_WEIGHTS = PACK_ROOT / "weights"
+PORTRAIT = Path(__file__).resolve().parent / "assets" / "portrait.jpg"  # NASA, public domain
+EXAMPLE_INPUTS = PACK_ROOT / "example_workflows" / "inputs"
+EXAMPLE_PORTRAIT = "fsth_portrait.jpg"  # the bundled portrait, under the name the templates use
 _extra_dirs: list[Path] = []
 
 
@@ -28,3 +35,42 @@ def find_weights(filename: str) -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+def example_inputs() -> dict[str, Path]:
+    """The files the example workflows load, by the name they use: the bundled portrait and every file in
+    example_workflows/inputs/ (see its README.md for what each is and where it comes from)."""
+    files = {EXAMPLE_PORTRAIT: PORTRAIT}
+    if EXAMPLE_INPUTS.is_dir():
+        files.update({p.name: p for p in sorted(EXAMPLE_INPUTS.iterdir())
+                      if p.is_file() and p.name.startswith("fsth_")})
+    return files
+
+
+def install_missing(files: dict[str, Path], folder: str | os.PathLike) -> list[Path]:
+    """Copy each ``name -> source`` file into ``folder`` unless a file of that name is already there (a
+    user's file is never replaced, not even one that appears while copying).  Each copy goes to a
+    temporary name and is linked into place, so a failure leaves no partial file.  Returns the new files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name, src in files.items():
+        dst = folder / name
+        if dst.exists() or not Path(src).is_file():
+            continue
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            try:
+                os.link(tmp, dst)  # fails if dst exists: never overwrites
+            except FileExistsError:
+                continue
+            except OSError:  # a file system without hard links
+                if dst.exists():
+                    continue
+                os.replace(tmp, dst)
+            done.append(dst)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return done

@@ -210,6 +210,21 @@ class RealismScorer:
 
 
 def realism_scores(model: TalkingHeadModel, identity: Identity, frames: np.ndarray, points: np.ndarray,
-                   execution: Execution | None = None, batch: int = 8) -> np.ndarray:
-    """D's realism r = v·w' + b of frames uint8 [B,S,S,3] with landmarks [B,68,2] -> float32 [B]."""
-    return RealismScorer(model, identity, execution, batch)(frames, points)
+                   execution: Execution | None = None, batch: int = 8,
+                   progress: Progress | None = None) -> np.ndarray:
+    """D's realism r = v·w' + b of frames uint8 [B,S,S,3] with landmarks [B,68,2] -> float32 [B].
+    ``progress(done, total)`` is called after each batch (it may raise to cancel)."""
+    scorer = RealismScorer(model, identity, execution, batch)
+    out = []
+    for i in range(0, len(frames), batch):
+        out.append(scorer(frames[i:i + batch], points[i:i + batch]))
+        if progress:
+            progress(min(i + batch, len(frames)), len(frames))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def kept_indices(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices of the frames scored above ``threshold``; when none is, the single best one (so a graph or a
+    job always goes on with at least one frame)."""
+    keep = np.flatnonzero(np.asarray(scores) > threshold)
+    return keep if len(keep) else np.array([int(np.argmax(scores))])

@@ -15,14 +15,16 @@ def _ensure_core_importable() -> None:
 
 _ensure_core_importable()
 
-from ._comfy import register_model_folders  # noqa: E402
+from ._comfy import install_example_inputs, register_model_folders  # noqa: E402
 from .generate import Generator, PasteBack, RealismScore  # noqa: E402
 from .identity import Embedder, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
-from .landmarks import LandmarkExtract, ProceduralMotion, RenderLandmarks, RetargetLandmarks  # noqa: E402
+from .landmarks import (EditLandmarks, LandmarkExtract, ProceduralMotion, RenderLandmarks,  # noqa: E402
+                        RetargetLandmarks)
 from .model import LoadModel  # noqa: E402
 from .video import VideoToVideo  # noqa: E402
 
 register_model_folders()
+install_example_inputs()
 
 _NODES = [
     ("FSTH_LoadModel", LoadModel, "FSTH Load Model"),
@@ -30,6 +32,7 @@ _NODES = [
     ("FSTH_RenderLandmarks", RenderLandmarks, "FSTH Render Landmarks"),
     ("FSTH_RetargetLandmarks", RetargetLandmarks, "FSTH Retarget Landmarks"),
     ("FSTH_ProceduralMotion", ProceduralMotion, "FSTH Procedural Motion"),
+    ("FSTH_EditLandmarks", EditLandmarks, "FSTH Edit Landmarks"),
     ("FSTH_Embedder", Embedder, "FSTH Embedder"),
     ("FSTH_FewShotFinetune", FewShotFinetune, "FSTH Few-Shot Finetune"),
     ("FSTH_Generator", Generator, "FSTH Generator"),

@@ -6,6 +6,7 @@ no-op or with a plain default) outside ComfyUI, e.g. in the tests.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from pathlib import Path
 
@@ -53,6 +54,29 @@ def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
     return (t.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
+def iter_uint8(image: torch.Tensor, start: int = 0, stop: int | None = None, name: str = "image"):
+    """Frames ``start``..``stop`` of an IMAGE batch as uint8 [H,W,3], converted one at a time (no uint8
+    copy of a whole video is made)."""
+    if not isinstance(image, torch.Tensor) or image.dim() != 4:
+        to_uint8(image, name)  # raises the usual message
+    for i in range(start, len(image) if stop is None else stop):
+        yield to_uint8(image[i:i + 1], name)[0]
+
+
+def to_image_stream(frames, count: int) -> torch.Tensor:
+    """``count`` uint8 [H,W,3] frames from an iterable -> IMAGE float32 [count,H,W,3] in 0..1, filled frame by
+    frame into one tensor on the intermediate device (no second full-size copy)."""
+    out = None
+    for i, f in enumerate(frames):
+        t = torch.from_numpy(np.ascontiguousarray(f))
+        if out is None:
+            out = torch.empty((count,) + tuple(t.shape), dtype=torch.float32, device=intermediate_device())
+        out[i] = t.to(out.device, torch.float32) / 255.0
+    if out is None:
+        raise ValueError("no frames")
+    return out
+
+
 def to_image(frames) -> torch.Tensor:
     """uint8 [B,H,W,3] (array or list of [H,W,3]) -> IMAGE float32 [B,H,W,3] in 0..1 on the
     intermediate device."""
@@ -78,6 +102,18 @@ def mask_to_numpy(mask: torch.Tensor, name: str = "mask") -> np.ndarray:
     return t.detach().float().cpu().clamp(0, 1).numpy()
 
 
+def audio_to_numpy(audio, name: str = "audio") -> tuple[np.ndarray, int]:
+    """ComfyUI AUDIO {"waveform": [B, C, N] tensor, "sample_rate": int} -> (mono float32 [N] of the first
+    item, sample rate)."""
+    wave = audio.get("waveform") if isinstance(audio, dict) else None
+    rate = audio.get("sample_rate") if isinstance(audio, dict) else None
+    if not isinstance(wave, torch.Tensor) or wave.dim() not in (2, 3) or wave.shape[-1] == 0 or not rate:
+        raise ValueError(f"{name}: expected ComfyUI AUDIO {{'waveform': [B, C, N], 'sample_rate': int}}, "
+                         f"got {type(audio).__name__}")
+    w = wave[0] if wave.dim() == 3 else wave
+    return w.detach().float().cpu().mean(dim=0).numpy(), int(rate)
+
+
 # ---- devices ------------------------------------------------------------------------------
 def torch_device() -> torch.device:
     """Compute device: ComfyUI's choice (respects --cpu), else fsth_core's automatic pick."""
@@ -97,6 +133,19 @@ def free_memory() -> None:
     mm = model_management()
     if mm is not None:
         mm.soft_empty_cache()
+
+
+def make_room(module: torch.nn.Module, batch: int, image_size: int, training: bool = False) -> None:
+    """Before a job on a GPU: ask ComfyUI to unload its models (a diffusion model, say) until the memory
+    ``fsth_core.device.memory_estimate`` gives is free.  Nothing on the CPU or outside ComfyUI."""
+    mm = model_management()
+    device = torch_device()
+    if mm is None or device.type == "cpu":
+        return
+    from fsth_core.device import memory_estimate
+
+    mm.free_memory(memory_estimate(module, batch, image_size, training), device)
+    mm.soft_empty_cache()
 
 
 def grad_enabled():
@@ -148,6 +197,22 @@ def register_model_folders() -> None:
     for p in fp.get_folder_paths(MODELS):
         if Path(p).resolve() != PACK_WEIGHTS.resolve():  # fsth_core searches its own weights/ last anyway
             register_weights_dir(p)
+
+
+def install_example_inputs() -> list[Path]:
+    """Copy the example workflows' input files into ComfyUI's input folder where missing, so the templates
+    run on first open; a user's file of the same name is never replaced.  Never fails the pack's loading."""
+    fp = folder_paths()
+    if fp is None:
+        return []
+    from fsth_core.paths import example_inputs, install_missing
+
+    try:
+        return install_missing(example_inputs(), fp.get_input_directory())
+    except OSError as e:
+        logging.getLogger("fsth").warning("FSTH: could not copy the example inputs into %s: %s",
+                                          fp.get_input_directory(), e)
+        return []
 
 
 def _scan(folders, exts=EXTENSIONS) -> list[str]:

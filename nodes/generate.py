@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from fsth_core.compose import paste_frames
 from fsth_core.frames import render_frames
-from fsth_core.pipeline import FrameGenerator, realism_scores
+from fsth_core.pipeline import FrameGenerator, kept_indices, realism_scores
 
-from ._comfy import Progress, free_memory, mask_to_numpy, to_image, to_mask, to_uint8
+from ._comfy import Progress, free_memory, make_room, mask_to_numpy, to_image, to_mask, to_uint8
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
@@ -27,6 +25,7 @@ class Generator:
     OUTPUT_TOOLTIPS = ("The generated frames.",
                        "Where each frame differs from the picture: 1 where it moves or is painted, 0 where the "
                        "picture's own pixels are kept (all ones for head crops).")
+    SEARCH_ALIASES = ["talking head", "animate portrait", "face animation", "render face"]
     FUNCTION = "generate"
 
     @classmethod
@@ -55,6 +54,7 @@ class Generator:
         bar = Progress(len(points))
         gen = None
         if method == "neural":
+            make_room(model.model.generator, int(batch_size), model.size)
             gen = FrameGenerator(model.model, identity.identity, model.execution(), batch=int(batch_size))
         frames, masks = render_frames(identity.identity, points, model.size, gen, picture,
                                       landmarks.head_box(), bar.callback)
@@ -67,8 +67,15 @@ class RealismScore:
     DESCRIPTION = ("The discriminator's realism score of each frame for this person; keeps the frames above "
                    "the threshold (when none passes, the single best frame is kept).")
     CATEGORY = CATEGORY
-    RETURN_TYPES = ("IMAGE", "FSTH_LANDMARKS", "STRING")
-    RETURN_NAMES = ("kept_frames", "kept_landmarks", "scores")
+    RETURN_TYPES = ("IMAGE", "FSTH_LANDMARKS", "FLOAT", "INT")
+    RETURN_NAMES = ("kept_frames", "kept_landmarks", "scores", "kept_count")
+    OUTPUT_IS_LIST = (False, False, True, False)
+    OUTPUT_TOOLTIPS = ("The frames scored above the threshold (at least the best one).",
+                       "Their landmarks (for Paste Back).",
+                       "The realism score of every input frame, in order (a list of FLOATs; the scale is the "
+                       "model's).",
+                       "How many frames were kept.")
+    SEARCH_ALIASES = ["discriminator", "realism filter", "frame quality"]
     FUNCTION = "score"
 
     @classmethod
@@ -88,15 +95,15 @@ class RealismScore:
         if imgs.shape[1:3] != (model.size, model.size) or len(imgs) != len(landmarks):
             raise ValueError(f"frames must be {len(landmarks)} crops of {model.size}x{model.size} (one per "
                              f"landmark frame), got {len(imgs)} of {imgs.shape[2]}x{imgs.shape[1]}")
-        r = realism_scores(model.model, identity.identity, imgs, landmarks.in_crop(model.size), model.execution())
-        keep = np.flatnonzero(r > threshold)
-        if len(keep) == 0:
-            keep = np.array([int(np.argmax(r))])
+        make_room(model.model.discriminator, 8, model.size)
+        r = realism_scores(model.model, identity.identity, imgs, landmarks.in_crop(model.size),
+                           model.execution(), progress=Progress(len(imgs)).callback)
+        keep = kept_indices(r, float(threshold))
         lm = landmarks
         kept = type(lm)(lm.points[keep], lm.image_size, lm.found[keep], lm.interpolated[keep], lm.fps, lm.crop)
-        text = json.dumps({"scores": [round(float(v), 4) for v in r], "kept": keep.tolist(),
-                           "threshold": float(threshold)})
-        return {"ui": {"text": [text]}, "result": (to_image(imgs[keep]), kept, text)}
+        scores = [round(float(v), 4) for v in r]
+        text = json.dumps({"scores": scores, "kept": keep.tolist(), "threshold": float(threshold)})
+        return {"ui": {"text": [text]}, "result": (to_image(imgs[keep]), kept, scores, len(keep))}
 
 
 class PasteBack:
@@ -107,6 +114,7 @@ class PasteBack:
     RETURN_TYPES = ("IMAGE", "MASK")
     RETURN_NAMES = ("images", "mask")
     OUTPUT_TOOLTIPS = ("The whole pictures.", "The animated region of each picture (1 = changed).")
+    SEARCH_ALIASES = ["paste back", "composite face", "uncrop"]
     FUNCTION = "paste"
 
     @classmethod

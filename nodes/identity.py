@@ -5,16 +5,18 @@ import os
 import re
 
 from fsth_core.finetune import finetune, options_from_recipe
+from fsth_core.metrics.face import check_one_person
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
 from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
-                     to_uint8)
+                     make_room, to_uint8)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
 _MODEL_TIP = {"tooltip": "An FSTH model (Load Model)."}
-_IMAGES_TIP = {"tooltip": "1-32 full pictures of one person (cropped internally around the face)."}
+_IMAGES_TIP = {"tooltip": "1-32 full pictures of one person (cropped internally around the face). Pictures of "
+                          "several people are refused (dlib face descriptors)."}
 _LANDMARKS_TIP = {"tooltip": "Landmarks of these pictures (Landmark Extract, input_kind = photos)."}
 
 
@@ -26,6 +28,7 @@ def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks) -> Sources:
     if tuple(imgs.shape[1:3]) != tuple(landmarks.image_size):
         raise ValueError(f"images are {imgs.shape[2]}x{imgs.shape[1]} but the landmarks were found on "
                          f"{landmarks.image_size[1]}x{landmarks.image_size[0]} pictures")
+    check_one_person(imgs, landmarks.points)
     return prepare_sources(list(imgs), landmarks.points, model.size)
 
 
@@ -34,6 +37,8 @@ class Embedder:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_IDENTITY",)
     RETURN_NAMES = ("identity",)
+    OUTPUT_TOOLTIPS = ("The person's identity for this model: embedding and AdaIN parameters.",)
+    SEARCH_ALIASES = ["identity", "face embedding", "few-shot"]
     FUNCTION = "embed"
 
     @classmethod
@@ -52,6 +57,9 @@ class FewShotFinetune:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_MODEL", "FSTH_IDENTITY")
     RETURN_NAMES = ("model", "identity")
+    OUTPUT_TOOLTIPS = ("A fine-tuned copy of the model (the input model is unchanged).",
+                       "The person's identity for that model.")
+    SEARCH_ALIASES = ["fine-tune", "finetune", "personalize", "train on a person"]
     FUNCTION = "finetune"
 
     @classmethod
@@ -77,6 +85,7 @@ class FewShotFinetune:
         n = opts.steps
         if n == 0:
             return model, FSTHIdentity(ident, f"{model.name} x{ident.shots}")
+        make_room(model.model, opts.batch, model.size, training=True)
         with grad_enabled():
             res = finetune(model.model, ident, sources, opts, ex, Progress(n).callback)
         tuned = FSTHModel(res.model, f"{model.name}+ft{res.steps_done}", model.precision, rec,
@@ -99,6 +108,7 @@ class SaveIdentity:
                    "connected) to output/fsth_identities: fine-tune once, animate many times.")
     CATEGORY = CATEGORY
     RETURN_TYPES = ()
+    SEARCH_ALIASES = ["save person", "save face"]
     FUNCTION = "save"
     OUTPUT_NODE = True
 
@@ -126,6 +136,9 @@ class LoadIdentity:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_MODEL", "FSTH_IDENTITY")
     RETURN_NAMES = ("model", "identity")
+    OUTPUT_TOOLTIPS = ("The model, with the person's fine-tuned weights when the file has them.",
+                       "The person's identity.")
+    SEARCH_ALIASES = ["load person", "load face"]
     FUNCTION = "load"
 
     @classmethod

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from fsth_core.animate_checks import MAX_FPS, MAX_INTENSITY
+from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.detect import BACKENDS
+from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.landmarks.render import draw_landmarks_batch
+from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import MODES, retarget
 from fsth_core.landmarks.track import extract_landmarks
 
-from ._comfy import Progress, to_image, to_uint8
+from ._comfy import Progress, audio_to_numpy, iter_uint8, to_image, to_image_stream, torch_device
 from ._types import FSTHLandmarks
 
 CATEGORY = "FSTH/landmarks"
@@ -21,6 +23,9 @@ class LandmarkExtract:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS", "IMAGE")
     RETURN_NAMES = ("landmarks", "landmark_images")
+    OUTPUT_TOOLTIPS = ("The 68 landmarks of the face in every image (frames without a face are interpolated "
+                       "and flagged).", "The landmarks drawn as the paper's coloured line images, at the images' size.")
+    SEARCH_ALIASES = ["face landmarks", "facial landmarks", "68 points", "face tracking", "dlib"]
     FUNCTION = "extract"
 
     @classmethod
@@ -40,28 +45,42 @@ class LandmarkExtract:
             "smoothing": ("FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.05,
                                     "tooltip": "Temporal smoothing of a video's landmarks (0 = off; "
                                                "ignored for photos)."}),
+        }, "optional": {
+            "fps": ("FLOAT", {"forceInput": True, "default": 25.0, "min": 1.0, "max": 240.0,
+                              "tooltip": "The video's frame rate (connect Get Video Components' fps): smoothing "
+                                         "works in real time and the landmarks carry it. Unconnected: 25."}),
+            "start": ("INT", {"default": 0, "min": 0, "max": 1000000,
+                              "tooltip": "First frame to use (0-based): skip the start of a long clip."}),
+            "length": ("INT", {"default": 0, "min": 0, "max": 1000000,
+                               "tooltip": "How many frames to use from start (0 = all the rest)."}),
         }}
 
-    def extract(self, images, input_kind: str, backend: str, face: str, smoothing: float):
-        frames = to_uint8(images, "images")
-        video = input_kind == "video"
-        bar = Progress(len(frames))
+    def extract(self, images, input_kind: str, backend: str, face: str, smoothing: float, fps=None, start=None,
+                length=None):
+        first = int(start or 0)
+        stop = len(images) if not length else min(len(images), first + int(length))
+        if not 0 <= first < stop:
+            raise ValueError(f"start {first} is outside the {len(images)} images")
+        video, bar = input_kind == "video", Progress(stop - first)
 
         def stream():
-            for f in frames:
+            for f in iter_uint8(images, first, stop, "images"):
                 yield f
                 bar.update()
 
         res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
                                 smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
-                                total=len(frames), name="images")
+                                total=stop - first, name="images", fps=float(fps) if fps else None,
+                                device=str(torch_device()))
         missing = [i for i, f in enumerate(res.found) if not f]
         if not video and missing:  # a photo's landmarks must not be copied from another photo
-            raise ValueError(f"no face found in photo {missing[0] + 1} of {len(frames)} (images[{missing[0]}])"
+            raise ValueError(f"no face found in photo {missing[0] + 1} of {stop - first} "
+                             f"(images[{first + missing[0]}])"
                              + (f" nor in {len(missing) - 1} other(s)" if len(missing) > 1 else "")
                              + ": give only photos that show the face")
         lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
-        return lm, to_image(draw_landmarks_batch(res.points, res.image_size))
+        drawn = (draw_landmarks(p, res.image_size) for p in res.points)
+        return lm, to_image_stream(drawn, len(res.points))
 
 
 class RenderLandmarks:
@@ -69,6 +88,8 @@ class RenderLandmarks:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
+    OUTPUT_TOOLTIPS = ("The landmark line images.",)
+    SEARCH_ALIASES = ["draw landmarks", "landmark image"]
     FUNCTION = "render"
 
     @classmethod
@@ -94,6 +115,8 @@ class RetargetLandmarks:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS",)
     RETURN_NAMES = ("landmarks",)
+    OUTPUT_TOOLTIPS = ("Landmarks on the source picture that follow the driver.",)
+    SEARCH_ALIASES = ["motion transfer", "reenactment", "driving video", "retarget"]
     FUNCTION = "retarget"
 
     @classmethod
@@ -120,10 +143,14 @@ class RetargetLandmarks:
 
 
 class ProceduralMotion:
-    DESCRIPTION = "Animated landmarks of one face without a video: blinks, speech-like mouth, head motion."
+    DESCRIPTION = ("Animated landmarks of one face without a video: blinks, speech-like mouth, head motion; with "
+                   "an audio input the mouth follows the sound's loudness (no phonemes) and the motion is as "
+                   "long as the sound.")
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS",)
     RETURN_NAMES = ("landmarks",)
+    OUTPUT_TOOLTIPS = ("A landmark track of the source face (blinks, mouth, head motion), on its picture.",)
+    SEARCH_ALIASES = ["talking", "audio to face", "lip sync", "idle animation", "blink"]
     FUNCTION = "animate"
 
     @classmethod
@@ -137,9 +164,44 @@ class ProceduralMotion:
                              "tooltip": "Random seed: the same seed gives the same motion."}),
             "intensity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": MAX_INTENSITY, "step": 0.05,
                                     "tooltip": "0 = still, 1 = natural, 2 = lively."}),
+        }, "optional": {
+            "audio": ("AUDIO", {"tooltip": "Optional: a sound to talk to (Load Audio, or Get Video Components' "
+                                           "audio). The mouth opens with its loudness and widens or rounds with "
+                                           "its pitch colour; frames is then ignored: the motion lasts as long "
+                                           "as the sound at fps. Connect the same audio to Create Video."}),
         }}
 
-    def animate(self, source: FSTHLandmarks, frames: int, fps: float, seed: int, intensity: float):
-        pts = procedural_motion(source.points[0], int(frames), fps=float(fps), seed=int(seed),
-                                intensity=float(intensity))
+    def animate(self, source: FSTHLandmarks, frames: int, fps: float, seed: int, intensity: float, audio=None):
+        kw = {"fps": float(fps), "seed": int(seed), "intensity": float(intensity)}
+        if audio is None:
+            pts = procedural_motion(source.points[0], int(frames), **kw)
+        else:
+            pts = audio_motion(source.points[0], *audio_to_numpy(audio), **kw)
         return (FSTHLandmarks.of(pts, source.image_size, float(fps), crop=source.source_box()),)
+
+
+class EditLandmarks:
+    DESCRIPTION = ("Expression editing: opens the mouth, smiles, closes the eyes, raises the brows and turns the "
+                   "head of one pose or of every frame of a track (the 68 points have no pupils: no gaze). "
+                   "With Landmark Extract's pose of a still portrait it poses the portrait without a driver.")
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_LANDMARKS",)
+    RETURN_NAMES = ("landmarks",)
+    OUTPUT_TOOLTIPS = ("The edited landmarks, on the same picture and head box as the input.",)
+    SEARCH_ALIASES = ["expression editor", "face pose", "smile", "blink", "head turn", "advanced live portrait"]
+    FUNCTION = "edit"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        sliders = {name: ("FLOAT", {"default": 0.0, "min": lo, "max": hi, "step": step, "tooltip": tip})
+                   for name, (lo, hi, step, tip) in SLIDERS.items()}
+        return {"required": {"landmarks": ("FSTH_LANDMARKS", {
+            "tooltip": "One pose (Landmark Extract on a portrait) or a track (Retarget / Procedural Motion); "
+                       "every frame gets the same edit."}), **sliders}}
+
+    def edit(self, landmarks: FSTHLandmarks, mouth: float, smile: float, eyes: float, brows: float, yaw: float,
+             pitch: float, roll: float):
+        e = ExpressionEdit(mouth, smile, eyes, brows, yaw, pitch, roll)
+        lm = landmarks
+        return (FSTHLandmarks(edit_landmarks(lm.points, e), lm.image_size, lm.found, lm.interpolated, lm.fps,
+                              crop=lm.head_box()),)

@@ -17,6 +17,8 @@ class LoadModel:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_MODEL",)
     RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = ("The talking-head model (embedder, generator, discriminator) with its compute precision.",)
+    SEARCH_ALIASES = ["talking head model", "portrait animation model", "load fsth"]
     FUNCTION = "load"
 
     @classmethod

@@ -14,6 +14,7 @@ class VideoToVideo:
                    "the motion's change (relative to each frame's own pose and expression), composed at the "
                    "clip's resolution so everything that does not move keeps its pixels.")
     CATEGORY = CATEGORY
+    SEARCH_ALIASES = ("video to video", "face reenactment", "reanimate video", "motion transfer", "talking head")
     RETURN_TYPES = ("IMAGE", "MASK")
     RETURN_NAMES = ("frames", "mask")
     OUTPUT_TOOLTIPS = ("The re-animated clip.", "The animated region of each frame (1 = changed).")

@@ -112,3 +112,42 @@ def test_min_realism_holds_unrealistic_frames(tiny_model, tmp_path):
     r2 = _animate("--model", tiny_model, "--source", PORTRAIT, "--motion", "talk", "--seconds", "0.4",
                   "--no-finetune", "--min-realism=-1e9", "--out", tmp_path / "o2.mp4")
     assert "0 unrealistic frames held" in r2.stdout
+
+
+def test_audio_drives_the_motion_and_is_muxed_into_the_video(tmp_path):
+    from scipy.io import wavfile
+
+    from fsth_core.data.synthetic_audio import synthetic_speech
+    from fsth_core.landmarks.audio import load_audio
+    from fsth_core.media import stream_durations
+
+    x, _ = synthetic_speech(1.2, 16000, seed=2)
+    wav = tmp_path / "speech.wav"
+    wavfile.write(str(wav), 16000, (x * 32767).astype(np.int16))
+    out = tmp_path / "talk.mp4"
+    r = _animate("--method", "warp", "--source", PORTRAIT, "--audio", wav, "--fps", "10", "--edit", "smile=0.5",
+                 "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "12 frames at 10 fps" in r.stdout and "with sound" in r.stdout  # as long as the sound
+    d = stream_durations(out)
+    assert d["audio"] == pytest.approx(1.2, abs=0.05) and d["video"] == pytest.approx(1.2, abs=0.11)
+    sound, rate = load_audio(out)  # the sound of the mp4 decodes again
+    assert len(sound) / rate == pytest.approx(1.2, abs=0.05)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav", "talk.mp4"]  # no temporary files left
+
+
+def test_still_motion_with_an_edit_poses_the_portrait(tmp_path):
+    import cv2
+
+    frames = tmp_path / "f"
+    r = _animate("--method", "warp", "--source", PORTRAIT, "--motion", "still", "--edit", "mouth=0.3,eyes=1",
+                 "--seconds", "0.2", "--fps", "10", "--out", tmp_path / "o.mp4", "--frames-dir", frames)
+    assert r.returncode == 0, r.stderr
+    imgs = [cv2.imread(str(p)) for p in sorted(frames.glob("*.png"))]
+    src = cv2.imread(str(PORTRAIT))
+    assert len(imgs) == 2 and (imgs[0] == imgs[1]).all()  # still: the same pose in every frame
+    diff = np.abs(imgs[0].astype(int) - src).max(axis=2) > 40
+    assert diff.sum() > 100 and not diff[:, :80].any()  # the face changed, the picture's left edge did not
+    _assert_one_line_error(_animate("--method", "warp", "--source", PORTRAIT, "--motion", "still", "--edit",
+                                    "yaw=90", "--out", tmp_path / "x.mp4"), "yaw=90 is outside",
+                           outputs=[tmp_path / "x.mp4"])

@@ -51,3 +51,20 @@ def test_cli_bad_file_is_one_line(tmp_path):
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "x.safetensors" in out.stderr
+
+
+def test_pyproject_is_ready_for_the_comfy_registry():
+    import tomllib
+
+    import cv2
+
+    root = Path(__file__).resolve().parent.parent
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    project, comfy = meta["project"], meta["tool"]["comfy"]
+    assert project["license"] == {"file": "LICENSE"}
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    assert "License :: OSI Approved :: MIT License" in project["classifiers"]
+    assert comfy["requires-comfyui"] == ">=0.8.0" and comfy["PublisherId"] and comfy["DisplayName"]
+    assert "urls" not in project  # no placeholder address: the real one comes with publishing
+    icon = cv2.imread(str(root / "icon.png"))
+    assert icon is not None and icon.shape[0] == icon.shape[1] >= 128

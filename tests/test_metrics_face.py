@@ -111,3 +111,13 @@ def test_akd_on_detected_landmarks_follows_image_shift(face, embedder):
     assert res.per_frame[0] == 0.0
     assert res.per_frame[1] == pytest.approx(6 / iod, rel=0.3)
     assert res.missing == 1
+
+
+def test_people_chains_one_persons_pictures_and_splits_others():
+    from fsth_core.metrics.face import people
+
+    e = np.eye(128)
+    a, b, c = np.zeros(128), 0.5 * e[0], e[0]  # a-b 0.5, b-c 0.5, a-c 1.0: one person through b
+    d = 5 * e[1]
+    assert people([a, b, c]) == [[0, 1, 2]]
+    assert people([a, d, c, b]) == [[0, 2, 3], [1]]

@@ -12,7 +12,7 @@ WIDGETS = ("INT", "FLOAT", "STRING", "BOOLEAN")
 EXPECTED = {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_RenderLandmarks", "FSTH_RetargetLandmarks",
             "FSTH_ProceduralMotion", "FSTH_Embedder", "FSTH_FewShotFinetune", "FSTH_Generator",
             "FSTH_RealismScore", "FSTH_PasteBack", "FSTH_SaveIdentity", "FSTH_LoadIdentity",
-            "FSTH_VideoToVideo"}
+            "FSTH_VideoToVideo", "FSTH_EditLandmarks"}
 
 
 def load_pack():
@@ -45,6 +45,11 @@ def test_node_definition_is_consistent(node_id, cls):
     names = getattr(cls, "RETURN_NAMES", cls.RETURN_TYPES)
     assert len(names) == len(cls.RETURN_TYPES) and len(set(names)) == len(names)
     assert cls.RETURN_TYPES or getattr(cls, "OUTPUT_NODE", False), "a node without outputs must be an output node"
+    for attr in ("OUTPUT_IS_LIST", "OUTPUT_TOOLTIPS"):
+        if hasattr(cls, attr):
+            assert isinstance(getattr(cls, attr), tuple) and len(getattr(cls, attr)) == len(cls.RETURN_TYPES), attr
+    assert cls.SEARCH_ALIASES and all(isinstance(a, str) and a for a in cls.SEARCH_ALIASES)
+    assert not cls.RETURN_TYPES or all(cls.OUTPUT_TOOLTIPS), f"{node_id}: output tooltips"
     fn = getattr(cls, cls.FUNCTION)
     params = inspect.signature(fn).parameters
     args = [p for p in params if p != "self"]

@@ -24,9 +24,12 @@ def check(node_id, result):
     cls = PACK.NODE_CLASS_MAPPINGS[node_id]
     assert isinstance(result, tuple) and len(result) == len(cls.RETURN_TYPES)
     want = {"FSTH_MODEL": T.FSTHModel, "FSTH_LANDMARKS": T.FSTHLandmarks, "FSTH_IDENTITY": T.FSTHIdentity,
-            "STRING": str}
-    for value, kind in zip(result, cls.RETURN_TYPES):
-        if kind == "IMAGE":
+            "STRING": str, "FLOAT": float, "INT": int}
+    is_list = getattr(cls, "OUTPUT_IS_LIST", (False,) * len(result))
+    for value, kind, as_list in zip(result, cls.RETURN_TYPES, is_list):
+        if as_list:  # a ComfyUI list output: a Python list of values of the type
+            assert isinstance(value, list) and value and all(type(v) is want[kind] for v in value)
+        elif kind == "IMAGE":
             assert value.dtype == torch.float32 and value.dim() == 4 and value.shape[-1] == 3
             assert 0 <= float(value.min()) and float(value.max()) <= 1
         elif kind == "MASK":
@@ -87,6 +90,34 @@ def test_landmark_extract_video_tracks_and_smooths(picture):
     assert (dx > 0).all()  # follows the shift to the right
 
 
+def test_landmark_extract_takes_fps_start_and_length(picture):
+    frames = torch.cat([torch.roll(picture, s, dims=2) for s in (0, 2, 4, 6, 8)])
+    node = N["FSTH_LandmarkExtract"]
+    full, _ = node.extract(frames, "video", "dlib", "0", 0.0)
+    part, img = check("FSTH_LandmarkExtract", node.extract(frames, "video", "dlib", "0", 0.0, 12.5, 1, 3))
+    assert len(part) == 3 and img.shape == (3, SIZE, SIZE, 3) and part.fps == 12.5 and full.fps is None
+    np.testing.assert_allclose(part.points[0], full.points[1], atol=1.0)  # frames 1..3
+    (tail, _) = node.extract(frames, "video", "dlib", "0", 0.0, None, 3, 0)  # length 0: to the end
+    assert len(tail) == 2
+    with pytest.raises(ValueError, match="start 5 is outside"):
+        node.extract(frames, "video", "dlib", "0", 0.0, None, 5, 0)
+
+
+def test_face_alignment_runs_on_comfyuis_device(comfy_stubs, picture, monkeypatch):
+    mod = sys.modules["fsth_pack.nodes.landmarks"]
+    seen = {}
+
+    def fake_extract(frames, **kw):
+        seen.update(kw)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(mod, "extract_landmarks", fake_extract)
+    monkeypatch.setattr(sys.modules["comfy.model_management"], "get_torch_device", lambda: torch.device("cuda", 1))
+    with pytest.raises(RuntimeError, match="stop"):
+        N["FSTH_LandmarkExtract"].extract(picture, "photos", "face_alignment", "largest", 0.0)
+    assert seen["device"] == "cuda:1" and seen["backend"] == "face_alignment"
+
+
 def test_missing_backends_say_what_to_install(picture, monkeypatch):
     with pytest.raises(ValueError, match="face.alignment"):
         N["FSTH_LandmarkExtract"].extract(picture, "photos", "face_alignment", "largest", 0.0)
@@ -116,6 +147,37 @@ def test_procedural_motion_and_retarget(source, motion):
         N["FSTH_RetargetLandmarks"].retarget(src, drv, "relative", 5)
 
 
+def test_procedural_motion_talks_to_an_audio_input(source):
+    from fsth_core.data.synthetic_audio import synthetic_speech
+
+    x, _ = synthetic_speech(1.0, 16000, seed=3)
+    audio = {"waveform": torch.from_numpy(np.stack([x, x]))[None], "sample_rate": 16000}  # ComfyUI AUDIO
+    (lm,) = check("FSTH_ProceduralMotion", N["FSTH_ProceduralMotion"].animate(source[0], 7, 20.0, 0, 1.0, audio))
+    assert len(lm) == 20 and lm.fps == 20.0  # frames follow the sound (1 s at 20 fps), not the widget
+    gap = np.linalg.norm(lm.points[:, [61, 62, 63]] - lm.points[:, [67, 66, 65]], axis=-1).mean(-1)
+    assert gap.max() - gap.min() > 0.05 * np.ptp(lm.points[0, :, 1])  # the mouth moves
+    with pytest.raises(ValueError, match="expected ComfyUI AUDIO"):
+        N["FSTH_ProceduralMotion"].animate(source[0], 7, 20.0, 0, 1.0, {"waveform": x})
+
+
+def test_edit_landmarks_poses_a_still_portrait(model, picture, source, motion):
+    node = N["FSTH_EditLandmarks"]
+    (posed,) = check("FSTH_EditLandmarks", node.edit(source[0], 0.3, 0.5, 1.0, 0.0, 10.0, 0.0, 0.0))
+    assert posed.points.shape == (1, 68, 2) and posed.image_size == (SIZE, SIZE)
+    assert posed.crop is not None and np.allclose(posed.crop.box, source[0].source_box().box)  # same head box
+    (track,) = node.edit(motion, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0)
+    assert len(track) == FRAMES and track.fps == motion.fps and np.allclose(track.crop.box, motion.crop.box)
+    (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
+    region, rmask = N["FSTH_Generator"].generate(model, ident, posed, "warp", 1, picture)
+    full, mask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(region, picture, posed, 0.1, rmask))
+    assert full.shape == (1, SIZE, SIZE, 3) and mask.max() == 1.0
+    moved = (full - picture).abs().amax(-1) > 0.08
+    assert moved.any() and torch.equal(full[mask == 0], picture[mask == 0])
+    (same,) = node.edit(source[0], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    still, smask = N["FSTH_Generator"].generate(model, ident, same, "warp", 1, picture)
+    assert float(smask.max()) == 0.0  # no edit: nothing moves
+
+
 def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     before = state(model)
     (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, picture, source[0]))
@@ -130,11 +192,14 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     torch.testing.assert_close(again, frames, atol=2 / 255, rtol=0)
     warped, _ = check("FSTH_Generator", N["FSTH_Generator"].generate(model, ident, motion, "warp", 8))
     assert warped.shape == (FRAMES, 64, 64, 3)
-    out = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, -1e6))
-    scores = json.loads(out[2])["scores"]
-    assert out[0].shape[0] == FRAMES == len(scores) and len(out[1]) == FRAMES
-    best, lm_best, text = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
-    assert best.shape[0] == 1 == len(lm_best) and json.loads(text)["kept"] == [int(np.argmax(scores))]
+    res = N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, -1e6)
+    out = check("FSTH_RealismScore", res)
+    scores = out[2]
+    assert out[0].shape[0] == FRAMES == len(scores) == out[3] and len(out[1]) == FRAMES
+    assert json.loads(res["ui"]["text"][0])["scores"] == scores
+    best, lm_best, _, count = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
+    assert best.shape[0] == 1 == len(lm_best) == count
+    torch.testing.assert_close(best[0], frames[int(np.argmax(scores))], atol=1 / 255, rtol=0)
     pasted, pmask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(frames, picture, motion, 0.1))
     assert pasted.shape == (FRAMES, SIZE, SIZE, 3) and pmask.shape == (FRAMES, SIZE, SIZE)
     pasted2, _ = N["FSTH_PasteBack"].paste(frames, picture, source[0], 0.1)  # same box from the source
@@ -153,6 +218,29 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     with pytest.raises(ValueError, match="not the picture the identity was made from"):
         N["FSTH_Generator"].generate(model, ident, motion, "warp", 4, torch.flip(picture, [2]))
     assert same_state(state(model), before) and not model.model.folded
+
+
+def test_embedder_refuses_pictures_of_several_people(model, picture):
+    import importlib.util
+    from pathlib import Path
+
+    import cv2
+
+    mpl = importlib.util.find_spec("matplotlib")
+    if mpl is None:
+        pytest.skip("needs matplotlib's public-domain portrait of Grace Hopper")
+    hopper = cv2.imread(str(Path(list(mpl.submodule_search_locations)[0]) / "mpl-data/sample_data/grace_hopper.jpg"))
+    hopper = cv2.resize(hopper[:512, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    two = torch.cat([picture, torch.from_numpy(hopper).float()[None] / 255])
+    (lm, _) = N["FSTH_LandmarkExtract"].extract(two, "photos", "dlib", "largest", 0.0)
+    with pytest.raises(ValueError, match="2 different people .pictures 1; pictures 2"):
+        N["FSTH_Embedder"].embed(model, two, lm)
+    with pytest.raises(ValueError, match="different people"):
+        N["FSTH_FewShotFinetune"].finetune(model, two, lm, 0, 2, 0)
+    same = torch.cat([picture, torch.flip(picture, [2])])  # one person, mirrored
+    (lm2, _) = N["FSTH_LandmarkExtract"].extract(same, "photos", "dlib", "largest", 0.0)
+    (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, same, lm2))
+    assert ident.identity.shots == 2
 
 
 def test_finetune_zero_steps_is_feed_forward(model, picture, source):
@@ -241,11 +329,32 @@ def test_progress_per_frame_and_per_step_and_cancel(comfy_stubs, model, picture,
     comfy_stubs.calls = []
     N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
     assert [v for v, _ in comfy_stubs.calls] == list(range(1, FRAMES + 1))
+    frames, _ = N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
+    comfy_stubs.calls = []
+    N["FSTH_RealismScore"].score(model, ident, frames, motion, 0.0)
+    assert comfy_stubs.calls == [(FRAMES, FRAMES)]  # one batch of 8
+    comfy_stubs.calls, comfy_stubs.stop_at = [], 1
+    with pytest.raises(RuntimeError, match="interrupted"):
+        N["FSTH_RealismScore"].score(model, ident, frames, motion, 0.0)
     comfy_stubs.calls, comfy_stubs.stop_at = [], 1
     with pytest.raises(RuntimeError, match="interrupted"):
         N["FSTH_FewShotFinetune"].finetune(model, picture, source[0], 50, 1, 0)
     assert comfy_stubs.calls == [(1, 50)]
     assert same_state(state(model), before)
+
+
+def test_make_room_asks_comfyui_to_free_gpu_memory(comfy_stubs, model, monkeypatch):
+    mm, calls = sys.modules["comfy.model_management"], []
+    mm.free_memory = lambda required, device, keep_loaded=[]: calls.append((required, device))
+    _comfy = sys.modules["fsth_pack.nodes._comfy"]
+    _comfy.make_room(model.model, 4, 64, training=True)
+    assert calls == []  # the CPU: nothing to free
+    monkeypatch.setattr(mm, "get_torch_device", lambda: torch.device("cuda", 0))
+    _comfy.make_room(model.model.generator, 4, 64)
+    _comfy.make_room(model.model, 4, 64, training=True)
+    (need_g, dev), (need_ft, _) = calls
+    weights = sum(p.numel() * p.element_size() for p in model.model.generator.parameters())
+    assert dev == torch.device("cuda", 0) and need_g > weights and need_ft > 4 * need_g
 
 
 def test_model_folders_keep_extra_model_paths(tmp_path, monkeypatch):
@@ -289,3 +398,24 @@ def test_video_to_video_reanimates_each_frame_of_a_clip(model, picture, motion, 
     assert torch.equal(out[still], clip[still]) and (mask > 0).any()
     with pytest.raises(ValueError, match="landmarks belong to"):
         N["FSTH_VideoToVideo"].reanimate(model, clip[:, :64], lm, motion, method)
+
+
+def test_example_inputs_are_installed_without_replacing_a_users_file(tmp_path, monkeypatch):
+    from fsth_core.paths import example_inputs
+
+    fp = types.ModuleType("folder_paths")
+    fp.get_input_directory = lambda: str(tmp_path / "input")
+    monkeypatch.setitem(sys.modules, "folder_paths", fp)
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "fsth_portrait.jpg").write_bytes(b"mine")  # a user's file of the same name
+    install = sys.modules["fsth_pack.nodes._comfy"].install_example_inputs
+    new = install()
+    files = example_inputs()
+    assert {p.name for p in new} == set(files) - {"fsth_portrait.jpg"} and len(new) >= 5
+    assert (tmp_path / "input" / "fsth_portrait.jpg").read_bytes() == b"mine"
+    for p in new:
+        assert p.read_bytes() == files[p.name].read_bytes()
+    assert install() == []  # nothing twice
+    assert sorted(p.name for p in (tmp_path / "input").iterdir()) == sorted(files)  # no temporary files left
+    fp.get_input_directory = lambda: str(tmp_path / "input" / "fsth_speech.wav" / "x")  # not a folder
+    assert install() == []  # a warning, never an error while the pack loads

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from _comfy_core_schema import CORE, OPTIONAL_INPUTS, OUTPUT_NODES
 from test_nodes_defs import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,23 +16,32 @@ WORKFLOWS = sorted((ROOT / "example_workflows").glob("*.json"))
 PACK = load_pack()
 WIDGET_TYPES = {"INT": int, "FLOAT": (int, float), "STRING": str, "BOOLEAN": bool}
 CONTROL = {"fixed", "increment", "decrement", "randomize"}
-# ComfyUI 0.8 core nodes the workflows may use: widget inputs (name, type) in order, output types
-CORE = {
-    "LoadImage": ([("image", "COMBO"), ("upload", "STRING")], ["IMAGE", "MASK"]),
-    "LoadVideo": ([("file", "COMBO"), ("upload", "STRING")], ["VIDEO"]),
-    "GetVideoComponents": ([], ["IMAGE", "AUDIO", "FLOAT"]),
-    "CreateVideo": ([("fps", "FLOAT")], ["VIDEO"]),
-    "SaveVideo": ([("filename_prefix", "STRING"), ("format", "COMBO"), ("codec", "COMBO")], []),
-    "SaveImage": ([("filename_prefix", "STRING")], []),
-    "SaveAnimatedWEBP": ([("filename_prefix", "STRING"), ("fps", "FLOAT"), ("lossless", "BOOLEAN"),
-                          ("quality", "INT"), ("method", "COMBO")], []),
-    "PreviewImage": ([], []),
-    "ImageBatch": ([], ["IMAGE"]),
-}
-CORE_INPUTS = {"GetVideoComponents": {"video": "VIDEO"}, "CreateVideo": {"images": "IMAGE", "audio": "AUDIO"},
-               "SaveVideo": {"video": "VIDEO"}, "SaveImage": {"images": "IMAGE"},
-               "SaveAnimatedWEBP": {"images": "IMAGE"}, "PreviewImage": {"images": "IMAGE"},
-               "ImageBatch": {"image1": "IMAGE", "image2": "IMAGE"}}
+
+
+def check_value(where, kind, spec, v):
+    """One widget value against its type and its options / range."""
+    if kind == "UI":
+        return
+    if kind == "COMBO":
+        assert isinstance(v, str) and (spec is None or v in spec), f"{where}: {v!r}"
+        return
+    assert isinstance(v, WIDGET_TYPES[kind]) and not (kind != "BOOLEAN" and isinstance(v, bool)), (where, v)
+    if kind in ("INT", "FLOAT"):
+        assert spec[0] <= v <= spec[1], f"{where}={v} out of range"
+
+
+def core_widget_values(node):
+    """A core node's widgets_values checked against ComfyUI 0.8's schema -> {name: value}."""
+    vals, out = list(node.get("widgets_values") or []), {}
+    for w in CORE[node["type"]]["widgets"]:
+        name, kind, spec = w[:3]
+        assert vals, f"{node['type']}: no value for widget {name}"
+        out[name] = v = vals.pop(0)
+        check_value(f"{node['type']}.{name}", kind, spec, v)
+        if w[3:] == ("control",):
+            assert vals and vals.pop(0) in CONTROL, f"{node['type']}.{name}: control_after_generate value"
+    assert not vals, f"{node['type']}: extra widget values {vals}"
+    return out
 
 
 def widget_inputs(cls):
@@ -41,6 +51,8 @@ def widget_inputs(cls):
     for section in ("required", "optional"):
         for name, entry in spec.get(section, {}).items():
             kind, opts = entry[0], entry[1] if len(entry) > 1 else {}
+            if opts.get("forceInput"):
+                continue  # a socket, not a widget
             if isinstance(kind, list):
                 out.append((name, "COMBO", {**opts, "options": kind}))
             elif kind in WIDGET_TYPES:
@@ -56,14 +68,9 @@ def widget_kwargs(node):
     for name, kind, opts in widget_inputs(cls):
         assert vals, f"{node['type']}: no value for widget {name}"
         v = vals.pop(0)
-        if kind == "COMBO":
-            assert isinstance(v, str)
-            if name not in ("model_name", "identity_file"):  # file lists depend on the installation
-                assert v in opts["options"], f"{node['type']}.{name}: {v!r}"
-        else:
-            assert isinstance(v, WIDGET_TYPES[kind]) and not (kind != "BOOLEAN" and isinstance(v, bool)), (name, v)
-            if kind in ("INT", "FLOAT"):
-                assert opts["min"] <= v <= opts["max"], f"{node['type']}.{name}={v} out of range"
+        spec = (None if name in ("model_name", "identity_file") else opts["options"]) if kind == "COMBO" else \
+            (opts["min"], opts["max"]) if kind in ("INT", "FLOAT") else None  # file lists depend on the installation
+        check_value(f"{node['type']}.{name}", kind, spec, v)
         if opts.get("control_after_generate"):
             assert vals and vals.pop(0) in CONTROL, f"{node['type']}.{name}: control_after_generate value"
         out[name] = v
@@ -75,8 +82,9 @@ def load(path):
     return json.loads(Path(path).read_text())
 
 
-def test_there_are_three_example_workflows():
-    assert len(WORKFLOWS) == 3
+def test_there_are_four_example_workflows_with_thumbnails():
+    assert len(WORKFLOWS) == 4
+    assert all(p.with_suffix(".jpg").is_file() for p in WORKFLOWS)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
@@ -92,26 +100,50 @@ def test_workflow_nodes_links_and_widgets(path):
             cls = PACK.NODE_CLASS_MAPPINGS[n["type"]]
             widget_kwargs(n)
             spec = {**cls.INPUT_TYPES()["required"], **cls.INPUT_TYPES().get("optional", {})}
-            sockets = {k: v[0] for k, v in spec.items() if not isinstance(v[0], list) and v[0] not in WIDGET_TYPES}
+            sockets = {k: v[0] for k, v in spec.items() if not isinstance(v[0], list)
+                       and (v[0] not in WIDGET_TYPES or v[1].get("forceInput"))}
+            widgets = {name: kind for name, kind, _ in widget_inputs(cls)}
             outputs = list(cls.RETURN_TYPES)
+            required = [k for k in cls.INPUT_TYPES()["required"] if k in sockets]
         else:
-            core_widgets, outputs = CORE[n["type"]]
-            assert len(n.get("widgets_values") or []) == len(core_widgets), n["type"]
-            sockets = CORE_INPUTS.get(n["type"], {})
+            core_widget_values(n)
+            sockets, outputs = CORE[n["type"]]["inputs"], CORE[n["type"]]["outputs"]
+            widgets = {w[0]: w[1] for w in CORE[n["type"]]["widgets"]}
+            required = [k for k in sockets if (n["type"], k) not in OPTIONAL_INPUTS]
         assert [o["type"] for o in n["outputs"]] == outputs, n["type"]
         for i in n["inputs"]:
-            if "widget" not in i:
+            if "widget" in i:  # a widget turned into an input: linked with the widget's own type
+                assert widgets.get(i["widget"]["name"]) == i["type"], (n["type"], i["name"])
+            else:
                 assert sockets.get(i["name"]) == i["type"], (n["type"], i["name"])
-        required = [k for k in (cls.INPUT_TYPES()["required"] if n["type"] in PACK.NODE_CLASS_MAPPINGS else {})
-                    if k in sockets]
         linked = {i["name"] for i in n["inputs"] if i.get("link") is not None}
         assert set(required) <= linked, f"{n['type']}: unconnected inputs {set(required) - linked}"
     for lid, a, aslot, b, bslot, kind in wf["links"]:
         assert nodes[a]["outputs"][aslot]["type"] == kind and lid in nodes[a]["outputs"][aslot]["links"]
         assert nodes[b]["inputs"][bslot]["link"] == lid
         assert nodes[b]["inputs"][bslot]["type"] == kind
-    # every pack node and every output is reachable: the graph has output nodes
+    assert len({l[0] for l in wf["links"]}) == len(wf["links"]) and wf["last_link_id"] >= max(l[0] for l in wf["links"])
+    # every link an input claims exists, and every node is upstream of an output node
+    ids = {l[0] for l in wf["links"]}
+    assert all(i.get("link") is None or i["link"] in ids for n in wf["nodes"] for i in n["inputs"])
+    feeds = {nid: {l[3] for l in wf["links"] if l[1] == nid} for nid in nodes}
+    useful = {nid for nid, n in nodes.items() if n["type"] in OUTPUT_NODES | {"FSTH_SaveIdentity"}}
+    while True:
+        more = {nid for nid in nodes if feeds[nid] & useful} - useful
+        if not more:
+            break
+        useful |= more
+    assert useful == set(nodes), f"nodes that feed no output: {set(nodes) - useful}"
     assert types & {"SaveVideo", "SaveImage", "SaveAnimatedWEBP"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_every_file_a_template_loads_ships_with_the_pack(path):
+    from fsth_core.paths import example_inputs
+
+    loads = [n["widgets_values"][0] for n in load(path)["nodes"] if n["type"] in ("LoadImage", "LoadVideo", "LoadAudio")]
+    assert loads and set(loads) <= set(example_inputs()), set(loads) - set(example_inputs())
+    assert all(p.is_file() and p.stat().st_size < 300_000 for p in example_inputs().values())
 
 
 def graph_order(wf):
@@ -131,25 +163,32 @@ def tiny_inputs():
     import cv2
     from skimage import data
 
+    from fsth_core.data.synthetic_audio import synthetic_speech
+
     img = cv2.resize(data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
     pic = torch.from_numpy(img).float()[None] / 255
     video = torch.cat([torch.roll(pic, s, dims=1) for s in (0, 1, 2, 3)])  # a head moving down
-    return pic, video
+    sound = torch.from_numpy(synthetic_speech(0.16, 16000, seed=0)[0])[None, None]  # AUDIO [B, C, N]: 4 frames
+    return pic, video, {"waveform": sound, "sample_rate": 16000}
 
 
 def core_node(node, inputs, tiny, sink):
-    pic, video = tiny
+    """Stand-ins for the core nodes: tensors for the I/O nodes, the tiny portrait for a diffusion model's
+    VAE Decode, placeholders for what only flows between core nodes (model, conditioning, latent)."""
+    pic, video, audio = tiny
     t = node["type"]
-    if t == "LoadImage":
-        return pic.clone(), torch.zeros(1, 128, 128)
-    if t == "LoadVideo":
-        return ("video",)
+    if t in ("LoadImage", "VAEDecode"):
+        return (pic.clone(), torch.zeros(1, 128, 128))[:len(CORE[t]["outputs"])]
+    if t == "LoadAudio":
+        return (audio,)
     if t == "GetVideoComponents":
         return video.clone(), None, 25.0
     if t == "ImageBatch":
         return (torch.cat([inputs["image1"], inputs["image2"]]),)
     if t == "CreateVideo":
-        return ((inputs["images"], inputs.get("fps", node["widgets_values"][0])),)
+        return ((inputs["images"], inputs.get("fps", node["widgets_values"][0]), inputs.get("audio")),)
+    if CORE[t]["outputs"]:
+        return tuple(f"{t}:{o}" for o in CORE[t]["outputs"])
     sink.append((t, inputs))
     return ()
 
@@ -193,5 +232,8 @@ def test_workflow_runs_in_graph_order_on_tiny_inputs(path, tiny_inputs, tmp_path
     for kind, inputs in saved:
         frames = inputs["video"][0] if kind == "SaveVideo" else inputs["images"]
         assert frames.dim() == 4 and frames.shape[1:] == (128, 128, 3) and frames.shape[0] >= 1
+        if kind == "SaveVideo" and any(n["type"] == "LoadAudio" for n in wf["nodes"]):
+            _, fps, audio = inputs["video"]  # the sound reaches the video, and the video is as long as it
+            assert audio is tiny_inputs[2] and frames.shape[0] == round(0.16 * fps)
     if any(n["type"] == "FSTH_SaveIdentity" for n in wf["nodes"]):
         assert list((tmp_path / "out" / "fsth_identities").glob("*.safetensors"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from fsth_core.landmarks.edit import SLIDERS
+
 NAME = "animate"
 HELP = "animate 1-32 source images of a person with a driving video or procedural motion"
 
@@ -17,7 +19,12 @@ def add_arguments(p) -> None:
     p.add_argument("--source", nargs="+", required=True, metavar="IMG", help="1-32 images of the person")
     motion = p.add_mutually_exclusive_group(required=True)
     motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
-    motion.add_argument("--motion", choices=["talk"], help="procedural motion: blinks, speech, head turns")
+    motion.add_argument("--motion", choices=["talk", "still"],
+                        help="procedural motion: talk = blinks, speech, head turns; still = the source's own pose "
+                             "(with --edit: a posed portrait)")
+    motion.add_argument("--audio", metavar="FILE",
+                        help="talk to a sound (wav, mp3, or the sound of a video): the mouth follows its loudness, "
+                             "the video is as long as the sound and carries it")
     p.add_argument("--out", required=True, metavar="OUT",
                    help="the result: a video (.mp4, .mov, .mkv: H.264; .webm: VP9; .gif), or lossless PNG frames: "
                         "a new or empty folder (ending in /) or a pattern such as frames/f_%%05d.png; never one "
@@ -47,6 +54,10 @@ def add_arguments(p) -> None:
     p.add_argument("--seconds", type=floats(0, MAX_FRAMES / DEFAULT_FPS, low_open=True), default=4.0,
                    help=f"length of procedural motion (at most {MAX_FRAMES:,} frames: {MAX_FRAMES // 90000} h "
                         "at 25 fps)")
+    p.add_argument("--edit", metavar="NAME=V,...",
+                   help="expression edit of every frame: " + ", ".join(
+                       f"{k} ({lo:g}..{hi:g})" for k, (lo, hi, _, _) in SLIDERS.items())
+                   + "; e.g. mouth=0.3,smile=0.5,yaw=10 (yaw/pitch/roll in degrees)")
     p.add_argument("--intensity", type=floats(0, MAX_INTENSITY), default=1.0,
                    help=f"procedural motion intensity: 0 still, 1 natural, 2 lively (max {MAX_INTENSITY:g})")
     p.add_argument("--seed", type=SEED, default=0)
@@ -66,6 +77,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from fsth_core.animate import AnimateOptions, animate
+    from fsth_core.landmarks.edit import ExpressionEdit
 
     if len(args.source) > 32:
         raise ValueError(f"at most 32 source images, got {len(args.source)}")
@@ -73,12 +85,15 @@ def run(args) -> int:
                          finetune_lr_g=args.finetune_lr[0] if args.finetune_lr else None,
                          finetune_lr_d=args.finetune_lr[1] if args.finetune_lr else None,
                          finetune_pixel_l1=args.finetune_pixel_l1, retarget=args.retarget,
-                         paste_back=args.paste_back, fps=args.fps, seconds=args.seconds, intensity=args.intensity,
+                         paste_back=args.paste_back, fps=args.fps, seconds=args.seconds,
+                         intensity=0.0 if args.motion == "still" else args.intensity,
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
-                         precision=args.precision, min_realism=args.min_realism, crf=args.crf)
+                         precision=args.precision, min_realism=args.min_realism, crf=args.crf,
+                         edit=ExpressionEdit.parse(args.edit) if args.edit else None)
     s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
-                person_in=args.person, person_out=args.person_out, progress=not args.quiet)
+                person_in=args.person, person_out=args.person_out, progress=not args.quiet, audio=args.audio)
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
           + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "")
-          + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "") + ")")
+          + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "")
+          + (", with sound" if "audio" in s else "") + ")")
     return 0

@@ -4,7 +4,8 @@ From a single [68, 2] face, ``procedural_motion`` makes a [T, 68, 2] sequence wi
 blinks, speech-like mouth opening and closing (syllables grouped into phrases with
 pauses), and gentle head turns, nods and tilts.  Work happens in a face-local frame
 (eye line horizontal, unit = distance between the eye centres); head rotations use a
-rough per-point depth so turns show parallax (the nose moves more than the jaw's edge).
+rough per-point depth so turns show parallax (the nose moves more than the jaw's edge);
+see pose.py.
 """
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from fsth_core.landmarks.pose import face_depth, rotate, to_local
+from fsth_core.warp.landmark_edits import widen_mouth
 
 #: longest procedural motion: 3 hours at 25 fps (its landmarks alone take 147 MB)
 MAX_FRAMES = 270_000
@@ -31,30 +35,6 @@ class MotionOptions:
     blink_interval: float = 3.5
     blink_duration: float = 0.22
     syllable_rate: float = 4.0
-
-
-def _local_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Centre [2], rotation [2, 2] (local -> image) and unit (eye distance) of a face."""
-    le, re = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
-    v = re - le
-    unit = float(np.hypot(*v))
-    if unit < 1e-6:
-        raise ValueError("procedural_motion: degenerate landmarks (the eyes coincide)")
-    c, s = v / unit
-    rot = np.array([[c, -s], [s, c]])
-    centre = points[np.r_[27:36, 36:48]].mean(axis=0)
-    return centre, rot, unit
-
-
-def _depth(local: np.ndarray) -> np.ndarray:
-    """Rough depth (towards the camera, eye-distance units) of each local landmark."""
-    x = local[:, 0]
-    rx = max(float(np.abs(local[:17, 0]).max()) * 1.05, 1e-3)
-    z = np.sqrt(np.clip(1.0 - (x / rx) ** 2, 0.0, 1.0)) * rx * 0.6
-    z[27:31] += np.array([0.15, 0.3, 0.45, 0.6])  # nose bridge to tip
-    z[31:36] += 0.35
-    z[48:68] += 0.12
-    return z
 
 
 def _smooth_noise(rng: np.random.Generator, t: np.ndarray, freqs=(0.11, 0.19, 0.31)) -> np.ndarray:
@@ -120,13 +100,17 @@ def _mouth_weights() -> tuple[np.ndarray, np.ndarray]:
 
 
 def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: int = 0, intensity: float = 1.0,
-                      options: MotionOptions = MotionOptions()) -> np.ndarray:
+                      options: MotionOptions = MotionOptions(), mouth: np.ndarray | None = None,
+                      width: np.ndarray | None = None) -> np.ndarray:
     """Animate one face's landmarks.
 
     Args:
         points: float [68, 2], the face (pixels).
         frames: sequence length T.  fps: frames per second (motion timescales are in seconds).
         seed: random seed (same seed, same motion).  intensity: 0 (still) .. ~2 (lively).
+        mouth: optional [T] mouth opening in 0..1 (e.g. from a sound track, see audio.py) instead of
+            the generated speech; blinks and head motion stay the same for a seed.
+        width: optional [T] in -1..1: lips stretched (> 0) or rounded (< 0), see ``widen_mouth``.
     Returns:
         float32 [T, 68, 2]; frame poses and expressions vary smoothly around the input face.
     """
@@ -137,19 +121,25 @@ def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: 
         raise ValueError(f"procedural_motion: frames must be in 1..{MAX_FRAMES}, got {frames}")
     if not (math.isfinite(fps) and fps > 0 and math.isfinite(intensity) and intensity >= 0):
         raise ValueError(f"procedural_motion: fps must be > 0 and intensity >= 0 (finite), got {fps}, {intensity}")
+    for name, curve in (("mouth", mouth), ("width", width)):
+        if curve is not None and np.shape(curve) != (int(frames),):
+            raise ValueError(f"procedural_motion: {name} must have one value per frame ({int(frames)}), "
+                             f"got shape {list(np.shape(curve))}")
     rng = np.random.default_rng(seed)
     t = np.arange(int(frames)) / float(fps)
-    centre, rot, unit = _local_frame(pts)
-    local = (pts - centre) @ rot / unit  # [68, 2], eyes horizontal, eye distance 1
-    z = _depth(local)
-    z_pivot = -0.8  # the head turns about a point behind the face
+    try:
+        local, frame = to_local(pts)  # [68, 2], eyes horizontal, eye distance 1
+    except ValueError as e:
+        raise ValueError(f"procedural_motion: {e}") from None
+    z = face_depth(local)
 
     k = float(intensity)
     yaw = np.radians(options.yaw_deg) * k * _smooth_noise(rng, t)
     pitch = np.radians(options.pitch_deg) * k * _smooth_noise(rng, t, (0.13, 0.23, 0.37))
     roll = np.radians(options.roll_deg) * k * _smooth_noise(rng, t, (0.07, 0.17))
     blink = blink_curve(rng, t, options) * min(k, 1.0)
-    mouth = speech_curve(rng, t, options) * options.mouth_open * k
+    mouth = (speech_curve(rng, t, options) if mouth is None else np.clip(mouth, 0.0, 1.0)) * options.mouth_open * k
+    width = np.zeros(len(t)) if width is None else np.clip(np.asarray(width, np.float64) * k, -1.0, 1.0)
     down, up = _mouth_weights()
     lid_gap = local[_LOWER_LIDS, 1] - local[_UPPER_LIDS, 1]
 
@@ -161,12 +151,7 @@ def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: 
         p[[54, 64], 0] -= 0.08 * mouth[i]
         p[_UPPER_LIDS, 1] += blink[i] * 0.8 * lid_gap
         p[_LOWER_LIDS, 1] -= blink[i] * 0.2 * lid_gap
-        x, y, zz = p[:, 0], p[:, 1], z - z_pivot
-        cy, sy = math.cos(yaw[i]), math.sin(yaw[i])
-        x, zz = cy * x + sy * zz, -sy * x + cy * zz
-        cp, sp = math.cos(pitch[i]), math.sin(pitch[i])
-        y = cp * y - sp * zz
-        cr, sr = math.cos(roll[i]), math.sin(roll[i])
-        x, y = cr * x - sr * y, sr * x + cr * y
-        out[i] = (np.stack([x, y], axis=1) * unit) @ rot.T + centre
+        if width[i]:
+            p = widen_mouth(p, width[i])
+        out[i] = frame.to_image(rotate(p, z, yaw[i], pitch[i], roll[i]))
     return out

@@ -204,3 +204,48 @@ def akd(real_points: np.ndarray, fake_points: np.ndarray,
         dist = np.linalg.norm(r - f, axis=-1).mean(axis=-1) / iod
     ok &= np.isfinite(dist) & (iod > 1e-6)
     return MetricResult.from_frames("akd", np.where(ok, dist, np.nan))
+
+
+SAME_PERSON_DISTANCE = 0.6  # dlib's rule: descriptors of one person are closer than this (99.4 % on LFW)
+
+
+def people(descriptors: Sequence[np.ndarray], threshold: float = SAME_PERSON_DISTANCE) -> list[list[int]]:
+    """Group pictures by person: the connected groups of descriptors that chain within ``threshold`` (so a
+    few far pairs of one person, a profile and a smile say, still join through the others)."""
+    d = np.asarray(descriptors, np.float64)
+    near = np.linalg.norm(d[:, None] - d[None], axis=-1) < threshold
+    groups, seen = [], set()
+    for i in range(len(d)):
+        if i in seen:
+            continue
+        group, todo = [], [i]
+        seen.add(i)
+        while todo:
+            j = todo.pop()
+            group.append(j)
+            for k in np.flatnonzero(near[j]):
+                if int(k) not in seen:
+                    seen.add(int(k))
+                    todo.append(int(k))
+        groups.append(sorted(group))
+    return groups
+
+
+def check_one_person(images: Sequence[np.ndarray], points: np.ndarray, embedder: FaceEmbedder | None = None,
+                     threshold: float = SAME_PERSON_DISTANCE) -> None:
+    """ValueError when ``images`` (uint8 [H,W,3] each, with their landmarks [N,68,2]) show more than one
+    person, judged by dlib face descriptors computed in each picture's landmark box.  Nothing to check for a
+    single picture, or without dlib and its models (both are dependencies; then the check is skipped)."""
+    if len(images) < 2 or importlib.util.find_spec("dlib") is None \
+            or importlib.util.find_spec("face_recognition_models") is None:
+        return
+    emb = embedder or default_embedder()
+    desc = [emb.embed(np.ascontiguousarray(im), (*p.min(0), *p.max(0))) for im, p in zip(images, points)]
+    groups = people(desc, threshold)
+    if len(groups) > 1:
+        a, b = groups[0], groups[1]
+        gap = min(float(np.linalg.norm(desc[i] - desc[j])) for i in a for j in b)
+        names = "; ".join("pictures " + ", ".join(str(i + 1) for i in g) for g in groups)
+        raise ValueError(f"these {len(images)} pictures show {len(groups)} different people ({names}: face "
+                         f"descriptors {gap:.2f} apart, one person is under {threshold:g}). An identity is one "
+                         "person: give pictures of one person, or use one Embedder per person.")

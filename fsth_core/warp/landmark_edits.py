@@ -1,8 +1,11 @@
-"""Synthetic edits of 68-point landmark sets: open the mouth, close the eyes.
+"""Edits of 68-point landmark sets: open the mouth, close the eyes, smile, widen the mouth, raise the brows.
 
 Used to build the warp mesh's topology (on a face with open mouth and eyes, so the inner-lip and eye
-polygons become their own triangles), and as driving sequences in tests, benchmarks and demos.
-All functions take and return float32 [68, 2] (x, y) pixel arrays and never modify their input.
+polygons become their own triangles), as driving sequences in tests, benchmarks and demos, and as the
+expression sliders (fsth_core/landmarks/edit.py; head turns are in fsth_core/landmarks/pose.py).
+Every edit is measured in the face's own units (mouth width, eye distance), so it works at any scale
+and rotation.  All functions take and return float32 [68, 2] (x, y) pixel arrays and never modify
+their input.  The 68 points have no pupils: gaze cannot be edited.
 """
 from __future__ import annotations
 
@@ -14,6 +17,15 @@ _LOWER_LIP_OPEN = {55: 0.8, 56: 0.95, 57: 1.0, 58: 0.95, 59: 0.8, 65: 0.92, 66: 
                    48: 0.35, 54: 0.35, 60: 0.4, 64: 0.4}
 # eye: (upper lid index, lower lid index) pairs
 _EYE_PAIRS = ((37, 41), (38, 40), (43, 47), (44, 46))
+# mouth corners and their neighbours: index -> (side: -1 left / +1 right, weight along the lips, weight up)
+_CORNERS = {48: (-1, 1.0, 1.0), 60: (-1, 0.9, 1.0), 54: (1, 1.0, 1.0), 64: (1, 0.9, 1.0),
+            49: (-1, 0.45, 0.5), 59: (-1, 0.45, 0.6), 61: (-1, 0.3, 0.4), 67: (-1, 0.3, 0.4),
+            53: (1, 0.45, 0.5), 55: (1, 0.45, 0.6), 63: (1, 0.3, 0.4), 65: (1, 0.3, 0.4),
+            50: (-1, 0.15, 0.15), 58: (-1, 0.15, 0.2), 52: (1, 0.15, 0.15), 56: (1, 0.15, 0.2)}
+_BROWS = {17: 0.8, 18: 0.95, 19: 1.0, 20: 1.0, 21: 0.9, 22: 0.9, 23: 1.0, 24: 1.0, 25: 0.95, 26: 0.8}
+SMILE_SHIFT = 0.12   # corner travel (out and up) per unit of smile, in mouth widths
+WIDEN_SHIFT = 0.10   # corner travel (out) per unit of widen_mouth, in mouth widths
+BROW_SHIFT = 0.14    # brow travel per unit of raise_brows, in eye distances
 
 
 def _as_points(points: np.ndarray, name: str = "points") -> np.ndarray:
@@ -63,6 +75,41 @@ def close_eyes(points: np.ndarray, amount: float) -> np.ndarray:
         gap = pts[lo] - pts[up]
         out[up] = pts[up] + 0.8 * amount * gap
         out[lo] = pts[lo] - 0.2 * amount * gap
+    return out
+
+
+def _move_corners(pts: np.ndarray, out_shift: float, up_shift: float) -> np.ndarray:
+    """Mouth corners (and, less, their neighbours) out along the lips by ``out_shift`` and up by
+    ``up_shift`` mouth widths."""
+    across = pts[54] - pts[48]
+    width = float(np.hypot(*across))
+    across = across / max(width, 1e-6)
+    up = -face_down(pts)
+    out = pts.copy()
+    for i, (side, w_out, w_up) in _CORNERS.items():
+        out[i] += width * (side * w_out * out_shift * across + w_up * up_shift * up)
+    return out
+
+
+def smile(points: np.ndarray, amount: float) -> np.ndarray:
+    """Pull the mouth corners out and up (1 ≈ a broad smile; negative pulls them down: a frown).
+    Returns float32 [68, 2]."""
+    return _move_corners(_as_points(points), SMILE_SHIFT * amount, SMILE_SHIFT * amount)
+
+
+def widen_mouth(points: np.ndarray, amount: float) -> np.ndarray:
+    """Stretch the lips sideways (1 ≈ the wide "ee"; negative rounds them: "oo").  Returns float32 [68, 2]."""
+    return _move_corners(_as_points(points), WIDEN_SHIFT * amount, 0.0)
+
+
+def raise_brows(points: np.ndarray, amount: float) -> np.ndarray:
+    """Raise both eyebrows by ``amount`` × BROW_SHIFT eye distances (negative lowers them).
+    Returns float32 [68, 2]."""
+    pts = _as_points(points)
+    shift = -face_down(pts) * (amount * BROW_SHIFT * inter_ocular(pts))
+    out = pts.copy()
+    for i, w in _BROWS.items():
+        out[i] += w * shift
     return out
 
 
