@@ -12,6 +12,7 @@ and only its animated region replaces A's pixels (fsth_core.compose).
 """
 from __future__ import annotations
 
+import os
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -81,3 +82,57 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
         gen = FrameGenerator(model, ident, execution, batch=batch)
     out = list(reanimate_video(frames, points, motion, size, fps, gen, progress=progress))
     return np.stack([f for f, _ in out]), np.stack([m for _, m in out])
+
+
+def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, driver: str | os.PathLike | None = None,
+                 options=None, frames_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    """The command line's ``animate --source-video``: re-animate the face in ``clip`` (a video or a folder of
+    frames) with a driver's motion (relative) or procedural motion, streamed frame by frame to ``out``.
+    Output fps and length are the clip's (``options.fps`` resamples it); ``options`` is an AnimateOptions."""
+    from fsth_core.animate import AnimateOptions, _bar, _identity, finetune_recipe
+    from fsth_core.device import Execution
+    from fsth_core.landmarks.motion import procedural_motion
+    from fsth_core.landmarks.track import extract_landmarks_from_path
+    from fsth_core.media import iter_frames
+    from fsth_core.pipeline import FrameGenerator, prepare_sources
+    from fsth_core.sinks import FrameSink, check_outputs
+
+    opt = options or AnimateOptions()
+    check_outputs(out, frames_dir, inputs=[model_path, clip, driver])
+    ex = Execution.resolve(opt.device, opt.precision)
+    track = extract_landmarks_from_path(clip, rate=opt.fps, backend=opt.backend, smoothing=opt.smoothing,
+                                        progress=progress)
+    fps = float(opt.fps or track.fps or 25.0)
+    if driver is not None:
+        motion = extract_landmarks_from_path(driver, rate=fps, backend=opt.backend, smoothing=opt.smoothing,
+                                             progress=progress).points
+    else:
+        motion = procedural_motion(track.points[0], len(track), fps=fps, seed=opt.seed, intensity=opt.intensity)
+    if opt.edit is not None:
+        from fsth_core.landmarks.edit import edit_landmarks
+        motion = edit_landmarks(motion, opt.edit)
+    summary = {"frames": len(track), "fps": fps, "out": str(out), "method": opt.method, "sources": 1}
+    gen, size = None, opt.warp_size
+    if opt.method == "neural":
+        if model_path is None:
+            raise ValueError("the neural method needs --model (or use --method warp)")
+        from fsth_core.weights import load_model
+        model = load_model(model_path)
+        if not model.config.warp_guided:
+            raise ValueError(f"{model_path}: video-to-video needs a warp-guided model (or --method warp)")
+        size = model.config.image_size
+        first = next(iter_frames(clip, fps=opt.fps))
+        sources = prepare_sources([first], track.points[:1], size)
+        model, identity, info = _identity(model, sources, opt, ex, None, None, progress, finetune_recipe(model_path))
+        summary.update(info)
+        gen = FrameGenerator(model, identity, ex, batch=opt.batch)
+    bar = _bar(len(track), "re-animating", progress)
+    try:
+        with FrameSink(out, fps, frames_dir, crf=opt.crf) as sink:
+            for frame, _ in reanimate_video(iter_frames(clip, fps=opt.fps), track.points, motion, size, fps, gen):
+                sink.write(frame)
+                bar.update(1)
+    finally:
+        bar.close()
+    summary["written"] = sink.count
+    return summary

@@ -56,3 +56,24 @@ def test_neural_video_to_video_paints_from_each_frame(clip):
     assert len(outs) == len(frames)
     for (out, mask), f in zip(outs, frames):
         assert np.array_equal(out[mask == 0], f[mask == 0]) and (mask > 0).any()
+
+
+def test_cli_source_video(clip, tmp_path, capsys):
+    from fsth_core.cli import main
+    from fsth_core.media import VideoWriter, probe
+
+    frames, _ = clip
+    src = tmp_path / "a.mp4"
+    with VideoWriter(src, fps=10) as w:
+        for f in frames:
+            w.write(f)
+    out = tmp_path / "out.mp4"
+    rc = main(["animate", "--method", "warp", "--source-video", str(src), "--motion", "talk", "--intensity", "2",
+               "--out", str(out), "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    info = probe(out)
+    assert (info.frames, info.width, info.height) == (len(frames), 256, 256) and info.fps == pytest.approx(10)
+    rc = main(["animate", "--method", "warp", "--source-video", str(src), "--audio", str(src), "--out",
+               str(tmp_path / "x.mp4")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("error:") == 1 and "--source-video" in err

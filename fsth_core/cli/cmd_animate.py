@@ -16,7 +16,11 @@ def add_arguments(p) -> None:
     from fsth_core.media import CRF_RANGE
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
-    p.add_argument("--source", nargs="+", required=True, metavar="IMG", help="1-32 images of the person")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--source", nargs="+", metavar="IMG", help="1-32 images of the person")
+    src.add_argument("--source-video", metavar="CLIP",
+                     help="video-to-video: re-animate the face in this video (or folder of frames), frame by frame "
+                          "at its own resolution; the motion (--driver or --motion) is added to its own")
     motion = p.add_mutually_exclusive_group(required=True)
     motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
     motion.add_argument("--motion", choices=["talk", "still"],
@@ -79,8 +83,11 @@ def run(args) -> int:
     from fsth_core.animate import AnimateOptions, animate
     from fsth_core.landmarks.edit import ExpressionEdit
 
-    if len(args.source) > 32:
+    if args.source and len(args.source) > 32:
         raise ValueError(f"at most 32 source images, got {len(args.source)}")
+    if args.source_video and (args.audio or args.person or args.person_out or args.min_realism is not None):
+        raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out "
+                         "or --min-realism)")
     opt = AnimateOptions(method=args.method, finetune_steps=0 if args.no_finetune else args.finetune_steps,
                          finetune_lr_g=args.finetune_lr[0] if args.finetune_lr else None,
                          finetune_lr_d=args.finetune_lr[1] if args.finetune_lr else None,
@@ -90,8 +97,13 @@ def run(args) -> int:
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
                          edit=ExpressionEdit.parse(args.edit) if args.edit else None)
-    s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
-                person_in=args.person, person_out=args.person_out, progress=not args.quiet, audio=args.audio)
+    if args.source_video:
+        from fsth_core.video2video import animate_clip
+        s = animate_clip(args.model, args.source_video, args.out, args.driver, opt, args.frames_dir,
+                         progress=not args.quiet)
+    else:
+        s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
+                    person_in=args.person, person_out=args.person_out, progress=not args.quiet, audio=args.audio)
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
           + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "")
           + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "")
