@@ -3,7 +3,8 @@ and the speed-up of each inference optimization over the plain eager fp32 model.
 
     python bench/bench_generator.py [--presets tiny cpu128 small paper] [--batches 1 8 32]
         [--precisions fp32 bf16] [--devices cpu cuda] [--cap 15] [--repeats 5]
-        [--opt-preset cpu128] [--compile] [--skip-table speed|opt] [--json out.json]
+        [--opt-preset cpu128] [--compile] [--skip-table speed opt formats] [--formats-preset paper]
+        [--format-batches 1 4] [--json out.json]
 
 Table 1 (speed): the folded (spectral norm baked in) generator, ψ precomputed, channels_last on
 CPU/CUDA, autocast for bf16, median seconds per call over repeats after a warm-up call; achieved
@@ -11,7 +12,11 @@ GFLOP/s = fsth_core.model.generator_gflops(config) × frames/s, next to the devi
 (a large 3×3 conv in the same dtype, bench._common.measure_peak_gflops). A configuration whose
 estimated call time exceeds --cap/2 seconds is skipped (shown as such), so the CPU default stays short.
 
-Table 2 (optimizations, cumulative, one preset): plain eager fp32 — ψ recomputed per frame (the
+Table 2 (formats, one preset, side by side): fp32 and bf16 autocast, contiguous and channels_last, per
+batch; ms per frame, and bf16's PSNR against the fp32 output (outputs in [0, 1]); the row marked
+``<- auto`` is what fsth_core.device.Execution.resolve(device, "auto") picks for inference.
+
+Table 3 (optimizations, cumulative, one preset): plain eager fp32 — ψ recomputed per frame (the
 embedder on the source and P·ê), spectral norm active, contiguous memory, batch 1 — then + ψ once per
 identity, + folded spectral norm, + channels_last, + batch 8, + bf16, + torch.compile (--compile;
 skipped with the reason if it fails). Speed-up is frames/s relative to the plain model.
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import os
 import sys
 
@@ -140,6 +146,41 @@ def optimization_table(args, device: torch.device) -> list[dict]:
     return rows
 
 
+def formats_table(args, device: torch.device) -> list[dict]:
+    """One preset, side by side in this process: fp32 / bf16 × contiguous / channels_last × batch, the
+    configuration Execution.resolve(device, "auto") picks marked, and bf16's PSNR against fp32."""
+    from fsth_core.device import Execution
+
+    sync = sync_for(device)
+    cfg = preset(args.formats_preset)
+    gen = build_model(cfg, seed=0).fold().generator.eval().requires_grad_(False).to(device)
+    psi = torch.randn(1, gen.num_adain_params, device=device) * 0.05
+    auto = Execution.resolve(device, "auto")
+    rows, ref = [], {}
+    for batch in args.format_batches:
+        y = _inputs(cfg, batch, device, False)
+        for prec in ("fp32", "bf16"):
+            for cl in (False, True):
+                g = copy.deepcopy(gen).to(memory_format=torch.channels_last) if cl else gen
+                x = y.contiguous(memory_format=torch.channels_last) if cl else y
+
+                def call(g=g, x=x, prec=prec):
+                    with torch.inference_mode(), autocast(device, DTYPES[prec]):
+                        return g(x, psi)
+
+                t = time_fn(call, warmup=2, repeats=args.repeats, sync=sync)
+                out = call().float()
+                ref.setdefault(batch, out) if prec == "fp32" else None
+                mse = float(((out - ref[batch]) ** 2).mean()) / 4  # [-1,1] -> [0,1]
+                picked = auto.dtype == DTYPES[prec] and auto.channels_last == cl
+                rows.append({"device": device.type, "preset": cfg.name, "precision": prec,
+                             "memory": "channels_last" if cl else "contiguous", "batch": batch,
+                             "ms_per_frame": 1000 * t["median_s"] / batch, "frames_per_s": batch / t["median_s"],
+                             "psnr_vs_fp32": "-" if prec == "fp32" else round(10 * math.log10(1 / max(mse, 1e-12)), 1),
+                             "auto": "<- auto" if picked else ""})
+    return rows
+
+
 def _bf16(gen, y, psi, device):
     def fn():
         with autocast(device, torch.bfloat16):
@@ -158,21 +199,25 @@ def main() -> int:
     ap.add_argument("--opt-preset", default=None, help="preset of the optimization table (cpu128 on CPU, "
                                                         "paper on CUDA)")
     ap.add_argument("--compile", action="store_true", help="add a torch.compile step to the optimization table")
-    ap.add_argument("--skip-table", choices=["speed", "opt"], default=None)
+    ap.add_argument("--skip-table", choices=["speed", "opt", "formats"], nargs="*", default=[])
+    ap.add_argument("--formats-preset", default="paper", help="preset of the formats table (default paper)")
+    ap.add_argument("--format-batches", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     add_json_arg(ap)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.devices or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-    speed, opt = [], []
+    speed, opt, formats = [], [], []
     for d in devices:
         device = torch.device(d)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        if args.skip_table != "speed":
+        if "speed" not in args.skip_table:
             speed += speed_table(args, device)
-        if args.skip_table != "opt":
+        if "formats" not in args.skip_table:
+            formats += formats_table(args, device)
+        if "opt" not in args.skip_table:
             args_d = copy.copy(args)
             args_d.opt_preset = args.opt_preset or ("paper" if device.type == "cuda" else "cpu128")
             opt += optimization_table(args_d, device)
@@ -181,10 +226,15 @@ def main() -> int:
         print_table(speed, ["device", "preset", "precision", "batch", "frames_per_s", "best_fps", "ms_per_frame",
                             "gflop_per_frame", "achieved_gflops", "peak_gflops", "pct_of_peak", "repeats", "note"])
         print()
+    if formats:
+        print_table(formats, ["device", "preset", "precision", "memory", "batch", "ms_per_frame", "frames_per_s",
+                              "psnr_vs_fp32", "auto"])
+        print()
     if opt:
         print_table(opt, ["device", "preset", "step", "batch", "frames_per_s", "best_fps", "speedup", "note"])
     if args.json:
-        payload = _jsonable({"meta": meta, "environment": environment(), "speed": speed, "optimizations": opt})
+        payload = _jsonable({"meta": meta, "environment": environment(), "speed": speed, "formats": formats,
+                             "optimizations": opt})
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(payload, f, indent=2)
     return 0

@@ -6,7 +6,11 @@ No other module hard-codes a device.  Callers pass a device/precision preference
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
+import sys
 from dataclasses import dataclass
+
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -64,11 +68,26 @@ def supports_dtype(device: torch.device, dtype: torch.dtype) -> bool:
     return False
 
 
-def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+@functools.lru_cache(maxsize=1)
+def cpu_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (x86 AVX512-BF16 or AMX-BF16, read from /proc/cpuinfo):
+    there bf16 inference is about 2x faster than fp32 (bench/bench_generator.py); elsewhere it is emulated."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((ln for ln in f if ln.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_dtype(device: torch.device, precision: str = "auto", training: bool = False) -> torch.dtype:
     """Compute dtype for ``precision`` on ``device``.
 
-    ``auto`` gives bf16 on CUDA GPUs that support it, fp16 on other CUDA GPUs and MPS,
-    fp32 on CPU.  An explicit precision the device cannot run raises ValueError.
+    ``auto`` gives bf16 on CUDA GPUs that support it, fp16 on other CUDA GPUs and MPS; on a CPU,
+    bf16 for inference where the CPU computes it natively (:func:`cpu_native_bf16`), else fp32, and
+    fp32 for training.  An explicit precision the device cannot run raises ValueError.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -77,7 +96,7 @@ def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         if device.type == "mps":
             return torch.float16
-        return torch.float32
+        return torch.bfloat16 if not training and cpu_native_bf16() else torch.float32
     dtype = _DTYPES[precision]
     if not supports_dtype(device, dtype):
         raise ValueError(f"precision {precision} is not supported on {device.type}")
@@ -91,9 +110,12 @@ def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractCon
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def use_channels_last(device: torch.device) -> bool:
-    """channels_last helps convolutions on CUDA and CPU; not on MPS."""
-    return device.type in ("cuda", "cpu")
+def use_channels_last(device: torch.device, dtype: torch.dtype = torch.float32) -> bool:
+    """The faster memory format, as measured by bench/bench_generator.py: channels_last on CUDA and for
+    fp32 on a CPU; contiguous for bf16 on a CPU (oneDNN's bf16 kernels) and on MPS."""
+    if device.type == "cpu":
+        return dtype == torch.float32
+    return device.type == "cuda"
 
 
 @dataclass(frozen=True)
@@ -103,14 +125,23 @@ class Execution:
     device: torch.device
     dtype: torch.dtype
     channels_last: bool
+    train_dtype: torch.dtype | None = None  # what fine-tuning uses (None: ``dtype``)
 
     @classmethod
     def resolve(cls, device: str | torch.device | None = "auto", precision: str = "auto",
-                channels_last: bool | None = None) -> "Execution":
+                channels_last: bool | None = None, training: bool = False) -> "Execution":
+        """``training``: the execution of a training run (``auto`` never picks bf16 on a CPU then)."""
         dev = pick_device(device)
-        dt = pick_dtype(dev, precision)
-        cl = use_channels_last(dev) if channels_last is None else bool(channels_last)
-        return cls(dev, dt, cl)
+        dt = pick_dtype(dev, precision, training)
+        cl = use_channels_last(dev, dt) if channels_last is None else bool(channels_last)
+        return cls(dev, dt, cl, pick_dtype(dev, precision, training=True))
+
+    def training(self) -> "Execution":
+        """The same execution for training (fine-tuning): the training dtype and its memory format."""
+        dt = self.train_dtype or self.dtype
+        if dt == self.dtype:
+            return self
+        return dataclasses.replace(self, dtype=dt, channels_last=use_channels_last(self.device, dt))
 
     def autocast(self) -> contextlib.AbstractContextManager:
         return autocast(self.device, self.dtype)

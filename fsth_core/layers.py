@@ -60,11 +60,13 @@ class AdaIN(nn.Module):
 
     def forward(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
         """x [B,C,H,W], psi [B or 1, N] -> [B,C,H,W]."""
-        p = psi[:, self.offset:self.offset + self.num_params]
+        p = psi[:, self.offset:self.offset + self.num_params].float()
+        if p.shape[0] == 1:  # one identity for the whole batch: normalization and affine in one op
+            return F.instance_norm(x.float(), weight=1 + p[0, :self.channels], bias=p[0, self.channels:],
+                                   eps=1e-5).to(x.dtype)
         gamma = p[:, :self.channels, None, None]
         beta = p[:, self.channels:, None, None]
-        x = F.instance_norm(x.float(), eps=1e-5).to(x.dtype)
-        return x * (1 + gamma.to(x.dtype)) + beta.to(x.dtype)
+        return (F.instance_norm(x.float(), eps=1e-5) * (1 + gamma) + beta).to(x.dtype)
 
 
 class SelfAttention(nn.Module):
@@ -92,7 +94,8 @@ class SelfAttention(nn.Module):
 class ResBlockDown(nn.Module):
     """BigGAN-style residual downsampling block (×1/2), optional instance norm.
 
-    main: [IN] → ReLU → conv3 → [IN] → ReLU → conv3 → avgpool2;  skip: conv1 → avgpool2.
+    main: [IN] → ReLU → conv3 → [IN] → ReLU → conv3 → avgpool2;  skip: avgpool2 → conv1 (the same as
+    conv1 → avgpool2, on a 4× smaller map).
     ``first`` drops the leading ReLU (the block sees raw images).
     """
 
@@ -110,7 +113,7 @@ class ResBlockDown(nn.Module):
         h = self.norm1(x)
         h = h if self.first else F.relu(h)
         h = self.conv2(F.relu(self.norm2(self.conv1(h))))
-        return F.avg_pool2d(h, 2) + F.avg_pool2d(self.skip(x), 2)
+        return F.avg_pool2d(h, 2) + self.skip(F.avg_pool2d(x, 2))  # a 1x1 conv commutes with pooling
 
 
 class ResBlock(nn.Module):
@@ -134,7 +137,7 @@ class ResBlock(nn.Module):
 class ResBlockUp(nn.Module):
     """BigGAN-style residual upsampling block (×2) with AdaIN.
 
-    main: AdaIN → ReLU → up2 → conv3 → AdaIN → ReLU → conv3;  skip: up2 → conv1.
+    main: AdaIN → ReLU → up2 → conv3 → AdaIN → ReLU → conv3;  skip: conv1 → up2 (the same as up2 → conv1).
     """
 
     def __init__(self, in_ch: int, out_ch: int):
@@ -149,7 +152,8 @@ class ResBlockUp(nn.Module):
         """x [B,Cin,H,W], psi [B|1,N] -> [B,Cout,2H,2W]."""
         h = F.interpolate(F.relu(self.norm1(x, psi)), scale_factor=2.0, mode="nearest")
         h = self.conv2(F.relu(self.norm2(self.conv1(h), psi)))
-        return h + self.skip(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        # a 1x1 conv commutes with nearest upsampling: convolve the 4x smaller map
+        return h + F.interpolate(self.skip(x), scale_factor=2.0, mode="nearest")
 
 
 def encoder_blocks(in_ch: int, channels: list[int], resolutions: list[int], attn_res: int,

@@ -11,9 +11,18 @@ def test_auto_picks_an_available_device():
         assert dev.type in ("mps", "cpu")
 
 
-def test_precision_rules_on_cpu():
+def test_precision_rules_on_cpu(monkeypatch):
+    import fsth_core.device as d
+
     cpu = torch.device("cpu")
-    assert pick_dtype(cpu, "auto") == torch.float32
+    for native, inference in ((True, torch.bfloat16), (False, torch.float32)):
+        monkeypatch.setattr(d, "cpu_native_bf16", lambda: native)
+        assert pick_dtype(cpu, "auto") == inference       # bf16 only where the CPU computes it natively
+        assert pick_dtype(cpu, "auto", training=True) == torch.float32
+        ex = Execution.resolve("cpu", "auto")
+        assert ex.dtype == inference and ex.training().dtype == torch.float32
+        assert ex.channels_last == (inference == torch.float32)  # the faster format per dtype
+    assert Execution.resolve("cpu", "bf16").training().dtype == torch.bfloat16  # asked for: kept
     assert pick_dtype(cpu, "bf16") == torch.bfloat16
     with pytest.raises(ValueError, match="fp16 is not supported on cpu"):
         pick_dtype(cpu, "fp16")
@@ -33,4 +42,4 @@ def test_execution_bf16_autocast_runs_a_conv():
     with ex.autocast():
         out = conv(ex.input(torch.rand(1, 3, 8, 8)))
     assert out.dtype == torch.bfloat16
-    assert ex.channels_last
+    assert not ex.channels_last  # bf16 on a CPU runs faster contiguous (bench/bench_generator.py)

@@ -154,3 +154,31 @@ def test_warp_guided_generator_can_pass_the_warp_through():
         torch.testing.assert_close(g(y, psi), y[:, 3:6], atol=1e-5, rtol=0)
         g.out_conv.bias[3] = -60.0  # fully generated
         assert (g(y, psi) - y[:, 3:6]).abs().mean() > 0.1
+
+
+def test_fast_block_paths_compute_the_paper_blocks():
+    """Pooling before the 1x1 skip conv, upsampling after it, and the fused AdaIN for one identity give
+    what the blocks' textbook order gives."""
+    import torch.nn.functional as F
+
+    from fsth_core.layers import AdaIN, ResBlockDown, ResBlockUp
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 16, 16)
+    down = ResBlockDown(8, 12, norm=True).eval()
+    with torch.no_grad():
+        h = down.conv2(F.relu(down.norm2(down.conv1(F.relu(down.norm1(x))))))
+        textbook = F.avg_pool2d(h, 2) + F.avg_pool2d(down.skip(x), 2)
+        torch.testing.assert_close(down(x), textbook, atol=1e-5, rtol=1e-5)
+    up = ResBlockUp(8, 6).eval()
+    n = sum(m.num_params for m in up.modules() if isinstance(m, AdaIN))
+    offset = 0
+    for m in up.modules():
+        if isinstance(m, AdaIN):
+            m.offset, offset = offset, offset + m.num_params
+    psi = torch.randn(1, n) * 0.3
+    with torch.no_grad():
+        h = F.interpolate(F.relu(up.norm1(x, psi.expand(2, -1))), scale_factor=2.0, mode="nearest")
+        h = up.conv2(F.relu(up.norm2(up.conv1(h), psi.expand(2, -1))))
+        textbook = h + up.skip(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        torch.testing.assert_close(up(x, psi), textbook, atol=1e-5, rtol=1e-5)  # psi [1,N]: fused AdaIN

@@ -218,7 +218,7 @@ def train(opt: TrainOptions, progress: bool = True,
     ``on_step(step, scalars)`` is called after every step (raise KeyboardInterrupt from it to
     stop: the current state is checkpointed first, as on Ctrl-C).
     """
-    ex = Execution.resolve(opt.device, opt.precision)
+    ex = Execution.resolve(opt.device, opt.precision, training=True)
     dist = dist_util.init_from_env(ex.device.type)
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
