@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -156,11 +157,13 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     else:
         audio_out = audio
     video = out if audio_out is None else _sibling_temp(out, ".silent.mp4")
+    t0 = time.perf_counter()
     try:
         with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
             for f in frames:
                 sink.write(f)
                 bar.update(1)
+        summary["frames_per_s"] = sink.count / max(time.perf_counter() - t0, 1e-9)  # generation + writing
         if audio_out is not None:
             from fsth_core.media import mux_audio
             mux_audio(video, audio_out, out)

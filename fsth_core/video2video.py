@@ -13,6 +13,7 @@ and only its animated region replaces A's pixels (fsth_core.compose).
 from __future__ import annotations
 
 import os
+import time
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -127,11 +128,13 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
         summary.update(info)
         gen = FrameGenerator(model, identity, ex, batch=opt.batch)
     bar = _bar(len(track), "re-animating", progress)
+    t0 = time.perf_counter()
     try:
         with FrameSink(out, fps, frames_dir, crf=opt.crf) as sink:
             for frame, _ in reanimate_video(iter_frames(clip, fps=opt.fps), track.points, motion, size, fps, gen):
                 sink.write(frame)
                 bar.update(1)
+        summary["frames_per_s"] = sink.count / max(time.perf_counter() - t0, 1e-9)
     finally:
         bar.close()
     summary["written"] = sink.count

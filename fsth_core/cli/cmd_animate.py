@@ -107,5 +107,6 @@ def run(args) -> int:
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
           + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "")
           + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "")
-          + (", with sound" if "audio" in s else "") + ")")
+          + (", with sound" if "audio" in s else "")
+          + (f"; {s['frames_per_s']:.1f} frames/s" if "frames_per_s" in s else "") + ")")
     return 0
