@@ -4,7 +4,7 @@ and the speed-up of each inference optimization over the plain eager fp32 model.
     python bench/bench_generator.py [--presets tiny cpu128 small paper] [--batches 1 8 32]
         [--precisions fp32 bf16] [--devices cpu cuda] [--cap 15] [--repeats 5]
         [--opt-preset cpu128] [--compile] [--skip-table speed opt formats] [--formats-preset paper]
-        [--format-batches 1 4] [--json out.json]
+        [--format-batches 1 4] [--reference PATH] [--json out.json]
 
 Table 1 (speed): the folded (spectral norm baked in) generator, ψ precomputed, channels_last on
 CPU/CUDA, autocast for bf16, median seconds per call over repeats after a warm-up call; achieved
@@ -14,7 +14,10 @@ estimated call time exceeds --cap/2 seconds is skipped (shown as such), so the C
 
 Table 2 (formats, one preset, side by side): fp32 and bf16 autocast, contiguous and channels_last, per
 batch; ms per frame, and bf16's PSNR against the fp32 output (outputs in [0, 1]); the row marked
-``<- auto`` is what fsth_core.device.Execution.resolve(device, "auto") picks for inference.
+``<- auto`` is what fsth_core.device.Execution.resolve(device, "auto") picks for inference. With
+``--reference PATH`` (a checkout of the public reimplementation, vincent-thevenin/Realistic-Neural-Talking-
+Head-Models; never committed) its generator (fp32, its own eval mode, 256 px) is timed in the same run, and
+``x_reference`` says how many times faster each row is. On CPU the table is timed at 256 px.
 
 Table 3 (optimizations, cumulative, one preset): plain eager fp32 — ψ recomputed per frame (the
 embedder on the source and P·ê), spectral norm active, contiguous memory, batch 1 — then + ψ once per
@@ -34,6 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
+from bench._reference import load_reference_generator, reference_call  # noqa: E402
 from bench._common import (_jsonable, add_json_arg, environment, measure_peak_gflops, print_table,  # noqa: E402
                            sync_for, time_fn)
 from fsth_core.config import preset  # noqa: E402
@@ -157,6 +161,7 @@ def formats_table(args, device: torch.device) -> list[dict]:
     psi = torch.randn(1, gen.num_adain_params, device=device) * 0.05
     auto = Execution.resolve(device, "auto")
     rows, ref = [], {}
+    reference = _reference_rows(args, device, cfg.image_size)
     for batch in args.format_batches:
         y = _inputs(cfg, batch, device, False)
         for prec in ("fp32", "bf16"):
@@ -178,7 +183,21 @@ def formats_table(args, device: torch.device) -> list[dict]:
                              "ms_per_frame": 1000 * t["median_s"] / batch, "frames_per_s": batch / t["median_s"],
                              "psnr_vs_fp32": "-" if prec == "fp32" else round(10 * math.log10(1 / max(mse, 1e-12)), 1),
                              "auto": "<- auto" if picked else ""})
-    return rows
+    base = reference[0]["ms_per_frame"] if reference else None
+    for row in rows + reference:
+        row["x_reference"] = round(base / row["ms_per_frame"], 2) if base else "-"
+    return reference + rows
+
+
+def _reference_rows(args, device: torch.device, size: int) -> list[dict]:
+    """The public reimplementation's generator, fp32 batch 1, timed like our rows (empty without --reference)."""
+    if not args.reference or device.type != "cpu":
+        return []
+    gen = load_reference_generator(args.reference, size)
+    t = time_fn(reference_call(gen, 1, size), warmup=2, repeats=args.repeats, sync=sync_for(device))
+    return [{"device": device.type, "preset": "reference", "precision": "fp32", "memory": "contiguous",
+             "batch": 1, "ms_per_frame": 1000 * t["median_s"], "frames_per_s": 1 / t["median_s"],
+             "psnr_vs_fp32": "-", "auto": "(public reimpl.)"}]
 
 
 def _bf16(gen, y, psi, device):
@@ -202,6 +221,8 @@ def main() -> int:
     ap.add_argument("--skip-table", choices=["speed", "opt", "formats"], nargs="*", default=[])
     ap.add_argument("--formats-preset", default="paper", help="preset of the formats table (default paper)")
     ap.add_argument("--format-batches", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--reference", default=None, metavar="PATH",
+                    help="checkout of vincent-thevenin/Realistic-Neural-Talking-Head-Models to time beside ours")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     add_json_arg(ap)
     args = ap.parse_args()
@@ -228,7 +249,7 @@ def main() -> int:
         print()
     if formats:
         print_table(formats, ["device", "preset", "precision", "memory", "batch", "ms_per_frame", "frames_per_s",
-                              "psnr_vs_fp32", "auto"])
+                              "psnr_vs_fp32", "x_reference", "auto"])
         print()
     if opt:
         print_table(opt, ["device", "preset", "step", "batch", "frames_per_s", "best_fps", "speedup", "note"])
