@@ -136,7 +136,10 @@ def test_adapted_model_computes_what_the_old_one_did():
     with torch.no_grad():
         a = old.generator.parts(y, psi)
         b = new.generator.parts(torch.cat([y, torch.ones(2, 1, 64, 64)], 1), psi)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    # The new input channel has zero weights; an 8-channel convolution may sum in another order than a
+    # 7-channel one (oneDNN picks kernels by shape), so equal up to float rounding, not bit for bit.
+    for old_part, new_part in zip(a, b):
+        assert (old_part - new_part).abs().max() < 1e-4  # a wrong weight would differ by ~0.1
     assert new.discriminator.W.shape[1] == 5
     new_e = new.embedder.state_dict()
     assert all(torch.equal(v, new_e[k]) for k, v in old.embedder.state_dict().items())
