@@ -1,4 +1,5 @@
 """Meta-learning: exact resume, distributed consistency, step-indexed sampling, checkpoints."""
+import dataclasses
 import os
 import socket
 
@@ -110,3 +111,14 @@ def test_embedder_stays_informative_under_the_match_loss(dataset, tmp_path):
             for v in range(3)]
     assert all(e.abs().max() > 0 for e in embs)
     assert (embs[0] - embs[1]).abs().max() > 1e-4 and (embs[1] - embs[2]).abs().max() > 1e-4
+
+
+def test_paper_preset_refuses_to_train_without_vgg(tmp_path, monkeypatch):
+    from fsth_core.training import meta
+
+    monkeypatch.setattr("fsth_core.paths.find_weights", lambda name: None)
+    opt = meta.TrainOptions(data=str(tmp_path), out=str(tmp_path / "m.safetensors"), preset="paper")
+    with pytest.raises(ValueError, match="vgg19.safetensors.*--no-content-loss"):
+        meta.require_content(opt)
+    meta.require_content(dataclasses.replace(opt, content_loss=False))  # explicit opt-out starts
+    meta.require_content(dataclasses.replace(opt, preset="tiny"))       # tiny keeps working

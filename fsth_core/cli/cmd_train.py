@@ -27,6 +27,9 @@ def add_arguments(p) -> None:
                    help="learning rate of D (the paper: 2e-4)")
     p.add_argument("--pixel-l1", type=floats(0, 1e6), default=0.0,
                    help="weight of an extra pixel L1 term (not in the paper; helps without VGG weights)")
+    p.add_argument("--no-content-loss", action="store_true",
+                   help="train without the VGG content loss (the paper and small presets refuse to start "
+                        "without the VGG files otherwise)")
     p.add_argument("--checkpoint-every", type=ints(1), default=500, metavar="N")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
@@ -55,6 +58,7 @@ def run(args) -> int:
                        k=args.k, variant=args.variant, lr_g=args.lr_g, lr_d=args.lr_d, pixel_l1=args.pixel_l1,
                        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
                        precision=args.precision, workers=args.workers, held_out=args.held_out,
-                       warp_guided=args.warp_guided, init=args.init, resume=args.resume, log_dir=args.log_dir)
+                       warp_guided=args.warp_guided, init=args.init, resume=args.resume, log_dir=args.log_dir,
+                       content_loss=not args.no_content_loss)
     train(opt, progress=not args.no_progress)
     return 0

@@ -56,6 +56,7 @@ class TrainOptions:
     resume: bool = False
     log_dir: str | None = None
     image_every: int = 200
+    content_loss: bool = True      # False: train without L_CNT (only allowed explicitly; see require_content)
 
     def __post_init__(self) -> None:
         if self.variant not in ("ft", "ff"):
@@ -161,6 +162,25 @@ def _num_training_videos(opt: TrainOptions) -> int:
     return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
 
 
+CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
+
+
+def require_content(opt: TrainOptions) -> None:
+    """The ``paper`` and ``small`` presets refuse to start without both VGG files unless
+    ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise)."""
+    from fsth_core.losses import VGG_FILES
+    from fsth_core.paths import find_weights, weights_dirs
+
+    if not opt.content_loss or opt.preset not in CONTENT_REQUIRED:
+        return
+    missing = [f for f in VGG_FILES.values() if find_weights(f) is None]
+    if missing:
+        raise ValueError(f"preset {opt.preset} needs the content loss: place {' and '.join(missing)} in "
+                         f"{weights_dirs()[-1]} (or FSTH_WEIGHTS_DIR; make them with `python -m fsth_core "
+                         "convert-vgg --vgg19 vgg19-dcbb9e9d.pth --vggface vgg_face_dag.pth`), or pass "
+                         "--no-content-loss to train without it")
+
+
 def check_out(opt: TrainOptions) -> bool:
     """Refuse to overwrite a checkpoint: ``out`` (or its training state) existing without ``resume``,
     or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
@@ -222,17 +242,19 @@ def train(opt: TrainOptions, progress: bool = True,
     dist = dist_util.init_from_env(ex.device.type)
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
+    require_content(opt)
     model, start = _prepare_model(opt, _num_training_videos(opt))
     ts, ds = _episodes(opt, model.config)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
-    content = ContentLoss.from_installed(ex.device)
+    content = ContentLoss.from_installed(ex.device) if opt.content_loss else None
     trainer = MetaTrainer(model, opt, ex, content)
     if start < 0:
         start, _ = load_train_state(opt.out, trainer.optimizers)
         log.info("resuming %s at step %d", opt.out, start)
     summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
     rec = recipe(opt, model.config, summary)
+    rec["content_loss"] = [k for k in ("vgg19", "vggface") if content and getattr(content, k) is not None]
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
                         persistent_workers=False, pin_memory=ex.device.type == "cuda",
