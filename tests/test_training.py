@@ -122,3 +122,24 @@ def test_paper_preset_refuses_to_train_without_vgg(tmp_path, monkeypatch):
         meta.require_content(opt)
     meta.require_content(dataclasses.replace(opt, content_loss=False))  # explicit opt-out starts
     meta.require_content(dataclasses.replace(opt, preset="tiny"))       # tiny keeps working
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_d_steps_updates_the_discriminator_that_many_times_per_step(dataset, tmp_path, d_steps):
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.config import preset
+    from fsth_core.training.meta import MetaTrainer
+
+    opt = _opts(dataset, tmp_path / "m.safetensors", d_steps=d_steps)
+    model = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    trainer = MetaTrainer(model, opt, Execution.resolve("cpu", "fp32", training=True))
+    counts = {"gen": 0, "dis": 0}
+    trainer.g_opt.register_step_post_hook(lambda *a: counts.__setitem__("gen", counts["gen"] + 1))
+    trainer.d_opt.register_step_post_hook(lambda *a: counts.__setitem__("dis", counts["dis"] + 1))
+    s = model.config.image_size
+    batch = {"frames": torch.rand(2, 2, 3, s, s) * 2 - 1, "landmark_images": torch.rand(2, 2, 3, s, s),
+             "target": torch.rand(2, 3, s, s) * 2 - 1, "target_landmark_image": torch.rand(2, 3, s, s),
+             "video_index": torch.tensor([0, 3])}
+    trainer.step(batch)
+    assert counts == {"gen": 1, "dis": d_steps}

@@ -43,6 +43,7 @@ class TrainOptions:
     variant: str = "ft"            # "ft" (with L_MCH, can be fine-tuned) or "ff"
     lr_g: float = 5e-5             # E and G (the paper)
     lr_d: float = 2e-4             # D (the paper)
+    d_steps: int = 2               # D updates per E+G update (the paper: two, following SAGAN's TTUR)
     pixel_l1: float = 0.0          # optional extra term (not in the paper)
     checkpoint_every: int = 500
     seed: int = 0
@@ -61,8 +62,8 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.variant not in ("ft", "ff"):
             raise ValueError("variant must be 'ft' or 'ff'")
-        if self.steps < 1 or self.batch < 1 or self.k < 1:
-            raise ValueError("steps, batch and k must be >= 1")
+        if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1:
+            raise ValueError("steps, batch, k and d_steps must be >= 1")
 
 
 def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
@@ -75,7 +76,8 @@ def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
 
 
 class MetaTrainer:
-    """Holds the model, optimizers and the update rule; ``step(batch)`` does one E+G and one D update."""
+    """Holds the model, optimizers and the update rule; ``step(batch)`` does one E+G update and
+    ``opt.d_steps`` D updates (on the same detached fakes)."""
 
     def __init__(self, model: TalkingHeadModel, opt: TrainOptions, execution: Execution,
                  content: ContentLoss | None = None):
@@ -119,7 +121,8 @@ class MetaTrainer:
 
         use_match = match if self.opt.variant == "ft" else None
         gen, fake = self.update.gen_update(render, real, y, proj, use_match)
-        dis = self.update.dis_update(fake, real, y, proj, use_match)
+        for _ in range(self.opt.d_steps):
+            dis = self.update.dis_update(fake, real, y, proj, use_match)
         return StepResult(gen, dis, fake)
 
 
