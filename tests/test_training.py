@@ -143,3 +143,12 @@ def test_d_steps_updates_the_discriminator_that_many_times_per_step(dataset, tmp
              "video_index": torch.tensor([0, 3])}
     trainer.step(batch)
     assert counts == {"gen": 1, "dis": d_steps}
+
+
+def test_checkpoints_log_embedding_and_w_norms(dataset, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="fsth"):
+        train(_opts(dataset, tmp_path / "m.safetensors", steps=2), progress=False)
+    line = next(r.getMessage() for r in caplog.records if "emb/w_norm_mean" in r.getMessage())
+    assert "emb/e_norm" in line and "emb/w_norm_min" in line and "emb/w_norm_max" in line

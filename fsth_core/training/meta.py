@@ -86,6 +86,7 @@ class MetaTrainer:
         self.dis_params = list(model.discriminator.parameters())
         self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=(0.5, 0.999))
         self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=(0.5, 0.999))
+        self.last_e: torch.Tensor | None = None  # the last step's ê [B,D] (detached), for embedding_stats
         weights = LossWeights(pixel_l1=opt.pixel_l1)
         self.update = AdversarialUpdate(
             discriminator=model.discriminator, gen_params=self.gen_params, dis_params=self.dis_params,
@@ -93,6 +94,17 @@ class MetaTrainer:
             gen_loss=GeneratorLoss(weights, content, match=opt.variant == "ft"),
             autocast=execution.autocast, reduce_grads=dist_util.all_reduce_grads,
             scaler=torch.amp.GradScaler(execution.device.type) if execution.dtype == torch.float16 else None)
+
+    def embedding_stats(self) -> dict[str, float]:
+        """‖ê‖ of the last step's embeddings and W's column norms (mean/min/max), to catch embedding
+        collapse (ê or W shrinking to zero, or a few columns running away) early."""
+        with torch.no_grad():
+            cols = self.model.discriminator.W.detach().float().norm(dim=0)
+            out = {"emb/w_norm_mean": cols.mean().item(), "emb/w_norm_min": cols.min().item(),
+                   "emb/w_norm_max": cols.max().item()}
+            if self.last_e is not None:
+                out["emb/e_norm"] = self.last_e.float().norm(dim=1).mean().item()
+        return out
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -123,6 +135,7 @@ class MetaTrainer:
         gen, fake = self.update.gen_update(render, real, y, proj, use_match)
         for _ in range(self.opt.d_steps):
             dis = self.update.dis_update(fake, real, y, proj, use_match)
+        self.last_e = cache["e"].detach()
         return StepResult(gen, dis, fake)
 
 
@@ -268,6 +281,7 @@ def train(opt: TrainOptions, progress: bool = True,
 
     def checkpoint() -> None:
         if dist.is_main:
+            log.info("step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in trainer.embedding_stats().items()))
             desc = (f"meta-learned ({opt.variant.upper()}) for {step} steps on {summary}, "
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
             save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec})
@@ -281,7 +295,7 @@ def train(opt: TrainOptions, progress: bool = True,
             for batch in loader:
                 result = trainer.step(batch)
                 step += 1
-                scalars = result.scalars()
+                scalars = {**result.scalars(), **trainer.embedding_stats()}
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
