@@ -152,3 +152,22 @@ def test_checkpoints_log_embedding_and_w_norms(dataset, tmp_path, caplog):
         train(_opts(dataset, tmp_path / "m.safetensors", steps=2), progress=False)
     line = next(r.getMessage() for r in caplog.records if "emb/w_norm_mean" in r.getMessage())
     assert "emb/e_norm" in line and "emb/w_norm_min" in line and "emb/w_norm_max" in line
+
+
+def test_resume_refuses_a_model_and_state_from_different_writes(dataset, tmp_path):
+    import shutil
+
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    train(_opts(dataset, a, steps=2), progress=False)
+    train(_opts(dataset, b, steps=4), progress=False)
+    shutil.copy(train_state_path(b), train_state_path(a))  # as if the model write never happened
+    with pytest.raises(ValueError, match="different checkpoint writes"):
+        train(_opts(dataset, a, steps=6, resume=True), progress=False)
+
+
+def test_cli_resume_without_a_checkpoint_is_an_error(dataset, tmp_path, capsys):
+    from fsth_core.cli import main
+
+    rc = main(["train", "--data", str(dataset), "--out", str(tmp_path / "none.safetensors"), "--resume",
+               "--steps", "2", "--no-progress"])
+    assert rc != 0 and "no such checkpoint" in capsys.readouterr().err

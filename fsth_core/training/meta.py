@@ -11,6 +11,7 @@ import hashlib
 import logging
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -227,6 +228,19 @@ def check_out(opt: TrainOptions) -> bool:
     return True
 
 
+def check_pair(out: str, step: int, extra: dict) -> None:
+    """The model file and its training state must come from the same checkpoint write."""
+    from fsth_core.weights import model_info
+
+    training = model_info(out).get("training", {})
+    mismatch = (extra.get("checkpoint_id") != training.get("checkpoint_id")
+                or training.get("steps_done", step) != step)
+    if mismatch:
+        raise ValueError(f"{out}: the model (step {training.get('steps_done')}) and its training state (step "
+                         f"{step}) come from different checkpoint writes (a crash between them?); start a new "
+                         f"run with --init {out} and another --out")
+
+
 def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
     """Fresh, ``--init`` or resumed model; returns (model, start step)."""
     if check_out(opt):
@@ -266,7 +280,8 @@ def train(opt: TrainOptions, progress: bool = True,
     content = ContentLoss.from_installed(ex.device) if opt.content_loss else None
     trainer = MetaTrainer(model, opt, ex, content)
     if start < 0:
-        start, _ = load_train_state(opt.out, trainer.optimizers)
+        start, extra = load_train_state(opt.out, trainer.optimizers)
+        check_pair(opt.out, start, extra)
         log.info("resuming %s at step %d", opt.out, start)
     summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
     rec = recipe(opt, model.config, summary)
@@ -284,9 +299,10 @@ def train(opt: TrainOptions, progress: bool = True,
             log.info("step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in trainer.embedding_stats().items()))
             desc = (f"meta-learned ({opt.variant.upper()}) for {step} steps on {summary}, "
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
-            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec})
+            nonce = uuid.uuid4().hex  # in both files: a crash between the two writes cannot pair them
+            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec, "checkpoint_id": nonce})
             save_model(opt.out, model, description=desc,
-                       training={**rec, "steps_done": step, "world_size": dist.world})
+                       training={**rec, "steps_done": step, "world_size": dist.world, "checkpoint_id": nonce})
         dist_util.barrier()
 
     with sigterm_as_interrupt():  # SIGTERM checkpoints like Ctrl-C
