@@ -98,7 +98,8 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     update = AdversarialUpdate(discriminator=m.discriminator, gen_params=gen_params, dis_params=dis_params,
                                gen_opt=g_opt, dis_opt=d_opt,
                                gen_loss=GeneratorLoss(LossWeights(pixel_l1=options.pixel_l1), content, match=False),
-                               autocast=ex.autocast)
+                               autocast=ex.autocast,
+                               scaler=torch.amp.GradScaler(ex.device.type) if ex.dtype == torch.float16 else None)
     if m.config.warp_guided:  # the first source warped to each source, plus augmented pairs
         from fsth_core.finetune_pairs import training_pairs
         frames, lms, g_in = training_pairs(sources, identity, m.config.paint_region, options.augment,

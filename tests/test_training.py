@@ -171,3 +171,24 @@ def test_cli_resume_without_a_checkpoint_is_an_error(dataset, tmp_path, capsys):
     rc = main(["train", "--data", str(dataset), "--out", str(tmp_path / "none.safetensors"), "--resume",
                "--steps", "2", "--no-progress"])
     assert rc != 0 and "no such checkpoint" in capsys.readouterr().err
+
+
+def test_grad_scaler_state_round_trips_through_a_checkpoint(dataset, tmp_path):
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.training.checkpoint import load_train_state, save_train_state
+    from fsth_core.training.meta import MetaTrainer
+
+    opt = _opts(dataset, tmp_path / "m.safetensors")
+    model = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    trainer = MetaTrainer(model, opt, Execution.resolve("cpu", "fp32", training=True))
+    trainer.update.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    trainer.update.scaler.scale(torch.ones(()))  # starts its state
+    trainer.update.scaler.update(512.0)  # a scale the run reached
+    save_train_state(opt.out, 7, trainer.optimizers, {"grad_scaler": trainer.scaler_state()})
+    fresh = MetaTrainer(model, opt, Execution.resolve("cpu", "fp32", training=True))
+    fresh.update.scaler = torch.amp.GradScaler("cpu")
+    _, extra = load_train_state(opt.out, fresh.optimizers)
+    fresh.load_scaler_state(extra["grad_scaler"])
+    assert fresh.update.scaler.get_scale() == 512.0

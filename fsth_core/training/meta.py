@@ -107,6 +107,15 @@ class MetaTrainer:
                 out["emb/e_norm"] = self.last_e.float().norm(dim=1).mean().item()
         return out
 
+    def scaler_state(self) -> dict | None:
+        """fp16 GradScaler state (scale, growth tracker) for the checkpoint; None without a scaler."""
+        sc = self.update.scaler
+        return {k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in sc.state_dict().items()} if sc else None
+
+    def load_scaler_state(self, state: dict | None) -> None:
+        if self.update.scaler is not None and state:
+            self.update.scaler.load_state_dict(state)
+
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"gen": self.g_opt, "dis": self.d_opt}
@@ -282,6 +291,7 @@ def train(opt: TrainOptions, progress: bool = True,
     if start < 0:
         start, extra = load_train_state(opt.out, trainer.optimizers)
         check_pair(opt.out, start, extra)
+        trainer.load_scaler_state(extra.get("grad_scaler"))
         log.info("resuming %s at step %d", opt.out, start)
     summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
     rec = recipe(opt, model.config, summary)
@@ -300,7 +310,8 @@ def train(opt: TrainOptions, progress: bool = True,
             desc = (f"meta-learned ({opt.variant.upper()}) for {step} steps on {summary}, "
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
             nonce = uuid.uuid4().hex  # in both files: a crash between the two writes cannot pair them
-            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec, "checkpoint_id": nonce})
+            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec, "checkpoint_id": nonce,
+                                                                  "grad_scaler": trainer.scaler_state()})
             save_model(opt.out, model, description=desc,
                        training={**rec, "steps_done": step, "world_size": dist.world, "checkpoint_id": nonce})
         dist_util.barrier()
