@@ -187,9 +187,10 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
 
 def finetune_recipe(model_path) -> dict:
     """Fine-tuning settings recommended in a model file's metadata (empty when it has none)."""
+    from fsth_core.finetune import recipe_from_training
     from fsth_core.weights import model_info
 
-    return dict(model_info(model_path).get("training", {}).get("finetune", {}))
+    return recipe_from_training(model_info(model_path).get("training", {}))
 
 
 def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,

@@ -258,7 +258,8 @@ def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(
     shots_t = tuple(sorted({int(t) for t in options.shots}))
     shots = {t: _PerShot() for t in shots_t}
     status = _optional_status()
-    gen, probe = Reenactor(model, options, ex, recipe=training.get("finetune")), FaceProbe()
+    from fsth_core.finetune import recipe_from_training
+    gen, probe = Reenactor(model, options, ex, recipe=recipe_from_training(training)), FaceProbe()
     bar = tqdm(total=vs.count * len(shots_t), desc="eval", unit="run", disable=not progress, dynamic_ncols=True)
     try:
         for video in vs.videos():

@@ -41,13 +41,24 @@ class FinetuneOptions:
     seed: int = 0
 
 
+def recipe_from_training(training: dict) -> dict:
+    """A model file's ``training`` metadata -> the fine-tuning recipe: its stored recommendation plus
+    the meta-learning ``variant`` (``ft``, or ``ff`` for a model trained without L_MCH)."""
+    return {**dict(training.get("finetune", {})), "variant": training.get("variant", "ft")}
+
+
 def options_from_recipe(recipe: dict, shots: int, **overrides) -> FinetuneOptions:
     """Fine-tuning options: the paper's defaults, then a checkpoint's stored recommendation
-    (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``), then the caller's non-None ``overrides``."""
+    (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``), then the caller's non-None ``overrides``.
+    Refuses fine-tuning steps for an FF model (no embedding-match term: the paper cannot fine-tune it)."""
     opts = {"steps": default_steps(shots), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0, "augment": 0}
     opts.update({k: v for k, v in recipe.items() if k in opts})
     opts.update({k: v for k, v in overrides.items() if v is not None})
     opts["steps"], opts["augment"] = int(opts["steps"]), int(opts["augment"])
+    if recipe.get("variant") == "ff" and opts["steps"] > 0:
+        raise ValueError("this model is the FF variant (meta-learned without the embedding-match loss), so "
+                         "its W does not match ê and the paper's fine-tuning does not apply; use 0 fine-tuning "
+                         "steps, or a model trained with --variant ft")
     return FinetuneOptions(**opts)
 
 
@@ -87,7 +98,8 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     update = AdversarialUpdate(discriminator=m.discriminator, gen_params=gen_params, dis_params=dis_params,
                                gen_opt=g_opt, dis_opt=d_opt,
                                gen_loss=GeneratorLoss(LossWeights(pixel_l1=options.pixel_l1), content, match=False),
-                               autocast=ex.autocast)
+                               autocast=ex.autocast,
+                               scaler=torch.amp.GradScaler(ex.device.type) if ex.dtype == torch.float16 else None)
     if m.config.warp_guided:  # the first source warped to each source, plus augmented pairs
         from fsth_core.finetune_pairs import training_pairs
         frames, lms, g_in = training_pairs(sources, identity, m.config.paint_region, options.augment,

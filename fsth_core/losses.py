@@ -88,12 +88,15 @@ class ContentLoss(nn.Module):
 
 
 def feature_matching(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
-    """Mean over D's layers of the L1 distance between fake and (detached) real activations."""
-    return sum(F.l1_loss(f, r.detach()) for f, r in zip(fake_feats, real_feats)) / len(fake_feats)
+    """Sum over D's blocks of the mean L1 distance between fake and (detached) real activations
+    (pix2pixHD's reduction, which the paper's weight 10 refers to and the public reimplementation uses)."""
+    return sum(F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake_feats, real_feats))
 
 
 def embedding_match(w: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-    """L_MCH = mean |W_i − ê_i| (per element); w, e [B,D]."""
+    """L_MCH = mean |W_i − ê_i| (per element); w, e [B,D].  The paper writes ‖W_i − ê_i‖₁; with its
+    weight 80 a sum over 512 dimensions would dwarf every other term, so the mean is kept (as in the public
+    reimplementation)."""
     return F.l1_loss(w, e)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from fsth_core.finetune import recipe_from_training
 from fsth_core.weights import load_model, model_info
 
 from ._comfy import MODELS, folder_list, full_path, list_files
@@ -49,5 +50,5 @@ class LoadModel:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         path = full_path(MODELS, model_name)
         model = load_model(path)
-        recipe = dict(model_info(path).get("training", {}).get("finetune", {}))
+        recipe = recipe_from_training(model_info(path).get("training", {}))
         return (FSTHModel(model, os.path.splitext(os.path.basename(model_name))[0], precision, recipe),)

@@ -140,3 +140,11 @@ def test_convert_rejects_non_state_dicts(tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, bad)
     with pytest.raises(ValueError, match="key 'features.0.bias' is missing"):
         convert_vgg(bad, tmp_path / "o.safetensors", "vgg19", "torchvision")
+
+
+def test_feature_matching_sums_the_per_block_means():
+    from fsth_core.losses import feature_matching
+
+    fake = [torch.ones(2, 4, 8, 8), torch.ones(2, 8, 4, 4) * 3]
+    real = [torch.zeros(2, 4, 8, 8), torch.zeros(2, 8, 4, 4)]
+    assert feature_matching(fake, real).item() == pytest.approx(1.0 + 3.0)

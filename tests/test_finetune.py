@@ -140,3 +140,13 @@ def test_augmented_pairs_teach_what_the_warp_gets_wrong():
     assert torch.equal(again[2], g_in)  # deterministic for a seed
     res = finetune(m, ident, src, FinetuneOptions(steps=2, augment=5), CPU)
     assert res.steps_done == 2 and res.identity.shots == 1
+
+
+def test_ff_model_refuses_fine_tuning():
+    from fsth_core.finetune import options_from_recipe, recipe_from_training
+
+    ff = recipe_from_training({"variant": "ff", "finetune": {"steps": 40}})
+    with pytest.raises(ValueError, match="FF variant"):
+        options_from_recipe(ff, shots=1)
+    assert options_from_recipe(ff, shots=1, steps=0).steps == 0  # no fine-tuning: usable as is
+    assert options_from_recipe(recipe_from_training({"variant": "ft"}), shots=1).steps > 0

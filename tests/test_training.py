@@ -1,4 +1,5 @@
 """Meta-learning: exact resume, distributed consistency, step-indexed sampling, checkpoints."""
+import dataclasses
 import os
 import socket
 
@@ -110,3 +111,84 @@ def test_embedder_stays_informative_under_the_match_loss(dataset, tmp_path):
             for v in range(3)]
     assert all(e.abs().max() > 0 for e in embs)
     assert (embs[0] - embs[1]).abs().max() > 1e-4 and (embs[1] - embs[2]).abs().max() > 1e-4
+
+
+def test_paper_preset_refuses_to_train_without_vgg(tmp_path, monkeypatch):
+    from fsth_core.training import meta
+
+    monkeypatch.setattr("fsth_core.paths.find_weights", lambda name: None)
+    opt = meta.TrainOptions(data=str(tmp_path), out=str(tmp_path / "m.safetensors"), preset="paper")
+    with pytest.raises(ValueError, match="vgg19.safetensors.*--no-content-loss"):
+        meta.require_content(opt)
+    meta.require_content(dataclasses.replace(opt, content_loss=False))  # explicit opt-out starts
+    meta.require_content(dataclasses.replace(opt, preset="tiny"))       # tiny keeps working
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_d_steps_updates_the_discriminator_that_many_times_per_step(dataset, tmp_path, d_steps):
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.config import preset
+    from fsth_core.training.meta import MetaTrainer
+
+    opt = _opts(dataset, tmp_path / "m.safetensors", d_steps=d_steps)
+    model = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    trainer = MetaTrainer(model, opt, Execution.resolve("cpu", "fp32", training=True))
+    counts = {"gen": 0, "dis": 0}
+    trainer.g_opt.register_step_post_hook(lambda *a: counts.__setitem__("gen", counts["gen"] + 1))
+    trainer.d_opt.register_step_post_hook(lambda *a: counts.__setitem__("dis", counts["dis"] + 1))
+    s = model.config.image_size
+    batch = {"frames": torch.rand(2, 2, 3, s, s) * 2 - 1, "landmark_images": torch.rand(2, 2, 3, s, s),
+             "target": torch.rand(2, 3, s, s) * 2 - 1, "target_landmark_image": torch.rand(2, 3, s, s),
+             "video_index": torch.tensor([0, 3])}
+    trainer.step(batch)
+    assert counts == {"gen": 1, "dis": d_steps}
+
+
+def test_checkpoints_log_embedding_and_w_norms(dataset, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="fsth"):
+        train(_opts(dataset, tmp_path / "m.safetensors", steps=2), progress=False)
+    line = next(r.getMessage() for r in caplog.records if "emb/w_norm_mean" in r.getMessage())
+    assert "emb/e_norm" in line and "emb/w_norm_min" in line and "emb/w_norm_max" in line
+
+
+def test_resume_refuses_a_model_and_state_from_different_writes(dataset, tmp_path):
+    import shutil
+
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    train(_opts(dataset, a, steps=2), progress=False)
+    train(_opts(dataset, b, steps=4), progress=False)
+    shutil.copy(train_state_path(b), train_state_path(a))  # as if the model write never happened
+    with pytest.raises(ValueError, match="different checkpoint writes"):
+        train(_opts(dataset, a, steps=6, resume=True), progress=False)
+
+
+def test_cli_resume_without_a_checkpoint_is_an_error(dataset, tmp_path, capsys):
+    from fsth_core.cli import main
+
+    rc = main(["train", "--data", str(dataset), "--out", str(tmp_path / "none.safetensors"), "--resume",
+               "--steps", "2", "--no-progress"])
+    assert rc != 0 and "no such checkpoint" in capsys.readouterr().err
+
+
+def test_grad_scaler_state_round_trips_through_a_checkpoint(dataset, tmp_path):
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.training.checkpoint import load_train_state, save_train_state
+    from fsth_core.training.meta import MetaTrainer
+
+    opt = _opts(dataset, tmp_path / "m.safetensors")
+    model = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    trainer = MetaTrainer(model, opt, Execution.resolve("cpu", "fp32", training=True))
+    trainer.update.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    trainer.update.scaler.scale(torch.ones(()))  # starts its state
+    trainer.update.scaler.update(512.0)  # a scale the run reached
+    save_train_state(opt.out, 7, trainer.optimizers, {"grad_scaler": trainer.scaler_state()})
+    fresh = MetaTrainer(model, opt, Execution.resolve("cpu", "fp32", training=True))
+    fresh.update.scaler = torch.amp.GradScaler("cpu")
+    _, extra = load_train_state(opt.out, fresh.optimizers)
+    fresh.load_scaler_state(extra["grad_scaler"])
+    assert fresh.update.scaler.get_scale() == 512.0

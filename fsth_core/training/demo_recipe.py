@@ -20,7 +20,8 @@ from fsth_core.training.meta import TrainOptions
 
 SYNTH = {"identities": 400, "frames": 32, "size": 128, "seed": 7}
 TRAIN = {"preset": "cpu128", "warp_guided": True, "paint_region": False, "batch": 8, "k": 4, "lr_g": 2e-4,
-         "lr_d": 4e-4, "pixel_l1": 20.0, "held_out": 20, "seed": 0, "checkpoint_every": 100}
+         "lr_d": 4e-4, "d_steps": 1, "pixel_l1": 20.0, "held_out": 20, "seed": 0,
+         "checkpoint_every": 100}  # d_steps 1: how the bundled checkpoint was trained
 STAGE1_STEPS = 2320
 SYNTH_PHOTO = {"identities": 400, "frames": 32, "size": 128, "seed": 11, "photographic": 0.75}
 TRAIN_PHOTO = {**TRAIN, "paint_region": True, "seed": 1}

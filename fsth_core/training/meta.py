@@ -11,6 +11,7 @@ import hashlib
 import logging
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -43,6 +44,7 @@ class TrainOptions:
     variant: str = "ft"            # "ft" (with L_MCH, can be fine-tuned) or "ff"
     lr_g: float = 5e-5             # E and G (the paper)
     lr_d: float = 2e-4             # D (the paper)
+    d_steps: int = 2               # D updates per E+G update (the paper: two, following SAGAN's TTUR)
     pixel_l1: float = 0.0          # optional extra term (not in the paper)
     checkpoint_every: int = 500
     seed: int = 0
@@ -56,12 +58,13 @@ class TrainOptions:
     resume: bool = False
     log_dir: str | None = None
     image_every: int = 200
+    content_loss: bool = True      # False: train without L_CNT (only allowed explicitly; see require_content)
 
     def __post_init__(self) -> None:
         if self.variant not in ("ft", "ff"):
             raise ValueError("variant must be 'ft' or 'ff'")
-        if self.steps < 1 or self.batch < 1 or self.k < 1:
-            raise ValueError("steps, batch and k must be >= 1")
+        if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1:
+            raise ValueError("steps, batch, k and d_steps must be >= 1")
 
 
 def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
@@ -74,7 +77,8 @@ def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
 
 
 class MetaTrainer:
-    """Holds the model, optimizers and the update rule; ``step(batch)`` does one E+G and one D update."""
+    """Holds the model, optimizers and the update rule; ``step(batch)`` does one E+G update and
+    ``opt.d_steps`` D updates (on the same detached fakes)."""
 
     def __init__(self, model: TalkingHeadModel, opt: TrainOptions, execution: Execution,
                  content: ContentLoss | None = None):
@@ -83,6 +87,7 @@ class MetaTrainer:
         self.dis_params = list(model.discriminator.parameters())
         self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=(0.5, 0.999))
         self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=(0.5, 0.999))
+        self.last_e: torch.Tensor | None = None  # the last step's ê [B,D] (detached), for embedding_stats
         weights = LossWeights(pixel_l1=opt.pixel_l1)
         self.update = AdversarialUpdate(
             discriminator=model.discriminator, gen_params=self.gen_params, dis_params=self.dis_params,
@@ -90,6 +95,26 @@ class MetaTrainer:
             gen_loss=GeneratorLoss(weights, content, match=opt.variant == "ft"),
             autocast=execution.autocast, reduce_grads=dist_util.all_reduce_grads,
             scaler=torch.amp.GradScaler(execution.device.type) if execution.dtype == torch.float16 else None)
+
+    def embedding_stats(self) -> dict[str, float]:
+        """‖ê‖ of the last step's embeddings and W's column norms (mean/min/max), to catch embedding
+        collapse (ê or W shrinking to zero, or a few columns running away) early."""
+        with torch.no_grad():
+            cols = self.model.discriminator.W.detach().float().norm(dim=0)
+            out = {"emb/w_norm_mean": cols.mean().item(), "emb/w_norm_min": cols.min().item(),
+                   "emb/w_norm_max": cols.max().item()}
+            if self.last_e is not None:
+                out["emb/e_norm"] = self.last_e.float().norm(dim=1).mean().item()
+        return out
+
+    def scaler_state(self) -> dict | None:
+        """fp16 GradScaler state (scale, growth tracker) for the checkpoint; None without a scaler."""
+        sc = self.update.scaler
+        return {k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in sc.state_dict().items()} if sc else None
+
+    def load_scaler_state(self, state: dict | None) -> None:
+        if self.update.scaler is not None and state:
+            self.update.scaler.load_state_dict(state)
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -118,7 +143,9 @@ class MetaTrainer:
 
         use_match = match if self.opt.variant == "ft" else None
         gen, fake = self.update.gen_update(render, real, y, proj, use_match)
-        dis = self.update.dis_update(fake, real, y, proj, use_match)
+        for _ in range(self.opt.d_steps):
+            dis = self.update.dis_update(fake, real, y, proj, use_match)
+        self.last_e = cache["e"].detach()
         return StepResult(gen, dis, fake)
 
 
@@ -161,6 +188,25 @@ def _num_training_videos(opt: TrainOptions) -> int:
     return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
 
 
+CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
+
+
+def require_content(opt: TrainOptions) -> None:
+    """The ``paper`` and ``small`` presets refuse to start without both VGG files unless
+    ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise)."""
+    from fsth_core.losses import VGG_FILES
+    from fsth_core.paths import find_weights, weights_dirs
+
+    if not opt.content_loss or opt.preset not in CONTENT_REQUIRED:
+        return
+    missing = [f for f in VGG_FILES.values() if find_weights(f) is None]
+    if missing:
+        raise ValueError(f"preset {opt.preset} needs the content loss: place {' and '.join(missing)} in "
+                         f"{weights_dirs()[-1]} (or FSTH_WEIGHTS_DIR; make them with `python -m fsth_core "
+                         "convert-vgg --vgg19 vgg19-dcbb9e9d.pth --vggface vgg_face_dag.pth`), or pass "
+                         "--no-content-loss to train without it")
+
+
 def check_out(opt: TrainOptions) -> bool:
     """Refuse to overwrite a checkpoint: ``out`` (or its training state) existing without ``resume``,
     or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
@@ -189,6 +235,19 @@ def check_out(opt: TrainOptions) -> bool:
         raise ValueError(f"{state}: not an FSTH training state (kind {meta.get('kind')!r})")
     read_header(out)
     return True
+
+
+def check_pair(out: str, step: int, extra: dict) -> None:
+    """The model file and its training state must come from the same checkpoint write."""
+    from fsth_core.weights import model_info
+
+    training = model_info(out).get("training", {})
+    mismatch = (extra.get("checkpoint_id") != training.get("checkpoint_id")
+                or training.get("steps_done", step) != step)
+    if mismatch:
+        raise ValueError(f"{out}: the model (step {training.get('steps_done')}) and its training state (step "
+                         f"{step}) come from different checkpoint writes (a crash between them?); start a new "
+                         f"run with --init {out} and another --out")
 
 
 def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
@@ -222,17 +281,21 @@ def train(opt: TrainOptions, progress: bool = True,
     dist = dist_util.init_from_env(ex.device.type)
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
+    require_content(opt)
     model, start = _prepare_model(opt, _num_training_videos(opt))
     ts, ds = _episodes(opt, model.config)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
-    content = ContentLoss.from_installed(ex.device)
+    content = ContentLoss.from_installed(ex.device) if opt.content_loss else None
     trainer = MetaTrainer(model, opt, ex, content)
     if start < 0:
-        start, _ = load_train_state(opt.out, trainer.optimizers)
+        start, extra = load_train_state(opt.out, trainer.optimizers)
+        check_pair(opt.out, start, extra)
+        trainer.load_scaler_state(extra.get("grad_scaler"))
         log.info("resuming %s at step %d", opt.out, start)
     summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
     rec = recipe(opt, model.config, summary)
+    rec["content_loss"] = [k for k in ("vgg19", "vggface") if content and getattr(content, k) is not None]
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
                         persistent_workers=False, pin_memory=ex.device.type == "cuda",
@@ -243,11 +306,14 @@ def train(opt: TrainOptions, progress: bool = True,
 
     def checkpoint() -> None:
         if dist.is_main:
+            log.info("step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in trainer.embedding_stats().items()))
             desc = (f"meta-learned ({opt.variant.upper()}) for {step} steps on {summary}, "
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
-            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec})
+            nonce = uuid.uuid4().hex  # in both files: a crash between the two writes cannot pair them
+            save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec, "checkpoint_id": nonce,
+                                                                  "grad_scaler": trainer.scaler_state()})
             save_model(opt.out, model, description=desc,
-                       training={**rec, "steps_done": step, "world_size": dist.world})
+                       training={**rec, "steps_done": step, "world_size": dist.world, "checkpoint_id": nonce})
         dist_util.barrier()
 
     with sigterm_as_interrupt():  # SIGTERM checkpoints like Ctrl-C
@@ -256,7 +322,7 @@ def train(opt: TrainOptions, progress: bool = True,
             for batch in loader:
                 result = trainer.step(batch)
                 step += 1
-                scalars = result.scalars()
+                scalars = {**result.scalars(), **trainer.embedding_stats()}
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
