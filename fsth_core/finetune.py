@@ -17,6 +17,7 @@ from torch import nn
 
 from fsth_core.config import LossWeights
 from fsth_core.device import Execution
+from fsth_core.options import ADAM_BETAS
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, clone_model
 from fsth_core.imaging import to_network
@@ -92,8 +93,8 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     person = _Person(identity.psi, identity.w).to(ex.device)
     gen_params = list(m.generator.parameters()) + [person.psi]
     dis_params = list(m.discriminator.parameters()) + [person.w]
-    g_opt = torch.optim.Adam(gen_params, lr=options.lr_g, betas=(0.5, 0.999))
-    d_opt = torch.optim.Adam(dis_params, lr=options.lr_d, betas=(0.5, 0.999))
+    g_opt = torch.optim.Adam(gen_params, lr=options.lr_g, betas=ADAM_BETAS)
+    d_opt = torch.optim.Adam(dis_params, lr=options.lr_d, betas=ADAM_BETAS)
     content = content if content is not None else ContentLoss.from_installed(ex.device)
     update = AdversarialUpdate(discriminator=m.discriminator, gen_params=gen_params, dis_params=dis_params,
                                gen_opt=g_opt, dis_opt=d_opt,

@@ -16,10 +16,11 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from fsth_core.options import VIDEO_EXTS  # noqa: F401  (re-exported; one home for the list)
+
 MAX_FPS = 240.0      # highest frame rate accepted or written; a video claiming more is read at DEFAULT_FPS
 DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a usable rate
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
 
 
 def as_rgb_uint8(img, name: str = "image") -> np.ndarray:

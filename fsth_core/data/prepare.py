@@ -19,7 +19,7 @@ import numpy as np
 
 from fsth_core.data.store import DatasetWriter, VideoWriter, check_trainset_out, finished_videos
 
-VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+from fsth_core.options import VIDEO_EXTS
 
 
 @dataclass(frozen=True)

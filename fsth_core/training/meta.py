@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from fsth_core.config import LossWeights, ModelConfig, preset
 from fsth_core.device import Execution
+from fsth_core.options import ADAM_BETAS
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, adapt_model, build_model
 from fsth_core.signals import sigterm_as_interrupt
@@ -85,8 +86,8 @@ class MetaTrainer:
         self.model, self.opt, self.ex = model, opt, execution
         self.gen_params = list(model.embedder.parameters()) + list(model.generator.parameters())
         self.dis_params = list(model.discriminator.parameters())
-        self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=(0.5, 0.999))
-        self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=(0.5, 0.999))
+        self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=ADAM_BETAS)
+        self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=ADAM_BETAS)
         self.last_e: torch.Tensor | None = None  # the last step's ê [B,D] (detached), for embedding_stats
         weights = LossWeights(pixel_l1=opt.pixel_l1)
         self.update = AdversarialUpdate(
