@@ -12,12 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import cv2
 import numpy as np
+from tqdm import tqdm
 
+from fsth_core.animate_checks import check_options
+from fsth_core.compose import NativeCompositor, composed_frames
 from fsth_core.device import Execution
-from fsth_core.landmarks.edit import ExpressionEdit
-from fsth_core.pipeline import Sources, prepare_sources
-from fsth_core.sinks import FrameSink  # noqa: F401 - re-exported: where frames go
+from fsth_core.finetune import finetune, options_from_recipe, recipe_from_training
+from fsth_core.landmarks.audio import audio_motion, load_audio
+from fsth_core.landmarks.crop import head_crop_box
+from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
+from fsth_core.landmarks.motion import procedural_motion
+from fsth_core.landmarks.paste import paste_back
+from fsth_core.landmarks.retarget import retarget
+from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_path
+from fsth_core.media import load_image, mux_audio
+from fsth_core.person import load_person, save_person
+from fsth_core.pipeline import FrameGenerator, RealismScorer, Sources, compute_identity, prepare_sources
+from fsth_core.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
+from fsth_core.warp import animate_warp
+from fsth_core.weights import load_model, model_info
 
 METHODS = ("neural", "warp")
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into
@@ -53,15 +68,31 @@ class AnimateOptions:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.retarget not in ("relative", "absolute"):
             raise ValueError("retarget must be 'relative' or 'absolute'")
-        from fsth_core.animate_checks import check_options
         check_options(self)
+
+
+@dataclass(frozen=True)
+class AnimateResult:
+    """What ``animate`` did: where the video went, how many frames, and how fast."""
+    out: str
+    method: str
+    frames: int                      # frames of the motion
+    written: int                     # frames written (fewer when interrupted)
+    fps: float                       # frame rate of the video
+    sources: int                     # pictures of the person
+    frames_per_s: float              # achieved: generation + composition + writing
+    finetune_steps: int | None = None
+    held_frames: int | None = None   # frames --min-realism replaced (None: not asked)
+    person: str | None = None
+    audio: str | None = None
+
+    def as_summary(self) -> dict:
+        """A plain dict (the entries that are set), as printed by the command line."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto") -> Sources:
     """Read 1-32 source images, find the face in each (one clear error per bad file), crop."""
-    from fsth_core.landmarks.track import extract_landmarks
-    from fsth_core.media import load_image
-
     if not paths:
         raise ValueError("give at least one source image")
     images, points = [], []
@@ -77,10 +108,6 @@ def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: st
                   smoothing: float = 0.3, progress: bool = True, fps: float | None = None) -> tuple[np.ndarray, float]:
     """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps).  A video is
     sampled by its timestamps at ``fps`` (default: its average rate): the motion lasts as long."""
-    from fsth_core.landmarks.crop import head_crop_box
-    from fsth_core.landmarks.retarget import retarget
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-
     res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress)
     box = head_crop_box(res.points, res.image_size)
     drv = box.points_to_crop(res.points, size)
@@ -88,7 +115,6 @@ def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: st
 
 
 def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensity: float) -> np.ndarray:
-    from fsth_core.landmarks.motion import procedural_motion
 
     frames = max(1, int(round(seconds * fps)))
     return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
@@ -96,14 +122,11 @@ def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensit
 
 def audio_driven(sources: Sources, audio: str | os.PathLike, fps: float, seed: int, intensity: float) -> np.ndarray:
     """Motion talking to a sound file (wav, mp3, the sound of a video): as long as the sound."""
-    from fsth_core.landmarks.audio import audio_motion, load_audio
-
     samples, rate = load_audio(audio)
     return audio_motion(sources.points[0], samples, rate, fps=fps, seed=seed, intensity=intensity)
 
 
 def _bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
 
 
@@ -111,11 +134,9 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
             driver: str | os.PathLike | None = None, options: AnimateOptions = AnimateOptions(),
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
             person_out: str | os.PathLike | None = None, progress: bool = True,
-            audio: str | os.PathLike | None = None) -> dict:
-    """Run the whole job; returns a summary (frames, fps, output paths, fine-tuning steps).  With ``audio``
+            audio: str | os.PathLike | None = None) -> AnimateResult:
+    """Run the whole job; returns what it did (frames, fps, output paths, fine-tuning steps).  With ``audio``
     (and no driver) the motion talks to that sound, and the sound is muxed into the video."""
-    from fsth_core.sinks import check_outputs
-
     check_outputs(out, frames_dir, inputs=[model_path, *source_paths, driver, person_in, audio],
                   files={"--person-out": person_out})
     ex = Execution.resolve(options.device, options.precision)
@@ -123,7 +144,6 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     if options.method == "neural":
         if model_path is None:
             raise ValueError("the neural method needs --model (or use --method warp)")
-        from fsth_core.weights import load_model
         model = load_model(model_path)
     size = model.config.image_size if model is not None else options.warp_size
     sources = load_sources(source_paths, size, options.backend)
@@ -138,15 +158,12 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         fps = options.fps or 25.0
         points = procedural(sources, options.seconds, fps, options.seed, options.intensity)
     if options.edit is not None:
-        from fsth_core.landmarks.edit import edit_landmarks
         points = edit_landmarks(points, options.edit)
-    summary = {"frames": int(len(points)), "fps": fps, "out": str(out), "method": options.method,
-               "sources": len(sources.crops)}
+    info: dict = {}
     if model is not None:
         model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
                                           finetune_recipe(model_path))
-        summary.update(info)
-        frames = _neural_frames(model, identity, sources, points, options, ex, summary)
+        frames = _neural_frames(model, identity, sources, points, options, ex)
     else:
         frames = _warp_frames(sources, points, options)
     bar = _bar(len(points), "generating", progress)
@@ -157,23 +174,25 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     else:
         audio_out = audio
     video = out if audio_out is None else _sibling_temp(out, ".silent.mp4")
-    t0 = time.perf_counter()
+    t0, held = time.perf_counter(), 0
     try:
         with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
-            for f in frames:
+            for f, was_held in frames:
                 sink.write(f)
+                held += was_held
                 bar.update(1)
-        summary["frames_per_s"] = sink.count / max(time.perf_counter() - t0, 1e-9)  # generation + writing
+        frames_per_s = sink.count / max(time.perf_counter() - t0, 1e-9)  # generation + writing
         if audio_out is not None:
-            from fsth_core.media import mux_audio
             mux_audio(video, audio_out, out)
-            summary["audio"] = str(audio_out)
     finally:
         bar.close()
         if audio_out is not None:
             Path(video).unlink(missing_ok=True)
-    summary["written"] = sink.count
-    return summary
+    return AnimateResult(out=str(out), method=options.method, frames=int(len(points)), written=sink.count,
+                         fps=fps, sources=len(sources.crops), frames_per_s=frames_per_s,
+                         finetune_steps=info.get("finetune_steps"), person=info.get("person"),
+                         held_frames=held if options.min_realism is not None and model is not None else None,
+                         audio=None if audio_out is None else str(audio_out))
 
 
 def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
@@ -187,9 +206,6 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
 
 def finetune_recipe(model_path) -> dict:
     """Fine-tuning settings recommended in a model file's metadata (empty when it has none)."""
-    from fsth_core.finetune import recipe_from_training
-    from fsth_core.weights import model_info
-
     return recipe_from_training(model_info(model_path).get("training", {}))
 
 
@@ -197,10 +213,6 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
               progress: bool, recipe: dict):
     """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
     summary entries)."""
-    from fsth_core.finetune import finetune, options_from_recipe
-    from fsth_core.person import load_person, save_person
-    from fsth_core.pipeline import compute_identity
-
     info: dict = {}
     if person_in is not None:
         model, identity = load_person(person_in, model)
@@ -228,34 +240,28 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
 
 
 def _compositor(sources: Sources, size: int):
-    from fsth_core.compose import NativeCompositor
-
     return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size)
 
 
-def _warp_frames(sources: Sources, points: np.ndarray, options: AnimateOptions) -> Iterator[np.ndarray]:
-    """The mesh warp alone: the whole picture at its own resolution, or (no paste-back) head crops."""
+def _warp_frames(sources: Sources, points: np.ndarray,
+                 options: AnimateOptions) -> Iterator[tuple[np.ndarray, bool]]:
+    """The mesh warp alone, as (frame, held=False) pairs: the whole picture at its own resolution, or
+    (no paste-back) head crops."""
     if not options.paste_back:
-        from fsth_core.warp import animate_warp
-        yield from animate_warp(sources.crops[0], sources.points[0], points, progress=False)
+        for f in animate_warp(sources.crops[0], sources.points[0], points, progress=False):
+            yield f, False
         return
-    from fsth_core.compose import composed_frames
-
     comp = _compositor(sources, sources.crops.shape[1])
     for part, mask in composed_frames(comp, points):
-        yield comp.paste(part)[0]
+        yield comp.paste(part)[0], False
 
 
 def _neural_frames(model, identity, sources: Sources, points: np.ndarray, options: AnimateOptions,
-                   ex: Execution, summary: dict) -> Iterator[np.ndarray]:
+                   ex: Execution) -> Iterator[tuple[np.ndarray, bool]]:
     """Generated frames: with paste-back, warp-guided models compose at the picture's resolution
     (the generator paints only its paint region) and the paper's plain generator is pasted back
-    resized; without, head crops at the model's size.  ``summary["held_frames"]`` counts the
-    frames --min-realism held."""
-    from fsth_core.compose import composed_frames
-    from fsth_core.landmarks.paste import paste_back
-    from fsth_core.pipeline import FrameGenerator, RealismScorer
-
+    resized; without, head crops at the model's size.  (frame, held) pairs: held is True where
+    --min-realism replaced the frame by the last kept one; the caller counts them."""
     gen = FrameGenerator(model, identity, ex, batch=options.batch)
     tf, size = sources.transforms[0], gen.size
     if options.paste_back and gen.warp_guided:
@@ -268,13 +274,9 @@ def _neural_frames(model, identity, sources: Sources, points: np.ndarray, option
     else:
         frames, to_model = gen.stream(points), None
     if options.min_realism is None:
-        yield from frames
-        return
-    summary["held_frames"] = 0
+        return ((f, False) for f in frames)
     scorer = RealismScorer(model, identity, ex, options.batch)
-    for f, held in _hold_unrealistic(frames, points, scorer, options.min_realism, to_model):
-        summary["held_frames"] += held
-        yield f
+    return _hold_unrealistic(frames, points, scorer, options.min_realism, to_model)
 
 
 def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
@@ -282,8 +284,6 @@ def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, 
     """(frame, held) pairs: frames whose realism is below ``threshold`` are replaced by the last kept
     one (timing is kept).  Frames are scored in batches of the scorer's size as they stream by,
     after ``to_model`` (a full picture -> its head crop at the model's size) when given."""
-    import cv2
-
     def small(f: np.ndarray) -> np.ndarray:
         if to_model is not None:
             return to_model(f)

@@ -32,7 +32,7 @@ def run_demo(out_dir: Path, seconds: float = 4.0, finetune_steps: int | None = N
     video = out_dir / "demo.mp4"
     with tempfile.TemporaryDirectory() as tmp:
         summary = animate(model, [PORTRAIT], video, options=opt, frames_dir=Path(tmp) / "frames",
-                          progress=progress)
+                          progress=progress).as_summary()
         frames = sorted((Path(tmp) / "frames").glob("*.png"))
         mid = len(frames) // 2
         result = cv2.imread(str(frames[mid]))[:, :, ::-1]

@@ -103,7 +103,8 @@ def run(args) -> int:
                          progress=not args.quiet)
     else:
         s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
-                    person_in=args.person, person_out=args.person_out, progress=not args.quiet, audio=args.audio)
+                    person_in=args.person, person_out=args.person_out, progress=not args.quiet,
+                    audio=args.audio).as_summary()
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
           + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "")
           + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "")
