@@ -13,6 +13,9 @@ def add_arguments(p) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", choices=sorted(PRESETS), help="a built-in preset")
     src.add_argument("--weights", metavar="FILE", help="an FSTH model .safetensors file")
+    p.add_argument("--videos", type=int, metavar="N", default=None,
+                   help="with --preset: training videos (columns of the discriminator's W); prints W's size, "
+                        "its gradient and Adam state, and the training checkpoint's size")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -21,13 +24,21 @@ def run(args) -> int:
     from fsth_core.model import build_model, generator_gflops
     from fsth_core.weights import model_info
 
+    if args.videos is not None and (args.weights or args.videos < 1):
+        print("error: --videos takes a positive count and goes with --preset")
+        return 2
     if args.weights:
         info = model_info(args.weights)
         config = ModelConfig.from_dict(info["config"])
     else:
         config = preset(args.preset)
-        info = {"preset": config.name, "config": config.to_dict(),
-                "parameters": build_model(config).parameter_counts()}
+        counts = build_model(config.with_videos(1)).parameter_counts()
+        videos = args.videos if args.videos is not None else config.num_videos
+        counts["discriminator"] += config.embed_dim * (videos - 1)
+        config = config.with_videos(videos)
+        info = {"preset": config.name, "config": config.to_dict(), "parameters": counts}
+        if args.videos is not None:
+            info["training_memory"] = training_memory(config, counts)
     info["generator_gflops_per_frame"] = round(generator_gflops(config), 3)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -39,9 +50,27 @@ def run(args) -> int:
         print(f"{net:<14}{n:>14,d} parameters")
     print(f"{'total':<14}{sum(info['parameters'].values()):>14,d} parameters")
     print(f"generator   {info['generator_gflops_per_frame']:.3f} GFLOPs per frame (batch 1, ψ precomputed)")
+    mem = info.get("training_memory")
+    if mem:
+        gb = 1e9
+        print(f"W           {config.embed_dim} x {config.num_videos:,d} = {mem['w_parameters']:,d} parameters, "
+              f"{mem['w_bytes'] / gb:.2f} GB fp32")
+        print(f"W training  gradient {mem['w_grad_bytes'] / gb:.2f} GB + Adam state {mem['w_adam_bytes'] / gb:.2f} GB "
+              f"(dense, as the trainer updates it today)")
+        print(f"checkpoint  {mem['checkpoint_bytes'] / gb:.2f} GB (fp32 weights + Adam state), "
+              f"of which W {mem['checkpoint_w_bytes'] / gb:.2f} GB; inference weights without W "
+              f"{mem['inference_bytes'] / gb:.2f} GB")
     if args.weights:
         if info.get("description"):
             print(f"trained     {info['description']}")
         if info.get("training"):
             print(f"recipe      {json.dumps(info['training'], sort_keys=True)}")
     return 0
+
+
+def training_memory(config, counts: dict[str, int]) -> dict[str, int]:
+    """Bytes W and the whole model take while meta-training (fp32 weights, dense gradient, Adam's two moments)."""
+    w = config.embed_dim * config.num_videos
+    total = sum(counts.values())
+    return {"w_parameters": w, "w_bytes": 4 * w, "w_grad_bytes": 4 * w, "w_adam_bytes": 8 * w,
+            "checkpoint_bytes": 12 * total, "checkpoint_w_bytes": 12 * w, "inference_bytes": 4 * (total - w)}
