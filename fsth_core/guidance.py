@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import torch
 
+from fsth_core.landmarks.layout import (BROWS, EYE_INNER_LEFT, EYE_INNER_RIGHT, EYE_OUTER_LEFT, EYE_OUTER_RIGHT,
+                                        LIPS_OUTER, MOUTH_CORNERS)
 from fsth_core.warp.warp import MeshWarper
 
 
@@ -56,13 +58,13 @@ def paint_region(points: np.ndarray, validity: np.ndarray,
     p = np.asarray(points, np.float32)
     shape = validity.shape
     o = options
-    mw = _width(p, 48, 54)
-    region = _dilated_polygon(shape, p[48:60], o.mouth_dilate * mw, o.feather * mw)
-    for a, b in ((36, 39), (42, 45)):
+    mw = _width(p, *MOUTH_CORNERS)
+    region = _dilated_polygon(shape, p[LIPS_OUTER], o.mouth_dilate * mw, o.feather * mw)
+    for a, b in ((EYE_OUTER_RIGHT, EYE_INNER_RIGHT), (EYE_INNER_LEFT, EYE_OUTER_LEFT)):
         ew = _width(p, a, b)
         region = np.maximum(region, _dilated_polygon(shape, p[a:a + 6], o.eye_dilate * ew, o.feather * 2 * ew))
     face = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(face, np.round(cv2.convexHull(p[:27]) * 16).astype(np.int32).reshape(-1, 2), 1,
+    cv2.fillConvexPoly(face, np.round(cv2.convexHull(p[:BROWS.stop]) * 16).astype(np.int32).reshape(-1, 2), 1,
                        cv2.LINE_8, 4)
     bad = np.clip((o.invalid_above - validity) / (o.invalid_above - o.invalid_below), 0.0, 1.0)
     region = np.maximum(region, bad * face)

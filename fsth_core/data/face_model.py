@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fsth_core.landmarks.layout import (BROW_LEFT, BROW_RAISE, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
+                                        INNER_CORNERS, JAW, JAW_DROP, LIPS_INNER, LIPS_OUTER, LOWER_LIP_DROP, MOUTH,
+                                        MOUTH_CORNERS, N_POINTS, NOSE_BRIDGE, NOSTRILS, UPPER_LID_SHARE,
+                                        UPPER_LIP_RAISE)
+
 # Pixels per face unit is FACE_SCALE * image size; the template origin sits at (0.5, ORIGIN_Y) * size.
 FACE_SCALE = 0.255
 ORIGIN_Y = 0.47
@@ -63,34 +68,34 @@ def _mirror(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def template(p: ShapeParams = ShapeParams()) -> np.ndarray:
     """Neutral face of shape ``p``: float32 [68, 3] in face units."""
-    pts = np.zeros((68, 3), np.float32)
+    pts = np.zeros((N_POINTS, 3), np.float32)
     # jaw 0-16: super-ellipse arc from the right-eye level round the chin to the left side
     d = 0.25
     th = (np.pi + d) - np.arange(17) * (np.pi + 2 * d) / 16
     c, s = np.cos(th), np.sin(th)
     e = 1.0 - 0.45 * p.jaw_square
-    pts[:17, 0] = p.face_width * np.sign(c) * np.abs(c) ** e
-    pts[:17, 1] = -0.1 + 1.15 * p.face_length * np.sign(s) * np.abs(s) ** e
+    pts[JAW, 0] = p.face_width * np.sign(c) * np.abs(c) ** e
+    pts[JAW, 1] = -0.1 + 1.15 * p.face_length * np.sign(s) * np.abs(s) ** e
     # brows 17-21 (image left), 22-26
     bx = np.linspace(-0.82, -0.16, 5)
     by = -0.6 - p.brow_height - 0.09 * np.sin(np.linspace(0.35, np.pi - 0.2, 5)) \
         - p.brow_tilt * np.linspace(1, 0, 5) * 0.08
-    pts[17:22, :2] = np.stack([bx, by], 1)
-    pts[22:27, :2] = np.stack([-bx[::-1], by[::-1]], 1)
+    pts[BROW_RIGHT, :2] = np.stack([bx, by], 1)
+    pts[BROW_LEFT, :2] = np.stack([-bx[::-1], by[::-1]], 1)
     # nose bridge 27-30 and base 31-35
     nl = p.nose_length
-    pts[27:31, :2] = [(0, -0.36), (0, -0.36 + 0.2 * nl), (0, -0.36 + 0.4 * nl), (0, -0.36 + 0.6 * nl)]
+    pts[NOSE_BRIDGE, :2] = [(0, -0.36), (0, -0.36 + 0.2 * nl), (0, -0.36 + 0.4 * nl), (0, -0.36 + 0.6 * nl)]
     nb = -0.36 + 0.68 * nl
     nw = 0.2 * p.nose_width
-    pts[31:36, :2] = [(-nw, nb - 0.02), (-nw / 2, nb + 0.02), (0, nb + 0.035), (nw / 2, nb + 0.02), (nw, nb - 0.02)]
+    pts[NOSTRILS, :2] = [(-nw, nb - 0.02), (-nw / 2, nb + 0.02), (0, nb + 0.035), (nw / 2, nb + 0.02), (nw, nb - 0.02)]
     # eyes 36-41 (outer corner, upper lid, inner corner, lower lid), mirrored 42-47
     ex, w, hu, hl = -0.4 - p.eye_spacing, 0.18 * p.eye_size, 0.085 * p.eye_size * p.eye_height, \
         0.065 * p.eye_size * p.eye_height
     right = [(ex - w, -0.34), (ex - w / 3, -0.35 - hu), (ex + w / 3, -0.35 - hu), (ex + w, -0.34),
              (ex + w / 3, -0.35 + hl), (ex - w / 3, -0.35 + hl)]
-    pts[36:42, :2] = right
+    pts[EYE_RIGHT, :2] = right
     left = _mirror(right)  # mirrored order: outer, upper, upper, inner ... -> reorder to inner first
-    pts[42:48, :2] = [left[3], left[2], left[1], left[0], left[5], left[4]]
+    pts[EYE_LEFT, :2] = [left[3], left[2], left[1], left[0], left[5], left[4]]
     # lips: outer 48-59, inner 60-67
     my, mw, lu, ll = 0.62 + p.mouth_y, 0.3 * p.mouth_width, 0.08 * p.lip_upper, 0.13 * p.lip_lower
     outer = [(-mw, my), (-0.66 * mw, my - 0.8 * lu), (-0.27 * mw, my - lu), (0, my - 0.85 * lu),
@@ -99,40 +104,44 @@ def template(p: ShapeParams = ShapeParams()) -> np.ndarray:
              (-0.33 * mw, my + 0.95 * ll), (-0.66 * mw, my + 0.7 * ll)]
     inner = [(-0.85 * mw, my), (-0.35 * mw, my - 0.012), (0, my - 0.01), (0.35 * mw, my - 0.012),
              (0.85 * mw, my), (0.35 * mw, my + 0.012), (0, my + 0.014), (-0.35 * mw, my + 0.012)]
-    pts[48:60, :2] = outer
-    pts[60:68, :2] = inner
+    pts[LIPS_OUTER, :2] = outer
+    pts[LIPS_INNER, :2] = inner
     # depth: a rounded face surface plus nose, lips and sunken eyes
     x = pts[:, 0]
     pts[:, 2] = 0.55 * (1 - 0.85 * np.clip(x, -1, 1) ** 2)
-    pts[27:31, 2] += [0.05, 0.12, 0.2, 0.3]
-    pts[31:36, 2] += [0.1, 0.14, 0.18, 0.14, 0.1]
-    pts[36:48, 2] -= 0.05
-    pts[48:68, 2] += 0.06
+    pts[NOSE_BRIDGE, 2] += [0.05, 0.12, 0.2, 0.3]
+    pts[NOSTRILS, 2] += [0.1, 0.14, 0.18, 0.14, 0.1]
+    pts[EYES, 2] -= 0.05
+    pts[MOUTH, 2] += 0.06
     return pts
 
 
-_JAW_OPEN = np.array([0, 0, 0, 0, 0.15, 0.4, 0.7, 0.9, 1.0, 0.9, 0.7, 0.4, 0.15, 0, 0, 0, 0], np.float32)
-_LOWER_LIP = [55, 56, 57, 58, 59, 65, 66, 67]
-_CORNERS = [48, 54, 60, 64]
+def _weights(table: dict[int, float]) -> tuple[list[int], np.ndarray]:
+    return list(table), np.array(list(table.values()), np.float32)
+
+
+_JAW_DROP, _LOWER_LIP_DROP, _UPPER_LIP_RAISE, _BROW_RAISE = map(
+    _weights, (JAW_DROP, LOWER_LIP_DROP, UPPER_LIP_RAISE, BROW_RAISE))
+_CORNERS = list(MOUTH_CORNERS + INNER_CORNERS)
 
 
 def apply_expression(pts: np.ndarray, ex: Expression) -> np.ndarray:
-    """Move template points [68, 3] for an expression; returns a new array."""
+    """Move template points [68, 3] for an expression; returns a new array.  Which points move and by
+    what share is the landmark layout's (fsth_core/landmarks/layout.py); amplitudes are in face units."""
     out = pts.copy()
     m = float(np.clip(ex.mouth_open, 0, 1))
-    out[:17, 1] += 0.22 * m * _JAW_OPEN
-    out[_LOWER_LIP, 1] += 0.28 * m
-    out[[61, 62, 63], 1] -= 0.02 * m
-    out[_CORNERS, 1] += 0.1 * m
+    for (idx, w), amp in ((_JAW_DROP, 0.22), (_LOWER_LIP_DROP, 0.28), (_UPPER_LIP_RAISE, -0.17)):
+        out[idx, 1] += amp * m * w
     out[_CORNERS, 0] *= 1 - 0.1 * m
     sm = float(ex.smile)
     out[_CORNERS, 1] -= 0.06 * sm
     out[_CORNERS, 0] *= 1 + 0.12 * sm
-    out[17:27, 1] -= 0.07 * float(ex.brow_raise)
+    out[_BROW_RAISE[0], 1] -= 0.07 * float(ex.brow_raise) * _BROW_RAISE[1]
     b = float(np.clip(ex.blink, 0, 1))
-    for u, l in ((37, 41), (38, 40), (43, 47), (44, 46)):  # upper lid point, the lower one below it
-        out[u, 1] += b * (out[l, 1] - 0.008 - out[u, 1])
-        out[l, 1] -= 0.01 * b
+    for u, lo in EYELID_PAIRS:  # upper lid point, the lower one below it
+        gap = out[lo, 1] - out[u, 1]
+        out[u, 1] += b * UPPER_LID_SHARE * gap
+        out[lo, 1] -= b * (1.0 - UPPER_LID_SHARE) * gap
     return out
 
 

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from fsth_core.landmarks.layout import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LIPS_OUTER,
+                                        NOSE_BRIDGE, NOSTRILS)
+
 if TYPE_CHECKING:
     from fsth_core.data.synthetic import Identity
 
@@ -113,10 +116,10 @@ def _draw_head(img: np.ndarray, idn: "Identity", P: np.ndarray, n: int) -> None:
     # forehead dome over the brows, temples beside them
     t = np.linspace(-1, 1, 10)
     dome = np.sqrt(1 - 0.85 * t ** 2)
-    brows = P[17:27]
+    brows = P[BROWS]
     temple_l, temple_r = P[0] + up * 0.4 * u, P[16] + up * 0.4 * u
     forehead = brows + up[None] * (u * (0.5 + 0.45 * dome))[:, None]
-    face = np.concatenate([P[0:17], temple_r[None], forehead[::-1], temple_l[None]])
+    face = np.concatenate([P[JAW], temple_r[None], forehead[::-1], temple_l[None]])
 
     # hair behind the head
     hair_c = bridge + up * 0.55 * u
@@ -173,8 +176,8 @@ def _draw_head(img: np.ndarray, idn: "Identity", P: np.ndarray, n: int) -> None:
         _poly(img, np.concatenate([P[3:14], P[54:60] + 0.06 * ey, P[48:49] + 0.06 * ey]), _c(idn.hair, 0.85))
 
     # nose
-    _line(img, P[27:31] - right * lit * 0.08 * u, _c(skin, 0.82), 0.06 * u)
-    _line(img, P[31:36], _c(skin, 0.7), 0.04 * u)
+    _line(img, P[NOSE_BRIDGE] - right * lit * 0.08 * u, _c(skin, 0.82), 0.06 * u)
+    _line(img, P[NOSTRILS], _c(skin, 0.7), 0.04 * u)
     for i in (32, 34):
         _ellipse(img, P[i] + up * 0.02 * u, (0.05 * u, 0.03 * u), roll, _c(skin, 0.5))
     _ellipse(img, P[30] + up * 0.05 * u + right * lit * 0.03 * u, (0.05 * u, 0.04 * u), roll, _c(skin, 1.07))
@@ -184,11 +187,11 @@ def _draw_head(img: np.ndarray, idn: "Identity", P: np.ndarray, n: int) -> None:
         top = P[49:54] - 0.12 * ey
         _poly(img, np.concatenate([P[48:49] - 0.01 * ey, top, P[54:55] - 0.01 * ey, P[53:48:-1] - 0.02 * ey]),
               _c(idn.hair, 0.85))
-    for idx in (slice(36, 42), slice(42, 48)):
+    for idx in (EYE_RIGHT, EYE_LEFT):
         _draw_eye(img, idn, P[idx], u, skin)
     brow_col = _c(idn.hair, 0.7)
-    _line(img, P[17:22], brow_col, idn.brow_thickness * u)
-    _line(img, P[22:27], brow_col, idn.brow_thickness * u)
+    _line(img, P[BROW_RIGHT], brow_col, idn.brow_thickness * u)
+    _line(img, P[BROW_LEFT], brow_col, idn.brow_thickness * u)
 
     # hair over the forehead: from the face top down to the hairline
     if idn.hair_style > 0:
@@ -226,8 +229,8 @@ def _draw_eye(img, idn: "Identity", E: np.ndarray, u: float, skin) -> None:
 
 
 def _draw_mouth(img, idn: "Identity", P: np.ndarray, u: float, up, roll: float) -> None:
-    _poly(img, P[48:60], idn.lips)
-    inner = P[60:68]
+    _poly(img, P[LIPS_OUTER], idn.lips)
+    inner = P[LIPS_INNER]
     _poly(img, inner, (70, 24, 30))
     if float(np.linalg.norm(P[66] - P[62])) > 0.04 * u:
         teeth = np.concatenate([P[61:64], P[63:60:-1] - up * 0.1 * u])
@@ -241,7 +244,7 @@ def _draw_mouth(img, idn: "Identity", P: np.ndarray, u: float, up, roll: float) 
 
 
 def _draw_glasses(img, idn: "Identity", P: np.ndarray, u: float, roll: float) -> None:
-    cl, cr = P[36:42].mean(0), P[42:48].mean(0)
+    cl, cr = P[EYE_RIGHT].mean(0), P[EYE_LEFT].mean(0)
     ax = (0.3 * u, 0.22 * u)
     w = 0.045 * u
     for c in (cl, cr):

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fsth_core.landmarks.layout import (INNER_CORNERS, JAW_DROP, LOWER_LIDS, LOWER_LIP_DROP, MOUTH_CORNERS,
+                                        UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
 from fsth_core.landmarks.pose import face_depth, rotate, to_local
 from fsth_core.warp.landmark_edits import widen_mouth
 
 #: longest procedural motion: 3 hours at 25 fps (its landmarks alone take 147 MB)
 MAX_FRAMES = 270_000
-_UPPER_LIDS = np.array([37, 38, 43, 44])
-_LOWER_LIDS = np.array([41, 40, 47, 46])
+_UPPER_LIDS = np.array(UPPER_LIDS)
+_LOWER_LIDS = np.array(LOWER_LIDS)
+_LEFT_CORNERS = [MOUTH_CORNERS[0], INNER_CORNERS[0]]
+_RIGHT_CORNERS = [MOUTH_CORNERS[1], INNER_CORNERS[1]]
 
 
 @dataclass(frozen=True)
@@ -87,15 +91,12 @@ def speech_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) ->
 
 
 def _mouth_weights() -> tuple[np.ndarray, np.ndarray]:
-    """Per-point downward (jaw drop) and upward (upper lip) weights."""
+    """Per-point downward (jaw drop, lower lip) and upward (upper lip) weights [68] each (layout.py)."""
     down = np.zeros(68)
-    down[[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]] = [0.1, 0.3, 0.55, 0.8, 0.95, 1.0, 0.95, 0.8, 0.55, 0.3, 0.1]
-    down[[55, 56, 57, 58, 59]] = [0.75, 0.95, 1.0, 0.95, 0.75]
-    down[[65, 66, 67]] = [0.9, 1.0, 0.9]
-    down[[48, 54, 60, 64]] = 0.35
+    for table in (JAW_DROP, LOWER_LIP_DROP):
+        down[list(table)] = list(table.values())
     up = np.zeros(68)
-    up[[49, 50, 51, 52, 53]] = [0.1, 0.15, 0.15, 0.15, 0.1]
-    up[[61, 62, 63]] = 0.12
+    up[list(UPPER_LIP_RAISE)] = list(UPPER_LIP_RAISE.values())
     return down, up
 
 
@@ -147,10 +148,10 @@ def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: 
     for i in range(len(t)):
         p = local.copy()
         p[:, 1] += mouth[i] * down - mouth[i] * up
-        p[[48, 60], 0] += 0.08 * mouth[i]  # corners come in a little as the mouth opens
-        p[[54, 64], 0] -= 0.08 * mouth[i]
-        p[_UPPER_LIDS, 1] += blink[i] * 0.8 * lid_gap
-        p[_LOWER_LIDS, 1] -= blink[i] * 0.2 * lid_gap
+        p[_LEFT_CORNERS, 0] += 0.08 * mouth[i]  # corners come in a little as the mouth opens
+        p[_RIGHT_CORNERS, 0] -= 0.08 * mouth[i]
+        p[_UPPER_LIDS, 1] += blink[i] * UPPER_LID_SHARE * lid_gap
+        p[_LOWER_LIDS, 1] -= blink[i] * (1.0 - UPPER_LID_SHARE) * lid_gap
         if width[i]:
             p = widen_mouth(p, width[i])
         out[i] = frame.to_image(rotate(p, z, yaw[i], pitch[i], roll[i]))

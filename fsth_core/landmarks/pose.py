@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fsth_core.landmarks.layout import EYE_LEFT, EYE_RIGHT, EYES, JAW, MOUTH, NOSE, NOSE_BRIDGE, NOSTRILS
+
 PIVOT_DEPTH = -0.8  # the head turns about a point this far behind the face (eye-distance units)
 
 
@@ -36,13 +38,13 @@ class FaceFrame:
 def face_frame(points: np.ndarray) -> FaceFrame:
     """The face-local frame of landmarks [68, 2] (ValueError when the eyes coincide)."""
     pts = np.asarray(points, np.float64)
-    le, re = pts[36:42].mean(axis=0), pts[42:48].mean(axis=0)
+    le, re = pts[EYE_RIGHT].mean(axis=0), pts[EYE_LEFT].mean(axis=0)
     v = re - le
     unit = float(np.hypot(*v))
     if unit < 1e-6:
         raise ValueError("degenerate landmarks (the eyes coincide)")
     c, s = v / unit
-    return FaceFrame(pts[np.r_[27:36, 36:48]].mean(axis=0), np.array([[c, -s], [s, c]]), unit)
+    return FaceFrame(np.concatenate([pts[NOSE], pts[EYES]]).mean(axis=0), np.array([[c, -s], [s, c]]), unit)
 
 
 def to_local(points: np.ndarray) -> tuple[np.ndarray, FaceFrame]:
@@ -54,11 +56,11 @@ def to_local(points: np.ndarray) -> tuple[np.ndarray, FaceFrame]:
 def face_depth(local: np.ndarray) -> np.ndarray:
     """Rough depth (towards the camera, eye-distance units) of each face-local landmark [68]."""
     x = local[:, 0]
-    rx = max(float(np.abs(local[:17, 0]).max()) * 1.05, 1e-3)
+    rx = max(float(np.abs(local[JAW, 0]).max()) * 1.05, 1e-3)
     z = np.sqrt(np.clip(1.0 - (x / rx) ** 2, 0.0, 1.0)) * rx * 0.6
-    z[27:31] += np.array([0.15, 0.3, 0.45, 0.6])  # nose bridge to tip
-    z[31:36] += 0.35
-    z[48:68] += 0.12
+    z[NOSE_BRIDGE] += np.array([0.15, 0.3, 0.45, 0.6])  # nose bridge to tip
+    z[NOSTRILS] += 0.35
+    z[MOUTH] += 0.12
     return z
 
 

@@ -9,18 +9,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# (first index, last index inclusive, closed, RGB colour)
-PARTS: tuple[tuple[int, int, bool, tuple[int, int, int]], ...] = (
-    (0, 16, False, (0, 255, 0)),        # jaw
-    (17, 21, False, (255, 165, 0)),     # right eyebrow
-    (22, 26, False, (255, 165, 0)),     # left eyebrow
-    (27, 30, False, (0, 0, 255)),       # nose bridge
-    (31, 35, False, (0, 0, 255)),       # nostrils
-    (36, 41, True, (255, 0, 0)),        # right eye
-    (42, 47, True, (255, 0, 0)),        # left eye
-    (48, 59, True, (128, 0, 128)),      # outer lip
-    (60, 67, True, (255, 192, 203)),    # inner lip
-)
+from fsth_core.landmarks import layout
+
+# part name (layout.PARTS) -> RGB colour
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "jaw": (0, 255, 0), "brow_right": (255, 165, 0), "brow_left": (255, 165, 0),
+    "nose_bridge": (0, 0, 255), "nostrils": (0, 0, 255), "eye_right": (255, 0, 0), "eye_left": (255, 0, 0),
+    "lips_outer": (128, 0, 128), "lips_inner": (255, 192, 203),
+}
+# (first index, last index inclusive, closed, RGB colour) in drawing order
+PARTS: tuple[tuple[int, int, bool, tuple[int, int, int]], ...] = tuple(
+    (group.start, group.stop - 1, closed, COLOURS[name]) for name, group, closed in layout.PARTS)
 
 
 def line_width(size: int) -> int:

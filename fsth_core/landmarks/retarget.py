@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from fsth_core.landmarks import layout
+
 MODES = ("relative", "absolute")
 # nose, eye corners and the jaw's ends next to the ears: little expression motion
-STABLE = np.array([27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45, 0, 1, 15, 16])
+STABLE = np.array(layout.STABLE)
 # (upper, lower) pairs that must not cross: eyelids and inner lips
-_PAIRS = np.array([[37, 41], [38, 40], [43, 47], [44, 46], [61, 67], [62, 66], [63, 65]])
+_PAIRS = np.array(layout.EYELID_PAIRS + layout.INNER_LIP_PAIRS)
 
 
 def _c(points: np.ndarray) -> np.ndarray:
@@ -58,7 +60,7 @@ def _check(points, name: str, ndim: int) -> np.ndarray:
 
 def _uncross(result: np.ndarray, source: np.ndarray) -> np.ndarray:
     """Keep eyelids and lips from crossing further than they do in the source ([68, 2] complex each)."""
-    rot = _c(source[45] - source[36])
+    rot = _c(source[layout.EYE_OUTER_LEFT] - source[layout.EYE_OUTER_RIGHT])
     rot = np.conj(rot / abs(rot)) if abs(rot) > 1e-9 else 1.0
     r = result * rot  # face-upright frame (eyes horizontal)
     s = _c(source) * rot

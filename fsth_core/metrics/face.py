@@ -12,12 +12,12 @@ from typing import Sequence
 
 import numpy as np
 
+from fsth_core.landmarks.layout import EYE_OUTER_LEFT, EYE_OUTER_RIGHT
 from .result import MetricResult
 
 DESCRIPTOR_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 SHAPE5_FILE = "shape_predictor_5_face_landmarks.dat"
 SHAPE68_FILE = "shape_predictor_68_face_landmarks.dat"
-LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 36, 45
 
 
 def face_models_dir() -> str:
@@ -200,7 +200,7 @@ def akd(real_points: np.ndarray, fake_points: np.ndarray,
                 raise ValueError(f"{name} must have one flag per frame ({n}), got {mask.shape}")
             ok &= mask
     with np.errstate(invalid="ignore", divide="ignore"):
-        iod = np.linalg.norm(r[:, LEFT_EYE_OUTER] - r[:, RIGHT_EYE_OUTER], axis=-1)
+        iod = np.linalg.norm(r[:, EYE_OUTER_RIGHT] - r[:, EYE_OUTER_LEFT], axis=-1)
         dist = np.linalg.norm(r - f, axis=-1).mean(axis=-1) / iod
     ok &= np.isfinite(dist) & (iod > 1e-6)
     return MetricResult.from_frames("akd", np.where(ok, dist, np.nan))

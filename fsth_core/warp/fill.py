@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fsth_core.landmarks.layout import EYE_LEFT, EYE_RIGHT, LIPS_INNER
+
 from .landmark_edits import face_down
 
 _TEETH = np.float32([222, 214, 200])
@@ -49,7 +51,7 @@ class FeatureColours:
 
 def sample_colours(image: np.ndarray, pts: np.ndarray) -> FeatureColours:
     """Derive mouth-interior and eyelid colours from the source image [H,W,3] and landmarks [68,2]."""
-    lips = _polygon_median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])
+    lips = _polygon_median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])  # upper, lower lip
     # mouth interiors are redder than lips look: boost the lip colour's chroma, then darken
     red = np.clip(lips.mean() + 1.6 * (lips - lips.mean()), 0, 255)
     cavity = np.maximum(red * np.float32([0.3, 0.2, 0.2]), 6.0).astype(np.float32)
@@ -59,7 +61,7 @@ def sample_colours(image: np.ndarray, pts: np.ndarray) -> FeatureColours:
     gain = float(np.clip(skin.mean() / 160.0, 0.55, 1.1))
     teeth = np.clip(_TEETH * gain, 0, 255).astype(np.float32)
     lid, lash = [], []
-    for o, brow in ((36, (17, 18, 20, 21)), (42, (22, 23, 25, 26))):
+    for o, brow in ((EYE_RIGHT.start, (17, 18, 20, 21)), (EYE_LEFT.start, (22, 23, 25, 26))):
         upper = pts[o:o + 4]       # lid contour, corner to corner, in the same order as the brow
         lower = pts[[o, o + 5, o + 4, o + 3]]
         width = float(np.hypot(*(pts[o + 3] - pts[o])))
@@ -122,7 +124,7 @@ def fill_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: F
     if strength <= 0.0:
         return
     h, w = valid.shape
-    inner = pts[60:68]
+    inner = pts[LIPS_INNER]
     a, b = pts[60], pts[64]
     width = max(float(np.hypot(*(b - a))), 1.0)
     x0, y0, x1, y1 = _roi(inner, 2.0 + 0.05 * width, h, w)
@@ -163,7 +165,7 @@ def fill_eye(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: Fea
     if strength <= 0.0:
         return
     h, w = valid.shape
-    o = 42 if left else 36
+    o = (EYE_LEFT if left else EYE_RIGHT).start
     eye = pts[o:o + 6]
     a, b = pts[o], pts[o + 3]
     width = max(float(np.hypot(*(b - a))), 1.0)

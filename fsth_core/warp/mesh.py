@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import Delaunay
 
+from fsth_core.landmarks.layout import EYE_LEFT, EYE_RIGHT, EYES, LIPS_INNER, LIPS_OUTER, MOUTH, NOSE
+
 from .constrain import enforce_edges
 from .landmark_edits import close_eyes, face_down, inter_ocular, open_mouth
 
 # landmarks that move with the skull (nose, eye corners, jaw ends): used to estimate head motion
 RIGID = np.array([0, 16, 27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
-MOUTH_INNER = np.arange(60, 68)
-EYES = (np.arange(36, 42), np.arange(42, 48))
+MOUTH_INNER = np.arange(LIPS_INNER.start, LIPS_INNER.stop)
+EYE_GROUPS = (np.arange(EYE_RIGHT.start, EYE_RIGHT.stop), np.arange(EYE_LEFT.start, EYE_LEFT.stop))
 # eyebrow points under the forehead anchors, and each anchor's height in eye-to-mouth distances
 _FOREHEAD = ((17, 0.55), (19, 0.85), (21, 0.95), (22, 0.95), (24, 0.85), (26, 0.55))
 
@@ -113,14 +115,14 @@ def _under_jaw(points: np.ndarray, depth: float) -> np.ndarray:
     tangent = points[_JAW_BAND + 1] - points[_JAW_BAND - 1]
     normal = np.stack([tangent[:, 1], -tangent[:, 0]], 1)
     normal /= np.maximum(np.hypot(*normal.T), 1e-6)[:, None]
-    outward = points[_JAW_BAND] - points[27:36].mean(0)
+    outward = points[_JAW_BAND] - points[NOSE].mean(0)
     normal *= np.sign((normal * outward).sum(1, keepdims=True) + 1e-9)
     return (points[_JAW_BAND] + depth * normal).astype(np.float32)
 
 
 def _eye_mouth(points: np.ndarray) -> float:
     """Distance from the eyes' centre to the mouth's centre in pixels."""
-    return float(np.hypot(*(points[48:68].mean(0) - points[36:48].mean(0))))
+    return float(np.hypot(*(points[MOUTH].mean(0) - points[EYES].mean(0))))
 
 
 def _forehead(points: np.ndarray) -> np.ndarray:
@@ -218,7 +220,7 @@ def build_mesh(source_points: np.ndarray, height: int, width: int, options: Mesh
     triangles = _triangulate(vertices, jaw_band)
     tri_layer = layer[triangles].min(1)
     feature = np.zeros(len(triangles), bool)
-    for group in (MOUTH_INNER,) + EYES:
+    for group in (MOUTH_INNER,) + EYE_GROUPS:
         feature |= np.isin(triangles, group).all(1)
     tri_layer[feature] = LAYER_FEATURE
     return Mesh(vertices, np.concatenate(follows).astype(np.float32), layer, triangles,
@@ -229,8 +231,8 @@ def _polygon_edges(indices: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(indices, np.roll(indices, -1))]
 
 
-REQUIRED_EDGES = (_polygon_edges(np.arange(48, 60)) + _polygon_edges(MOUTH_INNER)
-                  + _polygon_edges(EYES[0]) + _polygon_edges(EYES[1]))
+REQUIRED_EDGES = (_polygon_edges(np.arange(LIPS_OUTER.start, LIPS_OUTER.stop)) + _polygon_edges(MOUTH_INNER)
+                  + _polygon_edges(EYE_GROUPS[0]) + _polygon_edges(EYE_GROUPS[1]))
 
 
 def _constrained(points: np.ndarray) -> np.ndarray:
@@ -255,7 +257,7 @@ def _triangulate(vertices: np.ndarray, jaw_band: dict[int, int]) -> np.ndarray:
         opened[v] += opened[j] - vertices[j]
     tri = _constrained(opened)
     inside = np.zeros(len(tri), bool)
-    for group in (MOUTH_INNER,) + EYES:
+    for group in (MOUTH_INNER,) + EYE_GROUPS:
         inside |= np.isin(tri, group).all(1)
     if ((_signed_area(vertices, tri) <= 0) & ~inside).any():
         tri = _constrained(vertices)
