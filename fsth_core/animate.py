@@ -19,7 +19,7 @@ from tqdm import tqdm
 from fsth_core.animate_checks import check_options
 from fsth_core.compose import NativeCompositor, composed_frames
 from fsth_core.device import Execution
-from fsth_core.finetune import finetune, options_from_recipe, recipe_from_training
+from fsth_core.finetune import finetune, finetune_recipe, options_from_recipe
 from fsth_core.landmarks.audio import audio_motion, load_audio
 from fsth_core.landmarks.crop import head_crop_box
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
@@ -28,13 +28,13 @@ from fsth_core.landmarks.paste import paste_back
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_path
 from fsth_core.media import load_image, mux_audio
+from fsth_core.options import METHODS, RETARGET_MODES
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import FrameGenerator, RealismScorer, Sources, compute_identity, prepare_sources
 from fsth_core.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
 from fsth_core.warp import animate_warp
-from fsth_core.weights import load_model, model_info
+from fsth_core.weights import load_model
 
-METHODS = ("neural", "warp")
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into
 
 
@@ -42,7 +42,7 @@ AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed
 class AnimateOptions:
     method: str = "neural"            # "neural" (the paper) or "warp" (training-free mesh warp)
     # Fine-tuning; None: the checkpoint's recommendation (its metadata), else the paper's
-    # defaults (steps growing with T, lr 5e-5 / 2e-4, no pixel L1).  0 steps: feed-forward.
+    # defaults (fsth_core.options: steps growing with T, the paper's lr, no pixel L1).  0 steps: feed-forward.
     finetune_steps: int | None = None
     finetune_lr_g: float | None = None
     finetune_lr_d: float | None = None
@@ -66,8 +66,8 @@ class AnimateOptions:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.retarget not in ("relative", "absolute"):
-            raise ValueError("retarget must be 'relative' or 'absolute'")
+        if self.retarget not in RETARGET_MODES:
+            raise ValueError(f"retarget must be one of {RETARGET_MODES}, got {self.retarget!r}")
         check_options(self)
 
 
@@ -202,11 +202,6 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=suffix, dir=out.parent)
     os.close(fd)
     return Path(tmp)
-
-
-def finetune_recipe(model_path) -> dict:
-    """Fine-tuning settings recommended in a model file's metadata (empty when it has none)."""
-    return recipe_from_training(model_info(model_path).get("training", {}))
 
 
 def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,

@@ -22,9 +22,9 @@ import numpy as np
 
 from fsth_core.device import Execution
 from fsth_core.eval_videos import EvalVideo, open_videos, select_frames
+from fsth_core.options import METHODS
 from fsth_core.pipeline import Sources
 
-METHODS = ("neural", "warp")
 # name -> (description, better)
 METRICS = {
     "l1": ("mean absolute pixel error, 0..1", "lower"),

@@ -8,7 +8,6 @@ marked ``interrupted``; any other exception from the callback (a host's Cancel) 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,27 +16,25 @@ from torch import nn
 
 from fsth_core.config import LossWeights
 from fsth_core.device import Execution
-from fsth_core.options import ADAM_BETAS
+from fsth_core.options import ADAM_BETAS, FINETUNE_PIXEL_L1, LR_D, LR_G, default_finetune_steps
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, clone_model
 from fsth_core.imaging import to_network
 from fsth_core.pipeline import Identity, Progress, Sources, landmark_images
 from fsth_core.training.steps import AdversarialUpdate
+from fsth_core.weights import model_info
 
 
-def default_steps(shots: int) -> int:
-    """~125 steps for T = 1 growing to ~230 for T >= 32 (the authors' advice)."""
-    t = max(1, int(shots))
-    return int(round(125 + 105 * min(1.0, math.log2(t) / 5)))
+default_steps = default_finetune_steps  # ~125 steps for T = 1 growing to ~230 for T >= 32 (fsth_core.options)
 
 
 @dataclass(frozen=True)
 class FinetuneOptions:
     steps: int | None = None     # None: default_steps(T)
     batch: int = 4
-    lr_g: float = 5e-5           # the paper's meta-learning rates
-    lr_d: float = 2e-4
-    pixel_l1: float = 0.0        # optional extra term (not in the paper)
+    lr_g: float = LR_G           # the paper's meta-learning rates
+    lr_d: float = LR_D
+    pixel_l1: float = FINETUNE_PIXEL_L1  # optional extra term (not in the paper)
     augment: int = 0             # warp-guided models: augmented pairs per source (finetune_pairs.py)
     seed: int = 0
 
@@ -48,11 +45,18 @@ def recipe_from_training(training: dict) -> dict:
     return {**dict(training.get("finetune", {})), "variant": training.get("variant", "ft")}
 
 
+def finetune_recipe(model_path) -> dict:
+    """The fine-tuning recipe of a model file (reads its metadata only): see ``recipe_from_training``."""
+    return recipe_from_training(model_info(model_path).get("training", {}))
+
+
 def options_from_recipe(recipe: dict, shots: int, **overrides) -> FinetuneOptions:
     """Fine-tuning options: the paper's defaults, then a checkpoint's stored recommendation
     (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``), then the caller's non-None ``overrides``.
     Refuses fine-tuning steps for an FF model (no embedding-match term: the paper cannot fine-tune it)."""
-    opts = {"steps": default_steps(shots), "lr_g": 5e-5, "lr_d": 2e-4, "pixel_l1": 0.0, "augment": 0}
+    base = FinetuneOptions()
+    opts = {"steps": default_steps(shots), "lr_g": base.lr_g, "lr_d": base.lr_d, "pixel_l1": base.pixel_l1,
+            "augment": base.augment}
     opts.update({k: v for k, v in recipe.items() if k in opts})
     opts.update({k: v for k, v in overrides.items() if v is not None})
     opts["steps"], opts["augment"] = int(opts["steps"]), int(opts["augment"])

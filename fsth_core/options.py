@@ -1,9 +1,47 @@
-"""Shared option values (no torch, no cv2): one home for choices the CLI and the stages agree on."""
+"""Shared option values (no torch, no cv2): one home for choices the CLI, the nodes and the stages agree on.
+
+The CLI's ``choices=`` and the nodes' COMBO lists come from here, so ``--help`` stays fast and a new
+choice is added once.  The stages validate their inputs against the same tuples.
+"""
 
 from __future__ import annotations
+
+import math
 
 # Video file extensions every stage (prepare, eval, animate) reads; OpenCV/FFmpeg decodes all of them.
 VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
 
 # Adam betas of the paper (meta-learning and fine-tuning alike).
 ADAM_BETAS = (0.5, 0.999)
+# Learning rates of the paper: E and G, and D (meta-learning, and the fine-tuning default).
+LR_G = 5e-5
+LR_D = 2e-4
+
+# How a frame is made: "neural" (the paper's generator) or "warp" (training-free mesh warp).
+METHODS = ("neural", "warp")
+# Landmark detectors: "auto" picks face_alignment when installed, else dlib.
+BACKENDS = ("auto", "dlib", "face_alignment")
+# Compute precisions: "auto" = bf16 on a GPU that has it, else fp32 (fsth_core.device).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# Retargeting: "relative" moves the source's face by the driver's motion; "absolute" uses the driver's
+# raw landmarks (the paper).  The first is the default.
+RETARGET_MODES = ("relative", "absolute")
+# Procedural motion of ``animate --motion``: "talk" (blinks, speech, head turns) or "still" (intensity 0).
+MOTIONS = ("talk", "still")
+
+# Fine-tuning defaults (the paper's stage 2), unless a checkpoint recommends others (its recipe).
+FINETUNE_STEPS_ONE, FINETUNE_STEPS_MANY = 125, 230   # for T = 1 and for T >= 32 (the authors' advice)
+FINETUNE_PIXEL_L1 = 0.0                               # optional extra term (not in the paper)
+
+
+def default_finetune_steps(shots: int) -> int:
+    """~125 steps for T = 1 growing to ~230 for T >= 32 (log-linear in T)."""
+    t = max(1, int(shots))
+    span = FINETUNE_STEPS_MANY - FINETUNE_STEPS_ONE
+    return int(round(FINETUNE_STEPS_ONE + span * min(1.0, math.log2(t) / 5)))
+
+
+FINETUNE_STEPS_HELP = f"~{FINETUNE_STEPS_ONE} for one image growing to ~{FINETUNE_STEPS_MANY} for 32"
+
+# Meta-learning variants: "ft" (with the embedding-match loss, can be fine-tuned) or "ff" (without).
+VARIANTS = ("ft", "ff")

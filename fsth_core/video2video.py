@@ -90,7 +90,8 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     """The command line's ``animate --source-video``: re-animate the face in ``clip`` (a video or a folder of
     frames) with a driver's motion (relative) or procedural motion, streamed frame by frame to ``out``.
     Output fps and length are the clip's (``options.fps`` resamples it); ``options`` is an AnimateOptions."""
-    from fsth_core.animate import AnimateOptions, _bar, _identity, finetune_recipe
+    from fsth_core.animate import AnimateOptions, _bar, _identity
+    from fsth_core.finetune import finetune_recipe
     from fsth_core.device import Execution
     from fsth_core.landmarks.motion import procedural_motion
     from fsth_core.landmarks.track import extract_landmarks_from_path

@@ -12,8 +12,6 @@ from fsth_core.landmarks.crop import CropTransform, head_crop_box
 from fsth_core.model import TalkingHeadModel
 from fsth_core.pipeline import Identity
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
 
 @dataclass(frozen=True, eq=False)
 class FSTHModel:

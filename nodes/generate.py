@@ -5,6 +5,7 @@ import json
 
 from fsth_core.compose import paste_frames
 from fsth_core.frames import render_frames
+from fsth_core.options import METHODS
 from fsth_core.pipeline import FrameGenerator, kept_indices, realism_scores
 
 from ._comfy import Progress, free_memory, make_room, mask_to_numpy, to_image, to_mask, to_uint8
@@ -33,7 +34,7 @@ class Generator:
         return {"required": {
             "model": ("FSTH_MODEL", _MODEL_TIP), "identity": ("FSTH_IDENTITY", _IDENTITY_TIP),
             "landmarks": ("FSTH_LANDMARKS", _MOTION_TIP),
-            "method": (["neural", "warp"], {
+            "method": (list(METHODS), {
                 "default": "neural",
                 "tooltip": "neural: the paper's generator; warp: training-free mesh warp of the identity's "
                            "source picture (ignores the model's weights)."}),

@@ -6,6 +6,7 @@ import re
 
 from fsth_core.finetune import finetune, options_from_recipe
 from fsth_core.metrics.face import check_one_person
+from fsth_core.options import FINETUNE_STEPS_HELP
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
@@ -68,8 +69,8 @@ class FewShotFinetune:
             "model": ("FSTH_MODEL", _MODEL_TIP), "images": ("IMAGE", _IMAGES_TIP),
             "landmarks": ("FSTH_LANDMARKS", _LANDMARKS_TIP),
             "steps": ("INT", {"default": -1, "min": -1, "max": 10000,
-                              "tooltip": "Fine-tuning steps: -1 = the checkpoint's recipe, else ~125 for one "
-                                         "picture to ~230 for 32; 0 = no fine-tuning (embedding only)."}),
+                              "tooltip": "Fine-tuning steps: -1 = the checkpoint's recipe, else "
+                                         f"{FINETUNE_STEPS_HELP}; 0 = no fine-tuning (embedding only)."}),
             "batch_size": ("INT", {"default": 4, "min": 1, "max": 64,
                                    "tooltip": "Pictures per step (drawn from the given ones)."}),
             "seed": ("INT", {"default": 0, "min": 0, "max": 2 ** 31 - 1, "control_after_generate": True,

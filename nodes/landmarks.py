@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from fsth_core.animate_checks import MAX_FPS, MAX_INTENSITY
 from fsth_core.landmarks.audio import audio_motion
-from fsth_core.landmarks.detect import BACKENDS
 from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
-from fsth_core.landmarks.retarget import MODES, retarget
+from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks
+from fsth_core.options import BACKENDS, RETARGET_MODES
 
 from ._comfy import Progress, audio_to_numpy, iter_uint8, to_image, to_image_stream, torch_device
 from ._types import FSTHLandmarks
@@ -124,7 +124,7 @@ class RetargetLandmarks:
         return {"required": {
             "source": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the portrait to animate (its first frame is used)."}),
             "driver": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the driving video."}),
-            "mode": (list(MODES), {
+            "mode": (list(RETARGET_MODES), {
                 "default": "relative",
                 "tooltip": "relative: only the driver's motion, on the source's face shape; "
                            "absolute: the driver's own landmarks (the paper; carries the driver's face shape)."}),

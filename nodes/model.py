@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
-from fsth_core.finetune import recipe_from_training
-from fsth_core.weights import load_model, model_info
+from fsth_core.finetune import finetune_recipe
+from fsth_core.options import PRECISIONS
+from fsth_core.weights import load_model
 
 from ._comfy import MODELS, folder_list, full_path, list_files
-from ._types import PRECISIONS, FSTHModel
+from ._types import FSTHModel
 
 CATEGORY = "FSTH"
 
@@ -50,5 +51,5 @@ class LoadModel:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         path = full_path(MODELS, model_name)
         model = load_model(path)
-        recipe = recipe_from_training(model_info(path).get("training", {}))
+        recipe = finetune_recipe(path)
         return (FSTHModel(model, os.path.splitext(os.path.basename(model_name))[0], precision, recipe),)

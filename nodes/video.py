@@ -1,6 +1,7 @@
 """Video-to-video: re-animate the face in a clip (person A) with another motion (person B, procedural)."""
 from __future__ import annotations
 
+from fsth_core.options import METHODS
 from fsth_core.video2video import reanimate_clip
 
 from ._comfy import Progress, free_memory, to_image, to_mask, to_uint8
@@ -28,7 +29,7 @@ class VideoToVideo:
             "landmarks": ("FSTH_LANDMARKS", {"tooltip": "Landmark Extract of this clip (one set per frame)."}),
             "motion": ("FSTH_LANDMARKS", {"tooltip": "The motion: Landmark Extract of a driving video (person B) "
                                                      "or Procedural Motion. Its first frame is the reference."}),
-            "method": (["neural", "warp"], {"default": "neural",
+            "method": (list(METHODS), {"default": "neural",
                                             "tooltip": "neural: the model paints mouth and eyes; warp: mesh warp."}),
         }}
 

@@ -134,3 +134,18 @@ def test_real_errors_inside_the_pack_surface(tmp_path):
         "try:\n    spec.loader.exec_module(mod)\nexcept ImportError as e:\n    print('raised', e.name)\n"
     )
     assert _run_isolated(code).strip() == "raised not_a_module_xyz"
+
+
+def test_combo_lists_come_from_the_options_module():
+    from fsth_core import options
+    pack = load_pack()
+    combos = {}
+    for node_id, cls in pack.NODE_CLASS_MAPPINGS.items():
+        spec = cls.INPUT_TYPES()
+        for name, entry in {**spec["required"], **spec.get("optional", {})}.items():
+            if isinstance(entry[0], list):
+                combos[(node_id, name)] = tuple(entry[0])
+    assert combos[("FSTH_Generator", "method")] == combos[("FSTH_VideoToVideo", "method")] == options.METHODS
+    assert combos[("FSTH_LandmarkExtract", "backend")] == options.BACKENDS
+    assert combos[("FSTH_LoadModel", "precision")] == options.PRECISIONS
+    assert combos[("FSTH_RetargetLandmarks", "mode")] == options.RETARGET_MODES

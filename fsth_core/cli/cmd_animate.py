@@ -14,6 +14,8 @@ def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
     from fsth_core.landmarks.motion import MAX_FRAMES
     from fsth_core.media import CRF_RANGE
+    from fsth_core.options import (BACKENDS, FINETUNE_STEPS_HELP, LR_D, LR_G, METHODS, MOTIONS, PRECISIONS,
+                                   RETARGET_MODES)
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -23,7 +25,7 @@ def add_arguments(p) -> None:
                           "at its own resolution; the motion (--driver or --motion) is added to its own")
     motion = p.add_mutually_exclusive_group(required=True)
     motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
-    motion.add_argument("--motion", choices=["talk", "still"],
+    motion.add_argument("--motion", choices=MOTIONS,
                         help="procedural motion: talk = blinks, speech, head turns; still = the source's own pose "
                              "(with --edit: a posed portrait)")
     motion.add_argument("--audio", metavar="FILE",
@@ -36,16 +38,15 @@ def add_arguments(p) -> None:
     p.add_argument("--crf", type=ints(*CRF_RANGE), default=18, metavar=f"{CRF_RANGE[0]}-{CRF_RANGE[1]}",
                    help="video quality: 0 = best (x264 lossless), 18 = default, 51 = smallest; for exact pixels "
                         "write PNG frames")
-    p.add_argument("--method", default="neural", choices=["neural", "warp"],
+    p.add_argument("--method", default="neural", choices=METHODS,
                    help="neural: the paper's generator; warp: training-free mesh warp")
     p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), metavar="N",
-                   help="fine-tuning steps (default: the checkpoint's recommendation, else ~125 for one image "
-                        "growing to ~230 for 32)")
+                   help=f"fine-tuning steps (default: the checkpoint's recommendation, else {FINETUNE_STEPS_HELP})")
     p.add_argument("--no-finetune", action="store_true", help="feed-forward result (no fine-tuning)")
     p.add_argument("--finetune-lr", type=floats(0, 1, low_open=True), nargs=2, metavar=("LR_G", "LR_D"),
-                   help="learning rates (default: the checkpoint's recommendation, else 5e-5 2e-4)")
+                   help=f"learning rates (default: the checkpoint's recommendation, else {LR_G:g} {LR_D:g})")
     p.add_argument("--finetune-pixel-l1", type=floats(0, 1e6), help="extra pixel L1 weight while fine-tuning")
-    p.add_argument("--retarget", default="relative", choices=["relative", "absolute"],
+    p.add_argument("--retarget", default="relative", choices=RETARGET_MODES,
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
     p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=True,
                    help="animate the whole source picture at its own resolution: only the head region that "
@@ -72,9 +73,9 @@ def add_arguments(p) -> None:
                         "refused: nothing in an existing folder is ever deleted or replaced)")
     p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
     p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
-    p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"])
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8, help="frames generated at once")
     p.add_argument("--quiet", action="store_true")
 

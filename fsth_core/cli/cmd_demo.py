@@ -11,12 +11,13 @@ def add_arguments(p) -> None:
     from fsth_core.animate_checks import DEFAULT_FPS, MAX_FINETUNE_STEPS
     from fsth_core.cli.argtypes import SEED, floats, ints
     from fsth_core.landmarks.motion import MAX_FRAMES
+    from fsth_core.options import METHODS
 
     p.add_argument("--out-dir", default="demo_output", help="where demo.mp4 and preview.png go")
     p.add_argument("--seconds", type=floats(0, MAX_FRAMES / DEFAULT_FPS, low_open=True), default=4.0)
     p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), default=None,
                    help="default: the checkpoint's recommendation")
-    p.add_argument("--method", default="neural", choices=["neural", "warp"])
+    p.add_argument("--method", default="neural", choices=METHODS)
     p.add_argument("--seed", type=SEED, default=0)
 
 

@@ -20,6 +20,7 @@ def _videos(v: str):
 def add_arguments(p) -> None:
     from fsth_core.animate_checks import MAX_BATCH, MAX_FINETUNE_STEPS
     from fsth_core.cli.argtypes import SEED, device, ints
+    from fsth_core.options import BACKENDS, METHODS, PRECISIONS
 
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")
     p.add_argument("--data", required=True, metavar="DIR",
@@ -27,7 +28,7 @@ def add_arguments(p) -> None:
     p.add_argument("--shots", type=ints(1, 1024), nargs="+", default=[1, 8, 32], metavar="T", help="few-shot T values")
     p.add_argument("--finetune-steps", type=ints(0, MAX_FINETUNE_STEPS), metavar="N",
                    help="fine-tuning steps per video and T (default: grows with T; 0: feed-forward)")
-    p.add_argument("--method", default="neural", choices=["neural", "warp"],
+    p.add_argument("--method", default="neural", choices=METHODS,
                    help="neural: the model's generator; warp: training-free mesh warp of the first source")
     p.add_argument("--held-out", type=ints(0), metavar="N",
                    help="training set: evaluate the N held-out videos of the split training used "
@@ -38,10 +39,10 @@ def add_arguments(p) -> None:
     p.add_argument("--frames", type=ints(1, 100_000), default=16, help="target frames per video (default 16)")
     p.add_argument("--size", type=ints(16, 2048), default=256, help="crop size for --method warp without --model")
     p.add_argument("--out", metavar="REPORT.json", help="write the report as JSON")
-    p.add_argument("--backend", default="auto", choices=["auto", "dlib", "face_alignment"],
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="landmark backend for a plain folder of videos")
     p.add_argument("--device", type=device, default="auto")
-    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS)
     p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8)
     p.add_argument("--quiet", action="store_true")
 

@@ -21,10 +21,11 @@ def _face_rule(text: str):
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import FPS, device, floats
+    from fsth_core.options import BACKENDS
 
     p.add_argument("input", help="an image, a folder of images or a video file")
     p.add_argument("--out", help="output .npz (default: INPUT's name + .landmarks.npz, next to it)")
-    p.add_argument("--backend", default="auto", choices=("auto", "dlib", "face_alignment"),
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
     p.add_argument("--device", type=device, default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
     p.add_argument("--face", default="largest", help="which face: 'largest' or N, the N-th from the left (0-based)")

@@ -10,6 +10,7 @@ HELP = "meta-learn embedder, generator and discriminator on a training set (see 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, device, floats, ints
     from fsth_core.config import PRESETS
+    from fsth_core.options import LR_D, LR_G, PRECISIONS, VARIANTS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training set folder (from prepare or synth)")
     p.add_argument("--out", required=True, metavar="CKPT.safetensors",
@@ -19,12 +20,12 @@ def add_arguments(p) -> None:
     p.add_argument("--steps", type=ints(1), default=1000, help="total steps (with --resume: the total to reach)")
     p.add_argument("--batch", type=ints(1, 4096), default=8, help="episodes per step per process")
     p.add_argument("--k", type=ints(1, 256), default=8, help="frames given to the embedder per episode (the paper: 8)")
-    p.add_argument("--variant", default="ft", choices=["ft", "ff"],
+    p.add_argument("--variant", default="ft", choices=VARIANTS,
                    help="ft: with the embedding-match loss, supports fine-tuning (default); ff: without")
-    p.add_argument("--lr-g", type=floats(0, 1, low_open=True), default=5e-5,
-                   help="learning rate of E and G (the paper: 5e-5)")
-    p.add_argument("--lr-d", type=floats(0, 1, low_open=True), default=2e-4,
-                   help="learning rate of D (the paper: 2e-4)")
+    p.add_argument("--lr-g", type=floats(0, 1, low_open=True), default=LR_G,
+                   help=f"learning rate of E and G (the paper: {LR_G:g})")
+    p.add_argument("--lr-d", type=floats(0, 1, low_open=True), default=LR_D,
+                   help=f"learning rate of D (the paper: {LR_D:g})")
     p.add_argument("--d-steps", type=ints(1, 16), default=2,
                    help="discriminator updates per embedder+generator update (the paper: 2)")
     p.add_argument("--pixel-l1", type=floats(0, 1e6), default=0.0,
@@ -35,7 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--checkpoint-every", type=ints(1), default=500, metavar="N")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--workers", type=ints(0, 256), default=2, help="data-loading processes")
     p.add_argument("--held-out", type=ints(0), default=0, metavar="N", help="keep N videos out of training")
     p.add_argument("--warp-guided", action="store_true", help="generator also sees the source warped to the target")

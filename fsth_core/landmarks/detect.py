@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from fsth_core.media import as_rgb_uint8
+from fsth_core.options import BACKENDS  # noqa: F401  (re-exported: the detectors' names)
 
-BACKENDS = ("auto", "dlib", "face_alignment")
 _FA_URL = "https://www.adrianbulat.com/downloads/python-fan/"
 _FA_FILES = ("s3fd-619a316812.pth", "2DFAN4-cd938726ad.zip")
 

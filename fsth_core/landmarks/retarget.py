@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from fsth_core.landmarks import layout
+from fsth_core.options import RETARGET_MODES as MODES
 
-MODES = ("relative", "absolute")
 # nose, eye corners and the jaw's ends next to the ears: little expression motion
 STABLE = np.array(layout.STABLE)
 # (upper, lower) pairs that must not cross: eyelids and inner lips

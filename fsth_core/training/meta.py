@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from fsth_core.config import LossWeights, ModelConfig, preset
 from fsth_core.device import Execution
-from fsth_core.options import ADAM_BETAS
+from fsth_core.options import ADAM_BETAS, LR_D, LR_G, VARIANTS
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, adapt_model, build_model
 from fsth_core.signals import sigterm_as_interrupt
@@ -43,8 +43,8 @@ class TrainOptions:
     batch: int = 8
     k: int = 8
     variant: str = "ft"            # "ft" (with L_MCH, can be fine-tuned) or "ff"
-    lr_g: float = 5e-5             # E and G (the paper)
-    lr_d: float = 2e-4             # D (the paper)
+    lr_g: float = LR_G             # E and G (the paper)
+    lr_d: float = LR_D             # D (the paper)
     d_steps: int = 2               # D updates per E+G update (the paper: two, following SAGAN's TTUR)
     pixel_l1: float = 0.0          # optional extra term (not in the paper)
     checkpoint_every: int = 500
@@ -62,8 +62,8 @@ class TrainOptions:
     content_loss: bool = True      # False: train without L_CNT (only allowed explicitly; see require_content)
 
     def __post_init__(self) -> None:
-        if self.variant not in ("ft", "ff"):
-            raise ValueError("variant must be 'ft' or 'ff'")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1:
             raise ValueError("steps, batch, k and d_steps must be >= 1")
 
