@@ -7,23 +7,30 @@ for every T). Metrics per frame: L1, PSNR, SSIM, CSIM, AKD, the discriminator's 
 (when its weights are present); per T: FID (when its weights are present). Unavailable metrics are
 reported as unavailable with the reason, never as 0.
 
-    report = evaluate("model.safetensors", "data/held_out", EvalOptions(shots=(1, 8)))
-    print(format_report(report))
+    result = evaluate("model.safetensors", "data/held_out", EvalOptions(shots=(1, 8)))
+    print(format_report(result))        # result.as_report(): the JSON-able report
 """
 from __future__ import annotations
 
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from fsth_core.device import Execution
 from fsth_core.eval_videos import EvalVideo, open_videos, select_frames
+from fsth_core.finetune import FinetuneOptions, finetune, options_from_recipe, recipe_from_training
+from fsth_core.losses import ContentLoss
+from fsth_core.metrics import FaceEmbedder, MetricAccumulator, akd, cosine, fid, l1, lpips, psnr, ssim
+from fsth_core.metrics.optional import fid_status, lpips_status
 from fsth_core.options import METHODS
-from fsth_core.pipeline import Sources
+from fsth_core.pipeline import FrameGenerator, Sources, compute_identity, inference_copy, realism_scores
+from fsth_core.warp import MeshWarper
+from fsth_core.weights import load_model, model_info
 
 # name -> (description, better)
 METRICS = {
@@ -79,7 +86,6 @@ class FaceProbe:
     taken from the real frame's landmarks, so tiny crops where dlib's detector fails still count)."""
 
     def __init__(self):
-        from fsth_core.metrics import FaceEmbedder
         self.emb = FaceEmbedder()
 
     def describe(self, frames: np.ndarray, boxes: Sequence) -> tuple[list, np.ndarray]:
@@ -94,7 +100,6 @@ class FaceProbe:
 
 
 def _csim(real: list, fake: list) -> np.ndarray:
-    from fsth_core.metrics import cosine
     return np.array([np.nan if r is None or f is None else cosine(r, f) for r, f in zip(real, fake)])
 
 
@@ -103,16 +108,14 @@ class Reenactor:
 
     def __init__(self, model, options: EvalOptions, ex: Execution, progress: bool = False,
                  recipe: dict | None = None):
-        from fsth_core.pipeline import inference_copy
         self.model, self.opt, self.ex = model, options, ex
         self.recipe = dict(recipe or {})  # the checkpoint's fine-tuning recommendation
         self.plain = inference_copy(model, ex) if model is not None else None
         self.content = None
         self.progress = progress
 
-    def finetune_options(self, t: int):
+    def finetune_options(self, t: int) -> FinetuneOptions:
         """Resolved exactly as animate and the nodes do: paper < checkpoint recommendation < caller."""
-        from fsth_core.finetune import options_from_recipe
         return options_from_recipe(self.recipe, t, steps=self.opt.finetune_steps, seed=self.opt.seed or 0)
 
     def steps(self, t: int) -> int:
@@ -121,15 +124,12 @@ class Reenactor:
     def __call__(self, sources: Sources, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
         """sources (crops [T,S,S,3], points [T,68,2]), targets [n,68,2] → (fake uint8 [n,S,S,3],
         realism float [n] or None, fine-tuning steps done)."""
-        from fsth_core.pipeline import FrameGenerator, compute_identity, realism_scores
         if self.model is None:  # warp without a model: no realism
             return self._warp(sources, targets), None, 0
         identity = compute_identity(self.model, sources, self.ex)
         model, gen_model, done = self.model, self.plain, 0
         steps = self.steps(len(sources.crops))
         if steps > 0:
-            from fsth_core.finetune import finetune
-            from fsth_core.losses import ContentLoss
             if self.content is None:
                 self.content = ContentLoss.from_installed(self.ex.device)
             res = finetune(self.model, identity, sources, self.finetune_options(len(sources.crops)), self.ex,
@@ -142,7 +142,6 @@ class Reenactor:
         return fake, realism_scores(model, identity, fake, targets, self.ex, self.opt.batch), done
 
     def _warp(self, sources: Sources, targets: np.ndarray) -> np.ndarray:
-        from fsth_core.warp import MeshWarper
         warper = MeshWarper(sources.crops[0], sources.points[0])
         return np.stack([warper.warp(p)[0] for p in targets])
 
@@ -154,7 +153,6 @@ def _load_model(model, method: str):
             raise ValueError("the neural method needs --model (or use --method warp)")
         return None, {"file": None}, {}
     if isinstance(model, (str, os.PathLike)):
-        from fsth_core.weights import load_model, model_info
         info = model_info(model)
         return load_model(model), {"file": str(model), "preset": info["preset"],
                                    "description": info["description"]}, info["training"]
@@ -162,7 +160,6 @@ def _load_model(model, method: str):
 
 
 def _optional_status() -> dict[str, str | None]:
-    from fsth_core.metrics.optional import fid_status, lpips_status
     return {"fid": fid_status(), "lpips": lpips_status()}
 
 
@@ -170,7 +167,6 @@ class _PerShot:
     """Accumulated results of one T."""
 
     def __init__(self):
-        from fsth_core.metrics import MetricAccumulator
         self.acc = MetricAccumulator()
         self.copy = MetricAccumulator()  # baseline: the first source frame, copied to every target
         self.videos = self.skipped = self.frames = self.steps = 0
@@ -181,7 +177,6 @@ class _PerShot:
 
 def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targets: np.ndarray,
            gen: Reenactor, status: dict, size: int, bar) -> None:
-    from fsth_core.metrics import lpips
     needed = sorted(set(targets.tolist()).union(*[set(s.tolist()) for s in sources.values() if s is not None]))
     crops = dict(zip(needed, video.frames(needed)))
     real, real_pts = np.stack([crops[i] for i in targets]), video.points[targets]
@@ -211,7 +206,6 @@ def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targe
 
 
 def _add_frame_metrics(acc, probe: FaceProbe, real, real_desc, real_lm, fake, boxes) -> None:
-    from fsth_core.metrics import akd, l1, psnr, ssim
     fake_desc, fake_lm = probe.describe(fake, boxes)
     acc.add("l1", l1(real, fake))
     acc.add("psnr", psnr(real, fake))
@@ -221,7 +215,6 @@ def _add_frame_metrics(acc, probe: FaceProbe, real, real_desc, real_lm, fake, bo
 
 
 def _summaries(shots: dict, status: dict, has_realism: bool, realism_why: str) -> dict:
-    from fsth_core.metrics import fid
     out = {}
     for t, r in shots.items():
         for name in ("lpips", "fid"):
@@ -244,11 +237,30 @@ def _summaries(shots: dict, status: dict, has_realism: bool, realism_why: str) -
     return out
 
 
-def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(), progress: bool = True) -> dict:
-    """Run the protocol. model: a model file, a TalkingHeadModel, or None (``method="warp"`` only).
-    data: a training-set folder, any folder of videos, or one video. Returns the JSON-able report."""
-    from tqdm import tqdm
+@dataclass(frozen=True)
+class EvalResult:
+    """What ``evaluate`` measured; ``as_report()`` is the JSON report (format ``fsth-eval`` version 1)."""
+    protocol: str
+    method: str
+    model: dict                      # file, preset, description
+    data: dict                       # what was read (kind, ids, split)
+    image_size: int
+    device: str
+    precision: str
+    options: dict                    # the EvalOptions, shots sorted
+    finetune_steps: dict[str, int]   # T -> fine-tuning steps per video
+    metric_info: dict                # metric -> description, better, available, reason
+    results: dict                    # T -> videos, frames, metrics (mean/std/count/missing), copy baseline
+    seconds: float
 
+    def as_report(self) -> dict:
+        return {"format": "fsth-eval", "format_version": 1, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(),
+             progress: bool = True) -> EvalResult:
+    """Run the protocol. model: a model file, a TalkingHeadModel, or None (``method="warp"`` only).
+    data: a training-set folder, any folder of videos, or one video."""
     t_start = time.perf_counter()
     ex = Execution.resolve(options.device, options.precision)
     model, model_desc, training = _load_model(model, options.method)
@@ -258,7 +270,6 @@ def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(
     shots_t = tuple(sorted({int(t) for t in options.shots}))
     shots = {t: _PerShot() for t in shots_t}
     status = _optional_status()
-    from fsth_core.finetune import recipe_from_training
     gen, probe = Reenactor(model, options, ex, recipe=recipe_from_training(training)), FaceProbe()
     bar = tqdm(total=vs.count * len(shots_t), desc="eval", unit="run", disable=not progress, dynamic_ncols=True)
     try:
@@ -274,18 +285,17 @@ def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(
         bar.close()
     opts = asdict(options)
     opts["shots"] = list(shots_t)
-    return {
-        "format": "fsth-eval", "format_version": 1,
-        "protocol": "self-reenactment: T frames of a held-out video give the identity (and fine-tuning), "
-                    "the landmarks of other frames of the same video drive the generator",
-        "method": options.method, "model": model_desc, "data": vs.description, "image_size": size,
-        "device": str(ex.device), "precision": str(ex.dtype).replace("torch.", ""), "options": opts,
-        "finetune_steps": {str(t): gen.steps(t) for t in shots_t},
-        "metric_info": {m: {"description": d, "better": b, "available": status.get(m) is None,
-                            "reason": status.get(m) or ""} for m, (d, b) in METRICS.items()},
-        "results": _summaries(shots, status, model is not None, "needs a model (--model) for its discriminator"),
-        "seconds": time.perf_counter() - t_start,
-    }
+    return EvalResult(
+        protocol="self-reenactment: T frames of a held-out video give the identity (and fine-tuning), "
+                 "the landmarks of other frames of the same video drive the generator",
+        method=options.method, model=model_desc, data=vs.description, image_size=size,
+        device=str(ex.device), precision=str(ex.dtype).replace("torch.", ""), options=opts,
+        finetune_steps={str(t): gen.steps(t) for t in shots_t},
+        metric_info={m: {"description": d, "better": b, "available": status.get(m) is None,
+                         "reason": status.get(m) or ""} for m, (d, b) in METRICS.items()},
+        results=_summaries(shots, status, model is not None, "needs a model (--model) for its discriminator"),
+        seconds=time.perf_counter() - t_start,
+    )
 
 
 def _fmt(v) -> str:
@@ -294,8 +304,11 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if abs(v) < 1000 else f"{v:.1f}"
 
 
-def format_report(report: dict) -> str:
-    """One text table per T: metric, mean, std, count, missing (or 'unavailable: reason')."""
+def format_report(report: EvalResult | dict) -> str:
+    """One text table per T: metric, mean, std, count, missing (or 'unavailable: reason').  ``report``:
+    an EvalResult, or its report as read back from JSON."""
+    if isinstance(report, EvalResult):
+        report = report.as_report()
     lines = []
     for t, r in report["results"].items():
         lines.append(f"T = {t}: {r['videos']} videos, {r['frames']} frames, {r['skipped_videos']} skipped"

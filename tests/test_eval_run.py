@@ -65,14 +65,14 @@ def test_fid_lpips_unavailable_never_zero(neural_report):
 def test_warp_beats_random_model_and_finetune_steps(setup, neural_report):
     root, data, model = setup
     warp = evaluate(None, data, EvalOptions(shots=(1,), method="warp", all_videos=True, frames=3, size=64,
-                                            device="cpu"), progress=False)
+                                            device="cpu"), progress=False).as_report()
     r = warp["results"]["1"]
     assert r["metrics"]["realism"] == {"available": False, "reason": "needs a model (--model) for its discriminator"}
     assert r["metrics"]["l1"]["mean"] < 0.5 * neural_report["results"]["1"]["metrics"]["l1"]["mean"]
     assert r["metrics"]["psnr"]["mean"] > neural_report["results"]["1"]["metrics"]["psnr"]["mean"]
     # fine-tuning runs and is counted: one video, T = 1, two steps
     ft = evaluate(str(model), data, EvalOptions(shots=(1,), finetune_steps=2, all_videos=True, videos=1, frames=2,
-                                                device="cpu"), progress=False)
+                                                device="cpu"), progress=False).as_report()
     assert ft["results"]["1"]["finetune_steps_per_video"] == 2 and ft["finetune_steps"] == {"1": 2}
     assert ft["results"]["1"]["metrics"]["l1"]["count"] == 2
 
@@ -92,7 +92,7 @@ def test_folder_of_videos(tmp_path):
                                    borderMode=cv2.BORDER_REPLICATE))
     (folder / "notes.txt").write_text("not a video")
     rep = evaluate(None, folder, EvalOptions(shots=(1,), method="warp", frames=2, size=64, backend="dlib"),
-                   progress=False)
+                   progress=False).as_report()
     assert rep["data"]["kind"] == "videos" and rep["data"]["ids"] == ["astro"]
     r = rep["results"]["1"]
     assert r["videos"] == 1 and r["frames"] == 2
@@ -127,5 +127,7 @@ def test_eval_resolves_finetuning_like_animate(setup, tmp_path):
     path = save_model(tmp_path / "rec.safetensors", load_model(root / "m.safetensors"), training={"finetune": recipe})
     rep = evaluate(str(path), data, EvalOptions(shots=(1,), all_videos=True, videos=1, frames=1, device="cpu"),
                    progress=False)
+    assert format_report(rep) == format_report(rep.as_report())
+    rep = rep.as_report()
     assert rep["finetune_steps"] == {"1": options_from_recipe(recipe, 1).steps} == {"1": 3}
     assert rep["results"]["1"]["finetune_steps_per_video"] == 3

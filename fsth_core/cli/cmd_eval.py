@@ -51,7 +51,6 @@ def run(args) -> int:
     import json
 
     from fsth_core.evaluation import EvalOptions, evaluate, format_report
-
     from fsth_core.outpaths import atomic_file, check_file_output
 
     if args.out:
@@ -61,10 +60,10 @@ def run(args) -> int:
                       held_out=args.held_out, seed=args.seed, all_videos=videos == "all",
                       videos=None if videos in (None, "all") else videos, frames=args.frames, size=args.size,
                       device=args.device, precision=args.precision, batch=args.batch, backend=args.backend)
-    report = evaluate(args.model, args.data, opt, progress=not args.quiet)
-    print(format_report(report))
+    result = evaluate(args.model, args.data, opt, progress=not args.quiet)
+    print(format_report(result))
     if args.out:
         with atomic_file(args.out, "w") as f:
-            json.dump(report, f, indent=2)
+            json.dump(result.as_report(), f, indent=2)
         print(f"wrote {args.out}")
     return 0
