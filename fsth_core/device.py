@@ -159,6 +159,12 @@ class Execution:
         return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.dim() == 4 else t
 
 
+def default_execution() -> Execution:
+    """What every stage (identity, generation, realism, fine-tuning) runs on when its caller gives no
+    Execution: the auto device and the auto precision."""
+    return Execution.resolve("auto", "auto")
+
+
 def empty_cache(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from fsth_core.config import LossWeights
-from fsth_core.device import Execution
+from fsth_core.device import Execution, default_execution
 from fsth_core.options import ADAM_BETAS, FINETUNE_PIXEL_L1, LR_D, LR_G, default_finetune_steps
 from fsth_core.losses import ContentLoss, GeneratorLoss
 from fsth_core.model import TalkingHeadModel, clone_model
@@ -89,7 +89,7 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
              options: FinetuneOptions = FinetuneOptions(), execution: Execution | None = None,
              progress: Progress | None = None, content: ContentLoss | None = None) -> FinetuneResult:
     """Fine-tune a copy of ``model`` on ``sources`` (crops [T,S,S,3], points [T,68,2])."""
-    ex = (execution or Execution.resolve()).training()
+    ex = (execution or default_execution()).training()
     shots = len(sources.crops)
     steps = options.steps if options.steps is not None else default_steps(shots)
     m = ex.prepare_module(clone_model(model).train())

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from fsth_core.device import Execution
+from fsth_core.device import Execution, default_execution
 from fsth_core.imaging import from_network, to_network
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
 from fsth_core.landmarks.render import draw_landmarks
@@ -71,7 +71,7 @@ def landmark_images(points: np.ndarray, size: int) -> torch.Tensor:
 def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execution | None = None,
                      batch: int = 8) -> Identity:
     """ê = mean over the T sources of E(x, y); ψ = P·ê; w = w0 + ê.  crops [T,S,S,3]."""
-    ex = execution or Execution.resolve("cpu", "fp32")
+    ex = execution or default_execution()
     emb = model.embedder
     s = model.config.image_size
     embs = []
@@ -110,7 +110,7 @@ class FrameGenerator:
 
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
                  batch: int = 8):
-        self.ex = execution or Execution.resolve()
+        self.ex = execution or default_execution()
         self.model = inference_copy(model, self.ex) if not model.folded else model
         self.g = self.model.generator
         self.size = self.model.config.image_size
@@ -191,7 +191,7 @@ class RealismScorer:
 
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
                  batch: int = 8):
-        self.ex = execution or Execution.resolve("cpu", "fp32")
+        self.ex = execution or default_execution()
         self.d = self.ex.prepare_module(clone_model(model).fold().discriminator)
         self.w = identity.w.to(self.ex.device)
         self.size, self.batch = model.config.image_size, batch

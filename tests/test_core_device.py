@@ -43,3 +43,19 @@ def test_execution_bf16_autocast_runs_a_conv():
         out = conv(ex.input(torch.rand(1, 3, 8, 8)))
     assert out.dtype == torch.bfloat16
     assert not ex.channels_last  # bf16 on a CPU runs faster contiguous (bench/bench_generator.py)
+
+
+def test_every_stage_defaults_to_the_same_execution():
+    import numpy as np
+
+    from fsth_core.config import preset
+    from fsth_core.device import default_execution
+    from fsth_core.model import build_model
+    from fsth_core.pipeline import FrameGenerator, RealismScorer, Sources, compute_identity
+
+    model = build_model(preset("tiny"), seed=0)
+    rng = np.random.default_rng(0)
+    src = Sources(rng.integers(0, 256, (1, 64, 64, 3), np.uint8), rng.uniform(16, 48, (1, 68, 2)).astype(np.float32))
+    ident = compute_identity(model, src)
+    assert FrameGenerator(model, ident).ex == RealismScorer(model, ident).ex == default_execution()
+    assert default_execution() == Execution.resolve("auto", "auto")
