@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from fsth_core.options import VIDEO_EXTS  # noqa: F401  (re-exported; one home for the list)
+from fsth_core.outpaths import publish
 
 MAX_FPS = 240.0      # highest frame rate accepted or written; a video claiming more is read at DEFAULT_FPS
 DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a usable rate
@@ -347,14 +348,7 @@ class VideoWriter:
             if exc_type is None:
                 raise ValueError(f"{self.path}: no frames were written")
             return
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, self.path)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        publish(tmp, self.path)
 
 
 def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.PathLike) -> Path:
@@ -377,8 +371,7 @@ def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.
         if r.returncode != 0:
             lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
             raise ValueError(f"{audio}: cannot add its sound to the video ({lines[-1] if lines else 'ffmpeg failed'})")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, out)
+        publish(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return out

@@ -16,7 +16,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 #: containers ``--out`` can write, by extension (the codec is chosen in fsth_core.media)
 VIDEO_OUT_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".gif")
@@ -172,19 +172,33 @@ def check_output(target: OutputTarget, inputs: Iterable = (), flag: str = "--out
     check_folder_writable(target.folder, target.path)
 
 
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Rename a finished temporary file onto ``path`` (atomic within a folder), with the permissions a
+    new file gets (mkstemp makes it owner-only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ".partial") -> Iterator[Path]:
+    """``with atomic_path(p) as tmp: write(tmp)``: the one atomic-write helper.  ``tmp`` is a new hidden
+    file in p's folder (name ending in ``suffix``, e.g. an extension a writer needs); it is renamed onto
+    ``p`` when the block ends normally; on error it is removed and ``p`` is untouched."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        publish(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb"):
-    """``with atomic_file(p) as f: ...`` writes a temporary file in p's folder and renames it onto
-    ``p`` when the block ends normally; on error the temporary file is removed and ``p`` untouched."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
-            yield f
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``with atomic_file(p) as f: ...``: ``atomic_path`` with the temporary file open for writing."""
+    with atomic_path(path) as tmp, open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+        yield f

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fsth_core.outpaths import (OutputError, OutputTarget, check_file_output, check_output, output_target,
-                               refuse_inputs, same_path)
+from fsth_core.outpaths import (OutputError, OutputTarget, atomic_file, check_file_output, check_output,
+                               output_target, refuse_inputs, same_path)
 from fsth_core.signals import check_terminated
 
 
@@ -55,14 +55,8 @@ class PngSequence:
         dest = self.target.frame_path(self.count)
         if dest.exists():
             raise ValueError(f"{dest}: appeared while writing; nothing existing is replaced")
-        tmp = dest.with_name(f".{dest.name}.partial")
-        try:
-            with open(tmp, "xb") as f:
-                f.write(buf.tobytes())
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_file(dest) as f:
+            f.write(buf.tobytes())
         self.written.append(dest)
         self.count += 1
 

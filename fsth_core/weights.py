@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Mapping
 
@@ -18,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from fsth_core.config import FORMAT_VERSION, ModelConfig
 from fsth_core.model import TalkingHeadModel, build_model
+from fsth_core.outpaths import atomic_path
 
 MODEL_PREFIXES = ("embedder.", "generator.", "discriminator.")
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
@@ -142,22 +142,9 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], m
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
     data = {k: t.detach().contiguous().cpu() for k, t in tensors.items()}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(data, tmp, metadata=meta)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(data, str(tmp), metadata=meta)
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def load_tensors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

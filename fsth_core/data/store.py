@@ -26,6 +26,8 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from fsth_core.outpaths import atomic_file
+
 FORMAT = "fsth-trainset"
 FORMAT_VERSION = 1
 JPEG_QUALITY = 95
@@ -240,9 +242,8 @@ def _write_index(root: Path, image_size: int, metas: list[dict]) -> None:
     videos = [{"id": m["id"], "frames": int(m["frames"]), "path": f"videos/{m['id']}",
                "source": m.get("source", "")} for m in sorted(metas, key=lambda m: m["id"])]
     index = {"format": FORMAT, "format_version": FORMAT_VERSION, "image_size": image_size, "videos": videos}
-    tmp = root / "index.json.tmp"
-    tmp.write_text(json.dumps(index, indent=1))
-    os.replace(tmp, root / "index.json")
+    with atomic_file(root / "index.json", "w") as f:
+        f.write(json.dumps(index, indent=1))
 
 
 def rebuild_index(root: str | os.PathLike) -> int:
