@@ -121,3 +121,13 @@ def test_people_chains_one_persons_pictures_and_splits_others():
     d = 5 * e[1]
     assert people([a, b, c]) == [[0, 1, 2]]
     assert people([a, d, c, b]) == [[0, 2, 3], [1]]
+
+
+def test_missing_dlib_model_is_one_clear_line(tmp_path):
+    from fsth_core.landmarks import dlib_models
+
+    with pytest.raises(ValueError, match=r"dlib model file missing: .*shape_predictor_5_face_landmarks.dat"):
+        FaceEmbedder(models_dir=str(tmp_path)).embed(np.zeros((32, 32, 3), np.uint8), (0, 0, 31, 31))
+    why = dlib_models.missing("no_such_model.dat")
+    assert why is not None and "\n" not in why and "no_such_model.dat" in why
+    assert dlib_models.missing(dlib_models.SHAPE68_FILE) is None  # the installed models are found

@@ -14,7 +14,6 @@ Images are numpy uint8 [H, W, 3] RGB.
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fsth_core.landmarks import dlib_models
 from fsth_core.media import as_rgb_uint8
 from fsth_core.options import BACKENDS  # noqa: F401  (re-exported: the detectors' names)
 
@@ -114,24 +114,6 @@ def boxes_from_points(points: np.ndarray) -> np.ndarray:
     return np.concatenate([p.min(axis=-2), p.max(axis=-2)], axis=-1)
 
 
-def _models_dir() -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("dlib backend needs the 'face_recognition_models' package: pip install face_recognition_models")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
-
-
-@functools.lru_cache(maxsize=1)
-def _dlib_models():
-    """dlib's HOG detector and 68-point predictor, loaded once per process (about a second)."""
-    import dlib
-
-    model = _models_dir() / "shape_predictor_68_face_landmarks.dat"
-    if not model.is_file():
-        raise ValueError(f"dlib landmark model missing: {model} (reinstall face_recognition_models)")
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model))
-
-
 class DlibDetector:
     """HOG detector + 68-point shape predictor (dlib, CPU, offline)."""
 
@@ -140,12 +122,8 @@ class DlibDetector:
 
     def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25,
                  cnn_tries: int = 2, scale_tries: int = 25):
-        try:
-            import dlib
-        except ImportError as exc:
-            raise ValueError("dlib backend needs dlib: pip install dlib-bin") from exc
-        self._dlib = dlib
-        self._detector, self._predictor = _dlib_models()
+        self._predictor = dlib_models.shape_predictor(dlib_models.SHAPE68_FILE)
+        self._detector = dlib_models.frontal_detector()
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
@@ -153,8 +131,7 @@ class DlibDetector:
         self.cnn_tries, self.scale_tries, self._misses = int(cnn_tries), int(scale_tries), 0
 
     def _rect(self, box):
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
-        return self._dlib.rectangle(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
+        return dlib_models.rectangle(box)
 
     def fit(self, image: np.ndarray, box) -> tuple[np.ndarray, float]:
         """Landmarks inside ``box`` (x0, y0, x1, y1): float32 [68, 2], score (always 1: dlib gives none)."""

@@ -14,25 +14,14 @@ trained on HOG boxes).  A flat picture (a blank frame) is not searched at all.
 """
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
+
+from fsth_core.landmarks.dlib_models import cnn_detector
 
 HOG_SIZES = (1280, 2560)
 CNN_SIZE = 512
 FLAT_STD = 2.0  # grey-level standard deviation below which a picture cannot show a face
-
-
-@functools.lru_cache(maxsize=1)
-def cnn_detector():
-    """dlib's MMOD CNN face detector, or None when its model file is not installed."""
-    import dlib
-
-    from fsth_core.landmarks.detect import _models_dir
-
-    path = _models_dir() / "mmod_human_face_detector.dat"
-    return dlib.cnn_face_detection_model_v1(str(path)) if path.is_file() else None
 
 
 def is_flat(image: np.ndarray) -> bool:

@@ -6,26 +6,21 @@ imports pkg_resources). Nothing is downloaded.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
 from typing import Sequence
 
 import numpy as np
 
+from fsth_core.landmarks import dlib_models
+from fsth_core.landmarks.dlib_models import DESCRIPTOR_FILE, SHAPE5_FILE, SHAPE68_FILE
 from fsth_core.landmarks.layout import EYE_OUTER_LEFT, EYE_OUTER_RIGHT
+
 from .result import MetricResult
 
-DESCRIPTOR_FILE = "dlib_face_recognition_resnet_model_v1.dat"
-SHAPE5_FILE = "shape_predictor_5_face_landmarks.dat"
-SHAPE68_FILE = "shape_predictor_68_face_landmarks.dat"
 
 
 def face_models_dir() -> str:
     """The models/ folder of the installed face_recognition_models package (ValueError if absent)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("face_recognition_models is not installed: pip install face_recognition_models")
-    return os.path.join(list(spec.submodule_search_locations)[0], "models")
+    return str(dlib_models.models_dir())
 
 
 def _as_box(box) -> tuple[int, int, int, int]:
@@ -50,38 +45,23 @@ class FaceEmbedder:
         self.whole_image_fallback = bool(whole_image_fallback)
         self._detector = self._shape5 = self._shape68 = self._rec = None
 
-    def _path(self, name: str) -> str:
-        path = os.path.join(self.models_dir or face_models_dir(), name)
-        if not os.path.isfile(path):
-            raise ValueError(f"dlib model file not found: {path}")
-        return path
-
-    def _dlib(self):
-        try:
-            import dlib
-        except ImportError as e:  # pragma: no cover - dlib-bin is a dependency
-            raise ValueError("dlib is not installed: pip install dlib-bin") from e
-        return dlib
-
     def _load(self) -> None:
         if self._rec is None:
-            dlib = self._dlib()
-            self._detector = dlib.get_frontal_face_detector()
-            self._shape5 = dlib.shape_predictor(self._path(SHAPE5_FILE))
-            self._rec = dlib.face_recognition_model_v1(self._path(DESCRIPTOR_FILE))
+            self._detector = dlib_models.frontal_detector()
+            self._shape5 = dlib_models.shape_predictor(SHAPE5_FILE, self.models_dir)
+            self._rec = dlib_models.face_descriptor(self.models_dir)
 
     def face_box(self, image: np.ndarray, box=None):
         """dlib.rectangle of the face to use in image [H,W,3] uint8, or None when none is found."""
         self._load()
-        dlib = self._dlib()
         if box is not None:
-            return dlib.rectangle(*_as_box(box))
+            return dlib_models.rectangle(_as_box(box))
         dets = list(self._detector(image, self.upsample))
         if dets:
             return max(dets, key=lambda r: r.width() * r.height())
         if self.whole_image_fallback:
             h, w = image.shape[:2]
-            return dlib.rectangle(0, 0, w - 1, h - 1)
+            return dlib_models.rectangle((0, 0, w - 1, h - 1))
         return None
 
     def embed(self, image: np.ndarray, box=None) -> np.ndarray | None:
@@ -102,7 +82,7 @@ class FaceEmbedder:
         if rect is None:
             return None
         if self._shape68 is None:
-            self._shape68 = self._dlib().shape_predictor(self._path(SHAPE68_FILE))
+            self._shape68 = dlib_models.shape_predictor(SHAPE68_FILE, self.models_dir)
         shape = self._shape68(image, rect)
         return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
 
@@ -236,8 +216,7 @@ def check_one_person(images: Sequence[np.ndarray], points: np.ndarray, embedder:
     """ValueError when ``images`` (uint8 [H,W,3] each, with their landmarks [N,68,2]) show more than one
     person, judged by dlib face descriptors computed in each picture's landmark box.  Nothing to check for a
     single picture, or without dlib and its models (both are dependencies; then the check is skipped)."""
-    if len(images) < 2 or importlib.util.find_spec("dlib") is None \
-            or importlib.util.find_spec("face_recognition_models") is None:
+    if len(images) < 2 or dlib_models.missing(SHAPE5_FILE, DESCRIPTOR_FILE):
         return
     emb = embedder or default_embedder()
     desc = [emb.embed(np.ascontiguousarray(im), (*p.min(0), *p.max(0))) for im, p in zip(images, points)]

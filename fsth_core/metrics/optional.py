@@ -18,6 +18,9 @@ import os
 import numpy as np
 from scipy import linalg
 
+from fsth_core.landmarks import dlib_models
+from fsth_core.landmarks.dlib_models import DESCRIPTOR_FILE
+
 from .image import check_pair
 from .result import MetricResult
 
@@ -65,13 +68,8 @@ def lpips_status() -> str | None:
 def available_metrics() -> dict[str, dict]:
     """{metric: {"available": bool, "reason": str}} for every metric this module knows."""
     out = {name: {"available": True, "reason": ""} for name in ("l1", "psnr", "ssim", "akd")}
-    try:
-        from .face import DESCRIPTOR_FILE, face_models_dir
-        import dlib  # noqa: F401
-        ok = os.path.isfile(os.path.join(face_models_dir(), DESCRIPTOR_FILE))
-        out["csim"] = {"available": ok, "reason": "" if ok else f"{DESCRIPTOR_FILE} missing"}
-    except (ImportError, ValueError) as e:
-        out["csim"] = {"available": False, "reason": str(e)}
+    why = dlib_models.missing(DESCRIPTOR_FILE)
+    out["csim"] = {"available": why is None, "reason": why or ""}
     for name, why in (("fid", fid_status()), ("lpips", lpips_status())):
         out[name] = {"available": why is None, "reason": why or ""}
     return out
