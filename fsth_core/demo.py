@@ -19,8 +19,8 @@ def demo_checkpoint() -> Path:
     if path is None:
         where = ", ".join(str(d) for d in weights_dirs())
         raise FileNotFoundError(f"the demo checkpoint {DEMO_WEIGHTS} is missing (searched {where}); "
-                                "it ships in the pack's weights/ folder — reinstall the pack or train one "
-                                "with bench/train_demo.sh")
+                                "it ships in the pack's weights/ folder — reinstall the pack or rebuild it "
+                                "with python -m fsth_core train-demo")
     return path
 
 

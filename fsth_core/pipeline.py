@@ -34,9 +34,11 @@ class Sources:
 
 @dataclass
 class Identity:
-    """One person for one model: ê [D], ψ = P·ê [N], D's projection w = w0 + ê [D], and the first
-    source crop with its landmarks (the mesh-warp guide).  ``finetuned`` holds the fine-tuned
-    generator/discriminator state when the person was fine-tuned (see finetune.py)."""
+    """One person for one model: ê [D], ψ = P·ê [N], D's projection w = w0 + ê [D], the first
+    source crop uint8 [S,S,3] with its landmarks [68,2] (the mesh-warp guide), the model's config
+    (JSON) it was made for, how many fine-tuning steps it had and from how many pictures (shots).
+    A fine-tuned person's generator/discriminator weights are not here: finetune() returns them as
+    a model (FinetuneResult.model), and person.py saves them beside the identity."""
 
     embedding: torch.Tensor
     psi: torch.Tensor

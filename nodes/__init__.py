@@ -16,9 +16,9 @@ def _ensure_core_importable() -> None:
 _ensure_core_importable()
 
 from ._comfy import install_example_inputs, register_model_folders  # noqa: E402
-from .generate import Generator, PasteBack, RealismScore  # noqa: E402
-from .identity import Embedder, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
-from .landmarks import (EditLandmarks, LandmarkExtract, ProceduralMotion, RenderLandmarks,  # noqa: E402
+from .generate import GenerateFrames, PasteBack, RealismScore  # noqa: E402
+from .identity import EmbedPerson, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
+from .landmarks import (EditLandmarks, ExtractLandmarks, ProceduralMotion, RenderLandmarks,  # noqa: E402
                         RetargetLandmarks)
 from .model import LoadModel  # noqa: E402
 from .video import VideoToVideo  # noqa: E402
@@ -26,16 +26,18 @@ from .video import VideoToVideo  # noqa: E402
 register_model_folders()
 install_example_inputs()
 
+# (node id, class, display name): the node ids are saved in users' workflow JSON files, so they never change;
+# the Python class names say what a node does and may.
 _NODES = [
     ("FSTH_LoadModel", LoadModel, "FSTH Load Model"),
-    ("FSTH_LandmarkExtract", LandmarkExtract, "FSTH Landmark Extract"),
+    ("FSTH_LandmarkExtract", ExtractLandmarks, "FSTH Landmark Extract"),
     ("FSTH_RenderLandmarks", RenderLandmarks, "FSTH Render Landmarks"),
     ("FSTH_RetargetLandmarks", RetargetLandmarks, "FSTH Retarget Landmarks"),
     ("FSTH_ProceduralMotion", ProceduralMotion, "FSTH Procedural Motion"),
     ("FSTH_EditLandmarks", EditLandmarks, "FSTH Edit Landmarks"),
-    ("FSTH_Embedder", Embedder, "FSTH Embedder"),
+    ("FSTH_Embedder", EmbedPerson, "FSTH Embedder"),
     ("FSTH_FewShotFinetune", FewShotFinetune, "FSTH Few-Shot Finetune"),
-    ("FSTH_Generator", Generator, "FSTH Generator"),
+    ("FSTH_Generator", GenerateFrames, "FSTH Generator"),
     ("FSTH_RealismScore", RealismScore, "FSTH Realism Score"),
     ("FSTH_PasteBack", PasteBack, "FSTH Paste Back"),
     ("FSTH_SaveIdentity", SaveIdentity, "FSTH Save Identity"),

@@ -17,7 +17,7 @@ _IDENTITY_TIP = {"tooltip": "The person (Embedder, Few-Shot Finetune or Load Ide
 _MOTION_TIP = {"tooltip": "Target landmarks, one set per frame (Retarget Landmarks or Procedural Motion)."}
 
 
-class Generator:
+class GenerateFrames:
     DESCRIPTION = ("Generates the person's frames, one per landmark frame: head crops at the model's size, or, "
                    "with source_picture, the picture's head region at its own resolution (for Paste Back).")
     CATEGORY = CATEGORY

@@ -33,7 +33,7 @@ def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks) -> Sources:
     return prepare_sources(list(imgs), landmarks.points, model.size)
 
 
-class Embedder:
+class EmbedPerson:
     DESCRIPTION = "Computes a person's identity (embedding ê, AdaIN parameters ψ) from pictures, no training."
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_IDENTITY",)

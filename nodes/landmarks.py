@@ -18,7 +18,7 @@ FACES = ["largest", "0", "1", "2", "3", "4", "5"]
 _WORK = 256  # side of the crop in which retargeting works (the result does not depend on it)
 
 
-class LandmarkExtract:
+class ExtractLandmarks:
     DESCRIPTION = "68-point landmarks of one face in every image of a batch (video frames or photos)."
     CATEGORY = CATEGORY
     RETURN_TYPES = ("FSTH_LANDMARKS", "IMAGE")

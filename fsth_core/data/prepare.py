@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsth_core.data.store import DatasetWriter, VideoWriter, check_trainset_out, finished_videos
+from fsth_core.data.store import ClipWriter, DatasetWriter, check_trainset_out, finished_videos
 
 from fsth_core.options import VIDEO_EXTS
 
@@ -110,7 +110,7 @@ def prepare_video(root: str, video_id: str, path: str, opt: PrepareOptions) -> t
         return video_id, None, f"a face in only {found:.0%} of the frames"
     box = head_crop_box(res.points, res.image_size)
     pts = box.points_to_crop(res.points, opt.size)
-    vw = VideoWriter(Path(root), video_id, opt.size, str(path), opt.quality)
+    vw = ClipWriter(Path(root), video_id, opt.size, str(path), opt.quality)
     try:
         n = 0
         for i, frame in enumerate(iter_frames(path)):

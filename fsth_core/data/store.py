@@ -59,7 +59,7 @@ def decode_jpeg(data: bytes) -> np.ndarray | None:
 # ---------------------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------------------
-class VideoWriter:
+class ClipWriter:
     """Streams one video's frames into ``videos/<id>.partial/``; :meth:`commit` publishes it."""
 
     def __init__(self, root: Path, video_id: str, image_size: int, source: str, quality: int):
@@ -145,9 +145,9 @@ class DatasetWriter:
         """The meta dict (id, frames, image_size, source) of a finished video, else None."""
         return self._finished.get(video_id)
 
-    def open_video(self, video_id: str, source: str = "") -> VideoWriter:
+    def open_video(self, video_id: str, source: str = "") -> ClipWriter:
         """Start writing one video (frame by frame); call ``commit()`` on the result."""
-        return VideoWriter(self.root, check_video_id(video_id), self.image_size, source, self.quality)
+        return ClipWriter(self.root, check_video_id(video_id), self.image_size, source, self.quality)
 
     def write_video(self, video_id: str, frames: Iterable[np.ndarray], landmarks: np.ndarray,
                     source: str = "") -> dict:

@@ -22,7 +22,7 @@ from fsth_core.data import face_model as fm
 from fsth_core.data.store import DatasetWriter
 from fsth_core.data.synthetic_render import render_frame
 
-__all__ = ["Identity", "random_identity", "synthetic_identity", "identity_landmarks_sequence",
+__all__ = ["HeadParams", "random_identity", "synthetic_identity", "identity_landmarks_sequence",
            "neutral_landmarks", "render_frame", "render_sequence", "synthetic_portrait", "photographic_sequence",
            "write_synthetic_dataset"]
 
@@ -34,8 +34,9 @@ _EYES = [(90, 55, 30), (60, 110, 170), (70, 130, 80), (120, 125, 130), (140, 110
 
 
 @dataclass(frozen=True, eq=False)
-class Identity:
-    """Appearance and face shape of one synthetic person (colours are RGB)."""
+class HeadParams:
+    """Appearance and face shape of one synthetic person (colours are RGB).  Not to be confused with
+    fsth_core.pipeline.Identity, a real person's embedding for the generator."""
 
     points3d: np.ndarray = field(repr=False)  # float32 [68, 3] neutral face, face units
     base_scale: float
@@ -77,7 +78,7 @@ def _random_hue(rng, sat: tuple[float, float], val: tuple[float, float]) -> RGB:
     return (int(r * 255), int(g * 255), int(b * 255))
 
 
-def random_identity(rng: np.random.Generator) -> Identity:
+def random_identity(rng: np.random.Generator) -> HeadParams:
     """Draw a random identity (face shape, colours, hair, clothes, accessories)."""
     shape = fm.ShapeParams(
         face_width=rng.uniform(0.86, 1.1), face_length=rng.uniform(0.9, 1.12), jaw_square=rng.uniform(0, 1),
@@ -102,7 +103,7 @@ def random_identity(rng: np.random.Generator) -> Identity:
                          rng.uniform(-0.45, 0.05, n_freckles)], 1) if n_freckles else np.zeros((0, 2))
     ang, rad = rng.uniform(0, 2 * np.pi, 24), np.sqrt(rng.uniform(0, 1, 24)) * 0.95
     dots = np.stack([rad * np.cos(ang), rad * np.sin(ang)], 1)
-    return Identity(
+    return HeadParams(
         points3d=(pts3d + noise).astype(np.float32), base_scale=float(rng.uniform(0.92, 1.08)),
         skin=skin, hair=_colour(rng, _HAIR[rng.choice(len(_HAIR), p=[.22, .22, .14, .14, .1, .08, .05, .05])], 10),
         eye=_colour(rng, _EYES[rng.integers(len(_EYES))], 12),
@@ -118,7 +119,7 @@ def random_identity(rng: np.random.Generator) -> Identity:
         shoulders=float(rng.uniform(0.9, 1.15)), light=float(rng.uniform(-1, 1)))
 
 
-def synthetic_identity(seed: int, index: int = 0) -> Identity:
+def synthetic_identity(seed: int, index: int = 0) -> HeadParams:
     """The identity of video ``index`` in a data set written with ``seed``."""
     return random_identity(np.random.default_rng([seed, index, 0]))
 
@@ -140,7 +141,7 @@ def _blinks(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def identity_landmarks_sequence(identity: Identity, frames: int, rng: np.random.Generator,
+def identity_landmarks_sequence(identity: HeadParams, frames: int, rng: np.random.Generator,
                                 size: int = 256) -> np.ndarray:
     """Landmarks of a talking, moving head: float32 [frames, 68, 2] in pixels of a ``size`` image.
 
@@ -171,13 +172,13 @@ def identity_landmarks_sequence(identity: Identity, frames: int, rng: np.random.
     return out
 
 
-def neutral_landmarks(identity: Identity, size: int = 256, pose: fm.Pose = fm.Pose(),
+def neutral_landmarks(identity: HeadParams, size: int = 256, pose: fm.Pose = fm.Pose(),
                       expression: fm.Expression = fm.Expression()) -> np.ndarray:
     """Landmarks of ``identity`` in one pose/expression (default frontal, neutral): float32 [68, 2]."""
     return fm.project(fm.apply_expression(identity.points3d, expression), pose, size, identity.base_scale)
 
 
-def render_sequence(identity: Identity, points: np.ndarray, size: int) -> np.ndarray:
+def render_sequence(identity: HeadParams, points: np.ndarray, size: int) -> np.ndarray:
     """Render ``identity`` driven by arbitrary landmarks [T, 68, 2] (pixels): uint8 [T, size, size, 3]."""
     pts = np.asarray(points, np.float32)
     if pts.ndim != 3 or pts.shape[1:] != (68, 2):
@@ -186,7 +187,7 @@ def render_sequence(identity: Identity, points: np.ndarray, size: int) -> np.nda
 
 
 def synthetic_portrait(seed: int = 0, size: int = 256, points: np.ndarray | None = None
-                       ) -> tuple[np.ndarray, np.ndarray, Identity]:
+                       ) -> tuple[np.ndarray, np.ndarray, HeadParams]:
     """A source image for tests and demos: (uint8 [S, S, 3] RGB, landmarks [68, 2], identity).
 
     ``points`` (pixels of a ``size`` image) drive the face; default: the identity's frontal pose.
@@ -196,7 +197,7 @@ def synthetic_portrait(seed: int = 0, size: int = 256, points: np.ndarray | None
     return render_frame(idn, pts, size), pts, idn
 
 
-def photographic_sequence(identity: Identity, points: np.ndarray, size: int, rng: np.random.Generator
+def photographic_sequence(identity: HeadParams, points: np.ndarray, size: int, rng: np.random.Generator
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Frames of ``identity`` with one random photographic look (see photo_style.py):
     (uint8 [T,S,S,3], landmarks float32 [T,68,2] of those frames)."""

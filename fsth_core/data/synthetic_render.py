@@ -15,7 +15,7 @@ from fsth_core.landmarks.layout import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, 
                                         NOSE_BRIDGE, NOSTRILS)
 
 if TYPE_CHECKING:
-    from fsth_core.data.synthetic import Identity
+    from fsth_core.data.synthetic import HeadParams
 
 _SHIFT = 3  # fixed-point bits for cv2 drawing
 _AA = cv2.LINE_AA
@@ -70,7 +70,7 @@ def _clipped(img, poly: np.ndarray, draw) -> None:
     roi[:] = (roi * (1 - a) + layer * a + 0.5).astype(np.uint8)
 
 
-def _background(idn: "Identity", n: int) -> np.ndarray:
+def _background(idn: "HeadParams", n: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
     ramp = (np.asarray(idn.bg_top, np.float32) * (1 - t) + np.asarray(idn.bg_bottom, np.float32) * t + 0.5)
     ramp = ramp.astype(np.uint8)
@@ -84,7 +84,7 @@ def default_supersample(size: int) -> int:
     return 4 if size <= 64 else 2 if size <= 256 else 1
 
 
-def render_frame(identity: "Identity", points: np.ndarray, size: int, supersample: int | None = None) -> np.ndarray:
+def render_frame(identity: "HeadParams", points: np.ndarray, size: int, supersample: int | None = None) -> np.ndarray:
     """Draw ``identity`` with landmarks ``points`` (float [68, 2], pixels of a ``size`` image).
 
     Returns uint8 [size, size, 3] RGB; the same inputs always give the same bytes.
@@ -102,7 +102,7 @@ def render_frame(identity: "Identity", points: np.ndarray, size: int, supersampl
     return img
 
 
-def _draw_head(img: np.ndarray, idn: "Identity", P: np.ndarray, n: int) -> None:
+def _draw_head(img: np.ndarray, idn: "HeadParams", P: np.ndarray, n: int) -> None:
     chin, bridge = P[8], P[27]
     fh = float(np.linalg.norm(bridge - chin)) + 1e-6
     up = (bridge - chin) / fh
@@ -211,7 +211,7 @@ def _draw_head(img: np.ndarray, idn: "Identity", P: np.ndarray, n: int) -> None:
         _draw_glasses(img, idn, P, u, roll)
 
 
-def _draw_eye(img, idn: "Identity", E: np.ndarray, u: float, skin) -> None:
+def _draw_eye(img, idn: "HeadParams", E: np.ndarray, u: float, skin) -> None:
     c = E.mean(0)
     ew = float(np.linalg.norm(E[3] - E[0]))
     r = idn.iris_size * ew
@@ -228,7 +228,7 @@ def _draw_eye(img, idn: "Identity", E: np.ndarray, u: float, skin) -> None:
     _line(img, np.concatenate([E[3:6], E[0:1]]), _c(skin, 0.72), 0.02 * u)
 
 
-def _draw_mouth(img, idn: "Identity", P: np.ndarray, u: float, up, roll: float) -> None:
+def _draw_mouth(img, idn: "HeadParams", P: np.ndarray, u: float, up, roll: float) -> None:
     _poly(img, P[LIPS_OUTER], idn.lips)
     inner = P[LIPS_INNER]
     _poly(img, inner, (70, 24, 30))
@@ -243,7 +243,7 @@ def _draw_mouth(img, idn: "Identity", P: np.ndarray, u: float, up, roll: float) 
     _ellipse(img, (P[57] + P[66]) / 2, (0.07 * u, 0.025 * u), roll, _c(idn.lips, 1.15))
 
 
-def _draw_glasses(img, idn: "Identity", P: np.ndarray, u: float, roll: float) -> None:
+def _draw_glasses(img, idn: "HeadParams", P: np.ndarray, u: float, roll: float) -> None:
     cl, cr = P[EYE_RIGHT].mean(0), P[EYE_LEFT].mean(0)
     ax = (0.3 * u, 0.22 * u)
     w = 0.045 * u
