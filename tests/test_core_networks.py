@@ -105,6 +105,13 @@ def test_discriminator_projection_uses_video_column(tiny):
     assert not torch.allclose(r0, r2)
     torch.testing.assert_close(r_explicit, r2)
     torch.testing.assert_close(r2, (v * w).sum(1) + tiny.discriminator.b)
+    # each sample of a batch uses its own video's column: r_i = v·(W[:, i] + w0) + b, by hand
+    with torch.no_grad():
+        d = tiny.discriminator
+        r_batch, _ = d(x.repeat(2, 1, 1, 1), y.repeat(2, 1, 1, 1), i=torch.tensor([0, 2]))
+        by_hand = torch.stack([(v[0] * (d.W[:, k] + d.w0)).sum() + d.b for k in (0, 2)]).reshape(r_batch.shape)
+    torch.testing.assert_close(r_batch, by_hand)
+    torch.testing.assert_close(r0, by_hand[:1])
 
 
 def test_config_round_trip_and_validation():

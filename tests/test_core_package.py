@@ -23,10 +23,43 @@ def test_root_package_imports_without_comfyui():
     assert out.stdout.strip().endswith("ok")
 
 
+_COMFY = ("comfy", "comfy_extras", "comfy_api", "folder_paths", "server", "execution", "nodes")
+
+
+def _comfy_imports(source: str) -> list[str]:
+    """ComfyUI modules a Python source imports: import statements, and importlib.import_module /
+    __import__ calls (or any other call) with a string naming one."""
+    import ast
+
+    def comfy(name: str) -> bool:
+        return name.split(".")[0] in _COMFY
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if comfy(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and comfy(node.module):
+            found.append(node.module)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and comfy(node.args[0].value) \
+                and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module", "__import__"):
+            found.append(node.args[0].value)
+    return found
+
+
 def test_core_never_imports_comfyui():
     for path in (ROOT / "fsth_core").rglob("*.py"):
         text = path.read_text()
         assert "import comfy" not in text and "folder_paths" not in text, path
+        assert _comfy_imports(text) == [], path
+
+
+def test_the_comfyui_import_check_catches_every_form():
+    for src in ("import comfy.model_management", "from comfy import utils", "import folder_paths",
+                "import importlib\nimportlib.import_module('comfy.utils')", "__import__('folder_paths')",
+                "from importlib import import_module\nimport_module('comfy_extras.nodes_video')"):
+        assert _comfy_imports(src), src
+    assert _comfy_imports("import importlib\nimportlib.import_module('fsth_core.media')\nimport numpy") == []
 
 
 def test_cli_info_and_init(tmp_path, capsys):

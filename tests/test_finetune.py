@@ -105,11 +105,24 @@ def test_streaming_generation_is_batched_and_lazy(model):
     assert gen.model is not model and gen.model.folded and not model.folded
 
 
-def test_realism_scores_shape(model):
+def test_realism_scores_are_the_discriminators_projection(model):
+    from fsth_core.imaging import to_network
+    from fsth_core.model import clone_model
+    from fsth_core.pipeline import landmark_images
+
     src = _person(5, frames=3)
     ident = compute_identity(model, src, CPU)
     r = realism_scores(model, ident, src.crops, src.points, CPU)
     assert r.shape == (3,) and np.isfinite(r).all()
+    # the score is D's projection r = v(x, y)·w' + b with the person's w', computed here by hand
+    d = clone_model(model).fold().discriminator
+    with torch.no_grad():
+        v, _ = d.features(to_network(src.crops), landmark_images(src.points, 64))
+        expected = (v * ident.w).sum(1) + d.b
+    np.testing.assert_allclose(r, expected.numpy(), rtol=1e-4, atol=1e-4)
+    # it depends on the pictures: noise under the same landmarks scores differently
+    noise = np.random.default_rng(0).integers(0, 256, src.crops.shape, dtype=np.uint8)
+    assert np.abs(realism_scores(model, ident, noise, src.points, CPU) - r).min() > 1e-4
 
 
 def test_finetune_options_follow_paper_then_recipe_then_caller():

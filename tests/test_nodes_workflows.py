@@ -82,9 +82,30 @@ def load(path):
     return json.loads(Path(path).read_text())
 
 
+# the templates docs/nodes.md describes: file name -> the pack's nodes each one shows (a user's starting point)
+DOCUMENTED = {
+    "fsth_1_portrait_driving_video": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_RetargetLandmarks",
+                                      "FSTH_FewShotFinetune", "FSTH_Generator", "FSTH_PasteBack",
+                                      "FSTH_SaveIdentity"},
+    "fsth_2_portrait_procedural_motion": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune",
+                                          "FSTH_ProceduralMotion", "FSTH_Generator", "FSTH_PasteBack"},
+    "fsth_3_fewshot_photos_realism": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune",
+                                      "FSTH_ProceduralMotion", "FSTH_Generator", "FSTH_RealismScore",
+                                      "FSTH_PasteBack", "FSTH_SaveIdentity"},
+    "fsth_4_diffusion_portrait_talking": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune",
+                                          "FSTH_ProceduralMotion", "FSTH_Generator", "FSTH_PasteBack"},
+}
+
+
 def test_there_are_four_example_workflows_with_thumbnails():
     assert len(WORKFLOWS) == 4
     assert all(p.with_suffix(".jpg").is_file() for p in WORKFLOWS)
+    assert {p.stem for p in WORKFLOWS} == set(DOCUMENTED)
+    docs = (ROOT / "docs" / "nodes.md").read_text()
+    for p in WORKFLOWS:
+        assert f"`{p.name}`" in docs, p.name  # each template is described where users read about it
+        used = {n["type"] for n in load(p)["nodes"] if n["type"].startswith("FSTH_")}
+        assert used == DOCUMENTED[p.stem], p.stem
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
