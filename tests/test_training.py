@@ -192,3 +192,36 @@ def test_grad_scaler_state_round_trips_through_a_checkpoint(dataset, tmp_path):
     _, extra = load_train_state(opt.out, fresh.optimizers)
     fresh.load_scaler_state(extra["grad_scaler"])
     assert fresh.update.scaler.get_scale() == 512.0
+
+
+@pytest.fixture(scope="module")
+def vox(tmp_path_factory):
+    from _trainset_helpers import voxceleb_shaped
+
+    return voxceleb_shaped(tmp_path_factory.mktemp("vox") / "set", speakers=3, videos=2, clips=2, frames=4, size=64)
+
+
+def test_w_has_one_column_per_video_and_the_checkpoint_records_the_grouping(vox, tmp_path, capsys):
+    from fsth_core.cli import main
+
+    out = tmp_path / "m.safetensors"
+    model = train(_opts(vox, out, steps=2, held_out=1), progress=False)
+    assert model.config.num_videos == 4  # 3 speakers x 2 videos of 2 clips; one speaker held out whole
+    training = model_info(out)["training"]
+    assert training["w_columns"]["videos"] == 4 and training["w_columns"]["clips"] == 8
+    assert training["w_columns"]["level"] == training["video_level"] == 2
+    assert training["held_out_by"] == "speaker" and "4 videos from 8 clips" in training["data"]
+    assert main(["info", "--weights", str(out)]) == 0
+    assert "x 4: one column per training video (8 clips grouped at --video-level 2)" in capsys.readouterr().out
+    assert train(_opts(vox, tmp_path / "v1.safetensors", steps=1, video_level=1),
+                 progress=False).config.num_videos == 3  # one video per speaker folder
+
+
+def test_resume_on_data_giving_other_videos_is_one_clear_error(vox, dataset, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(_opts(vox, out, steps=2), progress=False)
+    with pytest.raises(ValueError, match="trained on 6 videos \\(12 clips grouped at --video-level 2\\).* gives 3 "
+                                         "training videos \\(12 clips at --video-level 1"):
+        train(_opts(vox, out, steps=4, resume=True, video_level=1), progress=False)
+    with pytest.raises(ValueError, match="as many, but other clips"):  # 6 videos of one clip each
+        train(_opts(dataset, out, steps=4, resume=True), progress=False)

@@ -61,6 +61,10 @@ def run(args) -> int:
               f"of which W {mem['checkpoint_w_bytes'] / gb:.2f} GB; inference weights without W "
               f"{mem['inference_bytes'] / gb:.2f} GB")
     if args.weights:
+        cols = info.get("training", {}).get("w_columns")
+        if cols:
+            print(f"W           {config.embed_dim} x {config.num_videos:,d}: one column per training video "
+                  f"({cols['clips']:,d} clips grouped at --video-level {cols['level']})")
         if info.get("description"):
             print(f"trained     {info['description']}")
         if info.get("training"):

@@ -52,7 +52,8 @@ class TrainOptions:
     device: str = "auto"
     precision: str = "auto"
     workers: int = 2
-    held_out: int = 0              # videos kept out of training (the last N of a seeded split)
+    held_out: int = 0              # speakers kept out of training, whole (a seeded split; data/groups.py)
+    video_level: int = 2           # leading folders of a clip's path that name its video (VoxCeleb2 id/video/clip)
     warp_guided: bool = False
     paint_region: bool = True      # warp-guided: paint only in mouth, eyes and where the warp fails
     init: str | None = None        # start from this model file instead of a fresh one
@@ -64,8 +65,8 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.variant not in ("ft", "ff"):
             raise ValueError("variant must be 'ft' or 'ff'")
-        if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1:
-            raise ValueError("steps, batch, k and d_steps must be >= 1")
+        if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1 or self.video_level < 1:
+            raise ValueError("steps, batch, k, d_steps and video_level must be >= 1")
 
 
 def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
@@ -167,26 +168,30 @@ def state_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _episodes(opt: TrainOptions, config: ModelConfig):
-    """(training set, episode dataset) of the training videos at the model's resolution, with the
-    warp guide the model's config asks for."""
-    from fsth_core.data.episodes import EpisodeDataset
+def training_split(opt: TrainOptions, ts=None, warn: bool = True):
+    """(training set, its :class:`~fsth_core.data.groups.VideoSplit`): clips grouped into videos at
+    ``opt.video_level``, ``opt.held_out`` speakers held out (a one-line warning when that split cannot be
+    speaker-disjoint)."""
+    from fsth_core.data.groups import split_videos
     from fsth_core.data.store import TrainingSet
 
-    ts = TrainingSet(opt.data)
-    videos = ts.split(opt.held_out, seed=opt.seed)[0] if opt.held_out else None
-    ds = EpisodeDataset(ts, k=opt.k, video_indices=videos, seed=opt.seed, image_size=config.image_size)
+    ts = ts if ts is not None else TrainingSet(opt.data)
+    split = split_videos(ts.video_ids, opt.held_out, opt.seed, opt.video_level)
+    if split.warning and warn:
+        log.warning("%s: %s", opt.data, split.warning)
+    return ts, split
+
+
+def _episodes(opt: TrainOptions, config: ModelConfig, ts, split):
+    """Episode dataset of the training videos (W column j: ``split.train[j]``) at the model's resolution,
+    with the warp guide the model's config asks for."""
+    from fsth_core.data.episodes import EpisodeDataset
+
+    ds = EpisodeDataset(ts, k=opt.k, videos=split.train, seed=opt.seed, image_size=config.image_size)
     if config.warp_guided:
         from fsth_core.data.warp_episodes import WarpGuidedEpisodes
         ds = WarpGuidedEpisodes(ds, region=config.paint_region)
-    return ts, ds
-
-
-def _num_training_videos(opt: TrainOptions) -> int:
-    from fsth_core.data.store import TrainingSet
-
-    ts = TrainingSet(opt.data)
-    return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
+    return ds
 
 
 CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
@@ -251,14 +256,31 @@ def check_pair(out: str, step: int, extra: dict) -> None:
                          f"run with --init {out} and another --out")
 
 
-def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
-    """Fresh, ``--init`` or resumed model; returns (model, start step)."""
+def _check_columns(opt: TrainOptions, model: TalkingHeadModel, record: dict) -> None:
+    """A resumed model's W columns must be the videos the data give now (count, then the clip grouping)."""
+    from fsth_core.weights import model_info
+
+    old = model_info(opt.out).get("training", {}).get("w_columns") or {}
+    have = model.config.num_videos
+    same = have == record["videos"] and old.get("digest", record["digest"]) == record["digest"]
+    if same:
+        return
+    was = (f"{have} videos ({old['clips']} clips grouped at --video-level {old['level']})" if old
+           else f"{have} videos")
+    why = "" if have != record["videos"] else " (as many, but other clips: the data or their grouping changed)"
+    raise ValueError(f"{opt.out}: W has one column per training video and was trained on {was}, but {opt.data} "
+                     f"gives {record['videos']} training videos ({record['clips']} clips at --video-level "
+                     f"{record['level']}, --held-out {opt.held_out}){why}; resume with the same data, --held-out, "
+                     f"--seed and --video-level, or start a new run with --init {opt.out} and another --out")
+
+
+def _prepare_model(opt: TrainOptions, record: dict) -> tuple[TalkingHeadModel, int]:
+    """Fresh, ``--init`` or resumed model with one W column per training video (``record``:
+    :meth:`VideoSplit.record`); returns (model, start step)."""
+    num_videos = record["videos"]
     if check_out(opt):
         model = load_model(opt.out)
-        if model.config.num_videos != num_videos:
-            raise ValueError(f"{opt.out}: trained on {model.config.num_videos} videos, but {opt.data} gives "
-                             f"{num_videos} training videos; resume with the same data and --held-out, or start "
-                             f"a new run with --init {opt.out} and another --out")
+        _check_columns(opt, model, record)
         return model, -1
     if opt.init:
         model = load_model(opt.init)
@@ -283,8 +305,10 @@ def train(opt: TrainOptions, progress: bool = True,
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
     require_content(opt)
-    model, start = _prepare_model(opt, _num_training_videos(opt))
-    ts, ds = _episodes(opt, model.config)
+    ts, split = training_split(opt, warn=dist.is_main)
+    columns = split.record(ts.video_ids)
+    model, start = _prepare_model(opt, columns)
+    ds = _episodes(opt, model.config, ts, split)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
     content = ContentLoss.from_installed(ex.device) if opt.content_loss else None
@@ -294,8 +318,12 @@ def train(opt: TrainOptions, progress: bool = True,
         check_pair(opt.out, start, extra)
         trainer.load_scaler_state(extra.get("grad_scaler"))
         log.info("resuming %s at step %d", opt.out, start)
-    summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
+    summary = (f"{opt.data} ({columns['videos']} videos from {columns['clips']} clips, "
+               f"{sum(ts.num_frames(c) for c in split.train_clips)} frames)")
     rec = recipe(opt, model.config, summary)
+    rec["w_columns"] = columns  # how clips map to W's columns (resume checks it; `info` shows it)
+    if opt.held_out:
+        rec["held_out_by"] = split.held_out_by  # eval repeats this split (older models: a clip-level one)
     rec["content_loss"] = [k for k in ("vgg19", "vggface") if content and getattr(content, k) is not None]
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
@@ -312,7 +340,8 @@ def train(opt: TrainOptions, progress: bool = True,
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
             nonce = uuid.uuid4().hex  # in both files: a crash between the two writes cannot pair them
             save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec, "checkpoint_id": nonce,
-                                                                  "grad_scaler": trainer.scaler_state()})
+                                                                  "grad_scaler": trainer.scaler_state(),
+                                                                  "w_column_videos": split.train_names})
             save_model(opt.out, model, description=desc,
                        training={**rec, "steps_done": step, "world_size": dist.world, "checkpoint_id": nonce})
         dist_util.barrier()
