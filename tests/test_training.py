@@ -225,3 +225,79 @@ def test_resume_on_data_giving_other_videos_is_one_clear_error(vox, dataset, tmp
         train(_opts(vox, out, steps=4, resume=True, video_level=1), progress=False)
     with pytest.raises(ValueError, match="as many, but other clips"):  # 6 videos of one clip each
         train(_opts(dataset, out, steps=4, resume=True), progress=False)
+
+
+def _random_batch(size, videos, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    n = len(videos)
+    return {"frames": torch.rand(n, 2, 3, size, size, generator=g) * 2 - 1,
+            "landmark_images": torch.rand(n, 2, 3, size, size, generator=g),
+            "target": torch.rand(n, 3, size, size, generator=g) * 2 - 1,
+            "target_landmark_image": torch.rand(n, 3, size, size, generator=g), "video_index": torch.tensor(videos)}
+
+
+def test_lazy_adam_is_dense_adam_on_touched_rows_and_leaves_the_others_bit_for_bit():
+    from fsth_core.options import ADAM_BETAS
+    from fsth_core.training.lazy_adam import LazyAdam
+
+    init = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    lazy_p, dense_p = torch.nn.Parameter(init.clone()), torch.nn.Parameter(init.clone())
+    lazy = LazyAdam([lazy_p], lr=1e-2, betas=ADAM_BETAS)
+    dense = torch.optim.Adam([dense_p], lr=1e-2, betas=ADAM_BETAS, foreach=False)
+    for step, rows in enumerate(([0, 3], [1], [0, 2, 2], [3])):
+        idx = torch.tensor(rows)
+        lazy_p.grad = torch.sparse_coo_tensor(idx[None], torch.randn(len(rows), 4), (6, 4), check_invariants=True)  # row 2 twice: summed
+        dense_p.grad = lazy_p.grad.to_dense()
+        before = lazy_p.detach().clone()
+        state = {k: v.clone() for k, v in lazy.state[lazy_p].items()}
+        dense_before = dense_p.detach().clone()
+        lazy.step()
+        dense.step()
+        touched = sorted(set(rows))
+        others = [r for r in range(6) if r not in touched]
+        assert torch.equal(lazy_p.detach()[others], before[others])
+        for key in ("exp_avg", "exp_avg_sq", "last") if state else ():
+            assert torch.equal(lazy.state[lazy_p][key][others], state[key][others])
+        assert lazy.state[lazy_p]["last"][touched].tolist() == [step + 1] * len(touched)
+        # touched rows: dense Adam's moments (its zero-gradient decay caught up) and dense Adam's update
+        for key in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(lazy.state[lazy_p][key][touched], dense.state[dense_p][key][touched])
+        torch.testing.assert_close(lazy_p.detach()[touched] - before[touched],
+                                   dense_p.detach()[touched] - dense_before[touched])
+        if step == 0:  # from the same start: the same numbers, bit for bit
+            assert torch.equal(lazy_p.detach(), dense_p.detach())
+
+
+def test_a_meta_step_updates_only_the_sampled_columns_of_w(dataset, tmp_path):
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.options import ADAM_BETAS
+    from fsth_core.training.meta import MetaTrainer
+
+    ex = Execution.resolve("cpu", "fp32", training=True)
+    opt = _opts(dataset, tmp_path / "m.safetensors", d_steps=1)
+    model = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    trainer = MetaTrainer(model, opt, ex)
+    d, s = model.discriminator, model.config.image_size
+    w0 = d.W.detach().clone()
+    trainer.step(_random_batch(s, [0, 3]))
+    w1 = d.W.detach().clone()
+    assert torch.equal(w1[:, [1, 2, 4, 5]], w0[:, [1, 2, 4, 5]])
+    assert not torch.equal(w1[:, 0], w0[:, 0]) and not torch.equal(w1[:, 3], w0[:, 3])
+    state1 = {k: v.clone() for k, v in trainer.w_opt.state[d.video_w].items()}
+    trainer.step(_random_batch(s, [1, 3], seed=1))
+    w2, state2 = d.W.detach(), trainer.w_opt.state[d.video_w]
+    assert torch.equal(w2[:, 0], w1[:, 0]) and torch.equal(w2[:, [2, 4, 5]], w0[:, [2, 4, 5]])
+    assert not torch.equal(w2[:, 1], w1[:, 1]) and not torch.equal(w2[:, 3], w1[:, 3])
+    for key in ("exp_avg", "exp_avg_sq", "last"):
+        assert torch.equal(state2[key][[0, 2, 4, 5]], state1[key][[0, 2, 4, 5]])
+    # the same first step with W dense (its full gradient, torch's Adam) gives the same W
+    ref = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    dense = MetaTrainer(ref, opt, ex)
+    ref.discriminator.sparse_w = False
+    dense.w_opt = torch.optim.Adam([ref.discriminator.video_w], lr=opt.lr_d, betas=ADAM_BETAS, foreach=False)
+    dense.update.dis_opt = (dense.d_opt, dense.w_opt)
+    dense.step(_random_batch(s, [0, 3]))
+    torch.testing.assert_close(ref.discriminator.W, w1)
+    assert torch.equal(ref.discriminator.W.detach()[:, [1, 2, 4, 5]], w0[:, [1, 2, 4, 5]])

@@ -45,7 +45,8 @@ def load_train_state(model_path: str | Path, optimizers: Mapping[str, torch.opti
     step = meta_int(path, meta, "step")
     for name, opt in optimizers.items():
         if name not in groups:
-            raise WeightsError(f"{path}: no state for optimizer '{name}'")
+            raise WeightsError(f"{path}: no state for optimizer '{name}' (written by an older version of the "
+                               f"trainer?); start a new run from its weights with --init {model_path}")
         state: dict[int, dict] = {}
         prefix = f"{name}."
         try:

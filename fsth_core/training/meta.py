@@ -27,6 +27,7 @@ from fsth_core.model import TalkingHeadModel, adapt_model, build_model
 from fsth_core.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
+from fsth_core.training.lazy_adam import LazyAdam
 from fsth_core.training.sampling import StepBatchSampler
 from fsth_core.training.steps import AdversarialUpdate, StepResult
 from fsth_core.weights import load_model, save_model
@@ -85,15 +86,19 @@ class MetaTrainer:
     def __init__(self, model: TalkingHeadModel, opt: TrainOptions, execution: Execution,
                  content: ContentLoss | None = None):
         self.model, self.opt, self.ex = model, opt, execution
+        d = model.discriminator
         self.gen_params = list(model.embedder.parameters()) + list(model.generator.parameters())
-        self.dis_params = list(model.discriminator.parameters())
+        self.dis_params = [p for p in d.parameters() if p is not d.video_w]
         self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=ADAM_BETAS)
         self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=ADAM_BETAS)
+        # W: a sparse gradient of the sampled rows, and an Adam that touches only those (lazy_adam.py)
+        d.sparse_w = execution.device.type in ("cpu", "cuda")  # elsewhere dense gradients, same update
+        self.w_opt = LazyAdam([d.video_w], lr=opt.lr_d, betas=ADAM_BETAS)
         self.last_e: torch.Tensor | None = None  # the last step's ê [B,D] (detached), for embedding_stats
         weights = LossWeights(pixel_l1=opt.pixel_l1)
         self.update = AdversarialUpdate(
-            discriminator=model.discriminator, gen_params=self.gen_params, dis_params=self.dis_params,
-            gen_opt=self.g_opt, dis_opt=self.d_opt,
+            discriminator=d, gen_params=self.gen_params, dis_params=self.dis_params + [d.video_w],
+            gen_opt=self.g_opt, dis_opt=(self.d_opt, self.w_opt),
             gen_loss=GeneratorLoss(weights, content, match=opt.variant == "ft"),
             autocast=execution.autocast, reduce_grads=dist_util.all_reduce_grads,
             scaler=torch.amp.GradScaler(execution.device.type) if execution.dtype == torch.float16 else None)
@@ -120,7 +125,7 @@ class MetaTrainer:
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"gen": self.g_opt, "dis": self.d_opt}
+        return {"gen": self.g_opt, "dis": self.d_opt, "dis_w": self.w_opt}
 
     def step(self, batch: dict) -> StepResult:
         """batch: frames/landmark_images [B,K,3,S,S], target/target_landmark_image [B,3,S,S],
@@ -138,10 +143,10 @@ class MetaTrainer:
             return m.generator.generate(g_in, cache["e"])
 
         def proj():
-            return d.W[:, idx].t() + d.w0
+            return d.video_columns(idx) + d.w0
 
         def match():
-            return d.W[:, idx].t(), cache["e"]
+            return d.video_columns(idx), cache["e"]
 
         use_match = match if self.opt.variant == "ft" else None
         gen, fake = self.update.gen_update(render, real, y, proj, use_match)
