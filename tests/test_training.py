@@ -301,3 +301,44 @@ def test_a_meta_step_updates_only_the_sampled_columns_of_w(dataset, tmp_path):
     dense.step(_random_batch(s, [0, 3]))
     torch.testing.assert_close(ref.discriminator.W, w1)
     assert torch.equal(ref.discriminator.W.detach()[:, [1, 2, 4, 5]], w0[:, [1, 2, 4, 5]])
+
+
+def test_loader_workers_do_not_change_the_batches(vox):
+    """Episodes from worker processes (prefetching) are the batches the training process would load itself."""
+    from fsth_core.training.meta import _episodes, default_workers, episode_loader, training_split
+    from fsth_core.config import preset
+
+    opt = _opts(vox, "unused", batch=3)
+    ts, split = training_split(opt)
+    ds = _episodes(opt, preset("tiny"), ts, split)
+    runs = []
+    for workers in (0, 2):
+        sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, 1, 4)
+        runs.append(list(episode_loader(ds, sampler, workers)))
+    assert len(runs[0]) == len(runs[1]) == 3
+    for a, b in zip(*runs):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert 0 <= default_workers() <= 4
+
+
+def test_steps_report_the_time_waiting_for_data(dataset, tmp_path):
+    seen = []
+    train(_opts(dataset, tmp_path / "m.safetensors", steps=2, workers=1), progress=False,
+          on_step=lambda step, scalars: seen.append(scalars))
+    assert all(s["time/data_s"] >= 0 and s["time/step_s"] > 0 for s in seen) and len(seen) == 2
+
+
+def test_a_train_state_from_before_the_sparse_w_says_so(dataset, tmp_path):
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.training.checkpoint import load_train_state, save_train_state
+    from fsth_core.training.meta import MetaTrainer
+    from fsth_core.weights import WeightsError
+
+    opt = _opts(dataset, tmp_path / "m.safetensors")
+    trainer = MetaTrainer(build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0), opt,
+                          Execution.resolve("cpu", "fp32", training=True))
+    save_train_state(opt.out, 3, {"gen": trainer.g_opt, "dis": trainer.d_opt})  # W was in "dis" then
+    with pytest.raises(WeightsError, match="no state for optimizer 'dis_w' .*older version.*--init"):
+        load_train_state(opt.out, trainer.optimizers)

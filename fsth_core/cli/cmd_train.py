@@ -36,7 +36,9 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--workers", type=ints(0, 256), default=2, help="data-loading processes")
+    p.add_argument("--workers", type=ints(0, 256), default=None, metavar="N",
+                   help="data-loading processes per training process, each prefetching batches (default: "
+                        "min(4, CPUs per process - 1); 0: load in the training process)")
     p.add_argument("--held-out", type=ints(0), default=0, metavar="N",
                    help="keep N speakers (all their videos) out of training, for `eval` (a seeded split; with a "
                         "single speaker in the data: N videos, with a warning)")

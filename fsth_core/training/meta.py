@@ -52,7 +52,7 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
-    workers: int = 2
+    workers: int | None = None     # data-loading processes; None: default_workers()
     held_out: int = 0              # speakers kept out of training, whole (a seeded split; data/groups.py)
     video_level: int = 2           # leading folders of a clip's path that name its video (VoxCeleb2 id/video/clip)
     warp_guided: bool = False
@@ -331,9 +331,7 @@ def train(opt: TrainOptions, progress: bool = True,
         rec["held_out_by"] = split.held_out_by  # eval repeats this split (older models: a clip-level one)
     rec["content_loss"] = [k for k in ("vgg19", "vggface") if content and getattr(content, k) is not None]
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
-    loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
-                        persistent_workers=False, pin_memory=ex.device.type == "cuda",
-                        worker_init_fn=_quiet_worker)
+    loader = episode_loader(ds, sampler, opt.workers, pin=ex.device.type == "cuda")
     writer = _tensorboard(opt.log_dir) if dist.is_main and opt.log_dir else None
     bar = _bar(start, opt.steps, progress and dist.is_main)
     step = start
@@ -354,10 +352,14 @@ def train(opt: TrainOptions, progress: bool = True,
     with sigterm_as_interrupt():  # SIGTERM checkpoints like Ctrl-C
         try:
             t0 = time.time()
+            t_wait = time.perf_counter()
             for batch in loader:
+                t_got = time.perf_counter()
                 result = trainer.step(batch)
                 step += 1
-                scalars = {**result.scalars(), **trainer.embedding_stats()}
+                scalars = {**result.scalars(), **trainer.embedding_stats()}  # .item(): waits for the device
+                # seconds this step waited for its batch (the input pipeline) and computed
+                scalars["time/data_s"], scalars["time/step_s"] = t_got - t_wait, time.perf_counter() - t_got
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
@@ -372,6 +374,7 @@ def train(opt: TrainOptions, progress: bool = True,
                     checkpoint()
                 if on_step is not None:
                     on_step(step, scalars)
+                t_wait = time.perf_counter()
             checkpoint()
             if dist.is_main:
                 log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
@@ -389,10 +392,34 @@ def train(opt: TrainOptions, progress: bool = True,
     return model
 
 
-def _quiet_worker(_: int) -> None:
-    """Data workers leave SIGINT/SIGTERM to the main process, which checkpoints and stops them."""
+def default_workers() -> int:
+    """Data-loading processes per training process: min(4, its share of the CPUs - 1) (torchrun's
+    LOCAL_WORLD_SIZE processes on one machine share its CPUs)."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cpus // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return min(4, max(0, per_process - 1))
+
+
+def episode_loader(ds, sampler: StepBatchSampler, workers: int | None = None, pin: bool = False,
+                   prefetch: int = 2) -> DataLoader:
+    """Batches of episodes from the prepared store: ``workers`` processes (None: :func:`default_workers`;
+    0: in this process) each keep ``prefetch`` batches ready, pinned for an asynchronous copy to CUDA with
+    ``pin``.  A batch depends only on (seed, step, rank), never on the workers (sampling.py, episodes.py)."""
+    workers = default_workers() if workers is None else int(workers)
+    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, collate_fn=_collate, pin_memory=pin,
+                      persistent_workers=False, worker_init_fn=_data_worker if workers else None,
+                      prefetch_factor=prefetch if workers else None)
+
+
+def _data_worker(_: int) -> None:
+    """A data worker: one torch thread (the workers are the parallelism; more threads each would fight
+    the trainer's), and SIGINT/SIGTERM left to the main process, which checkpoints and stops them.
+    (Not ``cv2.setNumThreads``: in a forked worker whose parent used OpenCV's thread pool it hangs.)"""
     import signal
 
+    torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
