@@ -47,7 +47,9 @@ def people_from_data(args, size):
     if ts.image_size != size:
         raise SystemExit("use a training set at the model's resolution")
     n_eval = args.eval_frames
-    for v in ts.split(args.held_out, seed=args.seed)[1][:args.videos]:
+    from fsth_core.data.groups import split_videos
+
+    for v in split_videos(ts.video_ids, args.held_out, args.seed).held_clips[:args.videos]:
         n = ts.num_frames(v)
         tgt = np.arange(n - n_eval, n)
         yield f"video {v}", (lambda t, v=v: Sources(ts.frames(v, np.arange(t)), ts.landmarks(v)[:t])), \

@@ -26,7 +26,9 @@ from fsth_core.weights import load_model  # noqa: E402
 
 
 def held_out_videos(ts: TrainingSet, n: int, seed: int) -> list[int]:
-    return ts.split(n, seed=seed)[1]
+    """The clips of the speakers training held out (train --held-out N --seed S)."""
+    from fsth_core.data.groups import split_videos
+    return split_videos(ts.video_ids, n, seed).held_clips
 
 
 def l1_for(model, identity, ts, video, t, n_eval, ex) -> float:

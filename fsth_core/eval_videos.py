@@ -3,15 +3,16 @@
 Every video is seen as an :class:`EvalVideo`: landmarks float32 [F,68,2] in the pixels of S×S head
 crops, a mask of frames whose landmarks were found, and ``frames(indices)`` → uint8 [n,S,S,3] RGB crops.
 
-- A training-set folder (``index.json``, made by ``synth`` or ``prepare``): the held-out part of
-  ``TrainingSet.split(held_out, seed)`` — the same split training used with the same ``--held-out``
-  and ``--seed`` — or all videos.
+- A training-set folder (``index.json``, made by ``synth`` or ``prepare``): the clips of the speakers
+  training held out (:func:`fsth_core.data.groups.split_videos` with the same ``--held-out``, ``--seed``
+  and ``--video-level``, by default the model's), or all clips.
 - Any folder of videos (or frame folders), or one video file: landmarks are extracted on the fly
   (``extract_landmarks_from_path``), one stable head box per video, frames decoded in one streaming
   pass that keeps only the frames asked for.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
+log = logging.getLogger("fsth")
 
 @dataclass
 class EvalVideo:
@@ -57,30 +59,57 @@ def _model_split(model_training: dict | None) -> tuple[int | None, int | None]:
     return (int(held) if held else None), (int(t["seed"]) if "seed" in t else None)
 
 
+def held_out_clips(ts, held_out: int, seed: int, level: int, legacy: bool = False) -> tuple[list[int], str, str | None]:
+    """(clip indices, what was held out whole, a one-line warning or None) of the split training used.
+
+    ``legacy``: the model was trained by an older version whose ``--held-out`` picked clips
+    (``TrainingSet.split``); its numbers may then be on speakers it trained on, and the warning says so.
+    """
+    from fsth_core.data.groups import group_clips, split_videos
+
+    if not legacy:
+        split = split_videos(ts.video_ids, held_out, seed, level)
+        return split.held_clips, split.held_out_by, split.warning
+    if not 0 < held_out < len(ts):
+        raise ValueError(f"--held-out must be in 1..{len(ts) - 1} for the {len(ts)} clips, got {held_out}")
+    speakers = group_clips(ts.video_ids, level)[2]
+    warning = None
+    if len(set(speakers)) < len(ts):  # some speaker has several clips: a clip split can leak speakers
+        warning = ("held-out split is not speaker-disjoint: the model was trained by an older version whose "
+                   "--held-out picked clips, so held-out clips can share speakers (and videos) with training")
+    return ts.split(held_out, seed)[1], "clip", warning
+
+
 def trainingset_videos(root: str | os.PathLike, size: int, held_out: int | None = None, seed: int | None = None,
                        use_all: bool = False, limit: int | None = None,
-                       model_training: dict | None = None) -> VideoSet:
-    """Held-out videos of a training set, resized to ``size``.
+                       model_training: dict | None = None, video_level: int | None = None) -> VideoSet:
+    """The clips of the held-out speakers of a training set, resized to ``size``.
 
-    held_out/seed default to the model's training recipe (``model_training``: its ``held_out`` and
-    ``seed``); with neither, ValueError asks for ``--held-out`` or ``--videos all``.
+    held_out/seed/video_level default to the model's training recipe (``model_training``: its
+    ``held_out``, ``seed`` and ``video_level``); without a held-out count, ValueError asks for
+    ``--held-out`` or ``--videos all``.  When the split cannot be speaker-disjoint (one speaker in the
+    data, or a model from before speaker-level splits), one warning line is logged and recorded in the
+    description (``split_warning``).
     """
     from fsth_core.data.store import TrainingSet
 
     ts = TrainingSet(root)
-    m_held, m_seed = _model_split(model_training)
+    t = model_training or {}
+    m_held, m_seed = _model_split(t)
     seed = seed if seed is not None else (m_seed if m_seed is not None else 0)
+    level = int(video_level or t.get("video_level") or 2)
+    by = warning = None
     if use_all:
         indices, held_out = list(range(len(ts))), None
     else:
         held_out = held_out if held_out is not None else m_held
         if not held_out:
-            raise ValueError(f"{root}: which videos are held out? The model records none: pass --held-out N "
+            raise ValueError(f"{root}: which speakers are held out? The model records none: pass --held-out N "
                              "--seed S as used for training, or --videos all")
-        if not 0 < held_out < len(ts):
-            raise ValueError(f"--held-out must be in 1..{len(ts) - 1} for the {len(ts)} videos of {root}, "
-                             f"got {held_out}")
-        indices = ts.split(held_out, seed)[1]
+        indices, by, warning = held_out_clips(ts, held_out, seed, level, legacy=bool(m_held) and
+                                              "held_out_by" not in t)
+        if warning:
+            log.warning("%s: %s", root, warning)
     if limit is not None:
         indices = indices[:limit]
     scale = size / ts.image_size
@@ -92,6 +121,7 @@ def trainingset_videos(root: str | os.PathLike, size: int, held_out: int | None 
                          lambda idx, i=i: _resize(ts.frames(i, idx), size))
 
     desc = {"kind": "training-set", "root": str(root), "videos_total": len(ts), "held_out": held_out,
+            "held_out_by": by, "video_level": level, "split_warning": warning,
             "split_seed": seed, "image_size": ts.image_size, "ids": [ts.video_ids[i] for i in indices]}
     return VideoSet(desc, len(indices), lambda: (one(i) for i in indices))
 
@@ -153,10 +183,11 @@ def folder_videos(path: str | os.PathLike, size: int, limit: int | None = None, 
 
 def open_videos(data: str | os.PathLike, size: int, held_out: int | None = None, seed: int | None = None,
                 use_all: bool = False, limit: int | None = None, backend: str = "auto",
-                model_training: dict | None = None, progress: bool = False) -> VideoSet:
+                model_training: dict | None = None, progress: bool = False,
+                video_level: int | None = None) -> VideoSet:
     """A training-set folder (has index.json) or any folder of videos / one video → VideoSet."""
     if (Path(data) / "index.json").is_file():
-        return trainingset_videos(data, size, held_out, seed, use_all, limit, model_training)
+        return trainingset_videos(data, size, held_out, seed, use_all, limit, model_training, video_level)
     return folder_videos(data, size, limit, backend, progress)
 
 

@@ -50,7 +50,8 @@ class EvalOptions:
     shots: tuple[int, ...] = (1, 8, 32)
     finetune_steps: int | None = None  # None: fsth_core.finetune.default_steps(T); 0: feed-forward
     method: str = "neural"             # "neural" (the model) or "warp" (training-free mesh warp)
-    held_out: int | None = None        # None: the model's training recipe (held_out); see eval_videos
+    held_out: int | None = None        # held-out speakers; None: the model's training recipe; see eval_videos
+    video_level: int | None = None     # clip grouping of the split; None: the model's recipe, else 2
     seed: int | None = None            # split seed (None: the model's training seed, else 0); fine-tune seed
     all_videos: bool = False           # evaluate every video of a training set, not the held-out part
     videos: int | None = None          # at most this many videos
@@ -266,7 +267,7 @@ def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(
     model, model_desc, training = _load_model(model, options.method)
     size = model.config.image_size if model is not None else options.size
     vs = open_videos(data, size, options.held_out, options.seed, options.all_videos, options.videos,
-                     options.backend, training, progress=False)
+                     options.backend, training, progress=False, video_level=options.video_level)
     shots_t = tuple(sorted({int(t) for t in options.shots}))
     shots = {t: _PerShot() for t in shots_t}
     status = _optional_status()

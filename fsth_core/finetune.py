@@ -1,7 +1,7 @@
 """Few-shot fine-tuning (the paper's stage 2) on the T images of one person.
 
-Start from the meta-learned G and D, set ψ' = P·ê and w' = w0 + ê, then train G (with ψ') and
-D (with w') on the T frames with the content, adversarial and feature-matching losses (no
+Start from the meta-learned G and D (without W: a person needs only w0), set ψ' = P·ê and w' = w0 + ê,
+then train G (with ψ') and D (with w') on the T frames with the content, adversarial and feature-matching losses (no
 L_MCH).  Works on a copy: the caller's model is never changed.  Ctrl-C (KeyboardInterrupt or
 InterruptedError, e.g. raised by the progress callback) stops and returns the state reached,
 marked ``interrupted``; any other exception from the callback (a host's Cancel) propagates.
@@ -92,11 +92,11 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     ex = (execution or default_execution()).training()
     shots = len(sources.crops)
     steps = options.steps if options.steps is not None else default_steps(shots)
-    m = ex.prepare_module(clone_model(model).train())
+    m = ex.prepare_module(clone_model(model, keep_w=False).train())  # one person: w', never W
     m.embedder.requires_grad_(False)
     person = _Person(identity.psi, identity.w).to(ex.device)
     gen_params = list(m.generator.parameters()) + [person.psi]
-    dis_params = list(m.discriminator.parameters()) + [person.w]
+    dis_params = [p for p in m.discriminator.parameters() if p is not m.discriminator.video_w] + [person.w]
     g_opt = torch.optim.Adam(gen_params, lr=options.lr_g, betas=ADAM_BETAS)
     d_opt = torch.optim.Adam(dis_params, lr=options.lr_d, betas=ADAM_BETAS)
     content = content if content is not None else ContentLoss.from_installed(ex.device)

@@ -43,16 +43,26 @@ class TalkingHeadModel(nn.Module):
         return self
 
 
-def clone_model(model: TalkingHeadModel) -> TalkingHeadModel:
+W_KEY = "discriminator.W"  # the training videos' columns: meta-learning only
+
+
+def clone_model(model: TalkingHeadModel, keep_w: bool = True) -> TalkingHeadModel:
     """An independent CPU copy (same weights, train mode).
+
+    ``keep_w=False``: without the discriminator's W (one column per training video; VoxCeleb2: ≈300 MB),
+    which one person never uses — fine-tuning and inference project with w0 + ê.  The copy's config has
+    one video and its single column is zero.
 
     Use this instead of ``copy.deepcopy``: parametrized (spectral-norm) modules share their
     generated classes with a deep copy, so folding the copy would break the original.
     """
     if model.folded:
         raise ValueError("cannot clone a folded (inference-only) model")
-    twin = TalkingHeadModel(model.config)
-    twin.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    twin = TalkingHeadModel(model.config if keep_w else model.config.with_videos(1))
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items() if keep_w or k != W_KEY}
+    if not keep_w:
+        state[W_KEY] = torch.zeros(model.config.embed_dim, 1)
+    twin.load_state_dict(state)
     return twin
 
 

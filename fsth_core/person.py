@@ -1,5 +1,6 @@
 """A person file: one safetensors holding an identity (ê, ψ', w', the warp-guide source) and,
-when fine-tuned, the fine-tuned generator and discriminator — fine-tune once, animate many times."""
+when fine-tuned, the fine-tuned generator and discriminator (without the training videos' W: the person's
+w' is its projection) — fine-tune once, animate many times."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 
 from fsth_core.config import FORMAT_VERSION
-from fsth_core.model import TalkingHeadModel, clone_model
+from fsth_core.model import W_KEY, TalkingHeadModel, clone_model
 from fsth_core.pipeline import Identity
 from fsth_core.weights import WeightsError, config_from_meta, load_tensors, meta_int, save_tensors
 
@@ -24,7 +25,7 @@ def save_person(path: str | os.PathLike, identity: Identity, model: TalkingHeadM
         if model.folded:
             raise ValueError("save the fine-tuned model before folding it for inference")
         for k, v in model.state_dict().items():
-            if k.startswith(("generator.", "discriminator.")):
+            if k.startswith(("generator.", "discriminator.")) and k != W_KEY:  # a person needs w', not W
                 tensors[k] = v
     meta = {"kind": "person", "format": "fsth", "format_version": str(FORMAT_VERSION),
             "config": identity.config_json, "finetune_steps": str(identity.finetune_steps),
@@ -50,10 +51,11 @@ def load_person(path: str | os.PathLike, base: TalkingHeadModel) -> tuple[Talkin
                      tensors["identity.w"].float(), tensors["identity.source"].numpy(),
                      tensors["identity.source_points"].numpy(), meta["config"],
                      meta_int(path, meta, "finetune_steps", 0), meta_int(path, meta, "shots", 1))
-    nets = {k: v.float() for k, v in tensors.items() if k.startswith(("generator.", "discriminator."))}
+    nets = {k: v.float() for k, v in tensors.items()
+            if k.startswith(("generator.", "discriminator.")) and k != W_KEY}  # older files also hold W
     if not nets:
         return base, ident
-    model = clone_model(base)
+    model = clone_model(base, keep_w=False)
     own = model.state_dict()
     for k, v in nets.items():
         if k not in own or own[k].shape != v.shape:

@@ -95,8 +95,9 @@ def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execu
 
 
 def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHeadModel:
-    """A folded, eval-mode copy on the execution device; the caller's model is untouched."""
-    m = clone_model(model).fold()
+    """A folded, eval-mode copy on the execution device, without W (one column per training video, never
+    used for one person); the caller's model is untouched."""
+    m = clone_model(model, keep_w=False).fold()
     m.requires_grad_(False)
     return execution.prepare_module(m)
 
@@ -194,7 +195,7 @@ class RealismScorer:
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
                  batch: int = 8):
         self.ex = execution or default_execution()
-        self.d = self.ex.prepare_module(clone_model(model).fold().discriminator)
+        self.d = self.ex.prepare_module(clone_model(model, keep_w=False).fold().discriminator)
         self.w = identity.w.to(self.ex.device)
         self.size, self.batch = model.config.image_size, batch
 

@@ -52,12 +52,13 @@ def test_discriminator_loss_trains_d_only():
         fake = m.generator.generate(target_lm, e)
     r_real, _ = m.discriminator(target, target_lm, i=idx)
     r_fake, _ = m.discriminator(fake, target_lm, i=idx)
-    out = discriminator_loss(r_real, r_fake, w=m.discriminator.W[:, idx].t(), e=e)
+    out = discriminator_loss(r_real, r_fake, w=m.discriminator.video_columns(idx), e=e)
     assert set(out.terms) == {"real", "fake", "match"}
     out.total.backward()
     assert all(p.grad is None for p in m.embedder.parameters())
     assert all(p.grad is None for p in m.generator.parameters())
-    assert m.discriminator.W.grad is not None and m.discriminator.W.grad.abs().sum() > 0
+    grad = m.discriminator.video_w.grad  # W's rows, sparse: only the sampled videos'
+    assert grad.is_sparse and grad.to_dense()[idx].abs().sum() > 0
     assert m.discriminator.blocks[0].conv1.parametrizations.weight.original.grad is not None
 
 

@@ -106,3 +106,23 @@ def test_saving_is_atomic(tmp_path, saved, monkeypatch):
         save_model(target, saved[1])
     assert target.read_bytes() == b"previous good file"
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_bundled_checkpoint_keeps_w_in_the_file_layout(tmp_path):
+    """D holds W as rows (a sparse embedding) but files keep discriminator.W [D, V]: the bundled file loads,
+    its W is the file's, and a saved model writes the same key and layout back."""
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from fsth_core.weights import read_header
+
+    bundled = Path(__file__).resolve().parents[1] / "weights" / "fsth_demo_cpu128.safetensors"
+    model = load_model(bundled)
+    w = load_file(str(bundled))["discriminator.W"].float()
+    assert w.shape == (128, 380) and torch.equal(model.discriminator.W, w)
+    assert model.discriminator.video_w.shape == (380, 128)
+    out = save_model(tmp_path / "again.safetensors", model, half=True)
+    assert read_header(out)[0]["discriminator.W"]["shape"] == [128, 380]
+    assert torch.equal(load_file(str(out))["discriminator.W"], load_file(str(bundled))["discriminator.W"])
+    assert not any("video_w" in k for k in read_header(out)[0])

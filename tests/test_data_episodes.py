@@ -80,3 +80,26 @@ def test_sampler_sharding_and_dataloader(train_set):
     assert not seen[0] & seen[1]
     b2 = next(iter(DataLoader(ds, batch_size=2, sampler=DistributedSampler(ds, num_replicas=2, rank=1))))
     assert b2["target"].shape == (2, 3, S, S)
+
+
+def test_an_episode_draws_frames_from_across_the_clips_of_its_video(tmp_path):
+    from _trainset_helpers import voxceleb_shaped
+    from fsth_core.data.groups import split_videos
+
+    ts = TrainingSet(voxceleb_shaped(tmp_path / "vox", speakers=2, videos=2, clips=2, frames=4, size=S))
+    split = split_videos(ts.video_ids)
+    assert len(split.train) == 4 and all(len(v) == 2 for v in split.train)
+    ds = EpisodeDataset(ts, k=K, videos=split.train, seed=0, episodes_per_video=8)
+    assert ds.num_videos == 4 and len(ds) == 32
+    seen = set()
+    for i in range(len(ds)):
+        item = ds[i]
+        clips, frames = item["clip_indices"].tolist(), item["frame_indices"].tolist()
+        assert set(clips) <= set(split.train[item["video_index"]])
+        assert len(set(zip(clips, frames))) == K + 1  # 8 frames in the video: no repeats
+        seen.update(clips)
+        raw = ts.frames(clips[-1], [frames[-1]])[0]
+        np.testing.assert_allclose(item["target"].permute(1, 2, 0).numpy(), raw / 127.5 - 1, atol=1e-6)
+    assert seen == set(range(len(ts)))  # every clip of every video was drawn from
+    with pytest.raises(ValueError, match="not both"):
+        EpisodeDataset(ts, video_indices=[0], videos=[[0]])

@@ -84,3 +84,42 @@ def test_inference_copy_leaves_the_model_usable():
         assert folded.folded and not model.folded
         assert torch.allclose(model.embedder(x, x), before)
         assert torch.allclose(folded.embedder(x, x), before, atol=1e-5)
+
+
+def test_eval_holds_out_the_speakers_training_held_out(tmp_path, caplog):
+    """Evaluation on a VoxCeleb2-shaped set sees only clips of speakers the model never trained on."""
+    import logging
+
+    from _trainset_helpers import voxceleb_shaped
+    from fsth_core.training.meta import TrainOptions, training_split
+
+    root = voxceleb_shaped(tmp_path / "vox", speakers=4, videos=2, clips=2, frames=3, size=32)
+    ts, split = training_split(TrainOptions(data=str(root), out="unused", held_out=2, seed=3))
+    trained = {ts.video_ids[c].split("__")[0] for c in split.train_clips}
+    with caplog.at_level(logging.WARNING, logger="fsth"):
+        vs = open_videos(root, 32, model_training={"held_out": 2, "seed": 3, "video_level": 2,
+                                                   "held_out_by": "speaker"})
+    assert not caplog.records
+    held = {i.split("__")[0] for i in vs.description["ids"]}
+    assert len(held) == 2 and not held & trained and vs.count == 8  # 2 speakers x 2 videos x 2 clips
+    assert vs.description["held_out_by"] == "speaker" and vs.description["split_warning"] is None
+    assert vs.description["ids"] == [ts.video_ids[c] for c in split.held_clips]
+    # a model from before speaker-level splits (no held_out_by): its clip-level split, with a warning
+    with caplog.at_level(logging.WARNING, logger="fsth"):
+        old = open_videos(root, 32, model_training={"held_out": 2, "seed": 3})
+    assert old.description["ids"] == [ts.video_ids[i] for i in ts.split(2, 3)[1]]
+    assert len(caplog.records) == 1 and "not speaker-disjoint" in caplog.records[0].getMessage()
+
+
+def test_a_single_speaker_cannot_be_held_out_disjointly_and_says_so(tmp_path, caplog):
+    import logging
+
+    from _trainset_helpers import voxceleb_shaped
+
+    root = voxceleb_shaped(tmp_path / "one", speakers=1, videos=3, clips=2, frames=3, size=32)
+    with caplog.at_level(logging.WARNING, logger="fsth"):
+        vs = trainingset_videos(root, 32, held_out=1, seed=0)
+    assert vs.count == 2 and len({i.rsplit("__", 1)[0] for i in vs.description["ids"]}) == 1  # one whole video
+    assert vs.description["held_out_by"] == "video"
+    assert len(caplog.records) == 1 and "not speaker-disjoint" in caplog.records[0].getMessage()
+    assert "\n" not in caplog.records[0].getMessage()

@@ -163,3 +163,28 @@ def test_ff_model_refuses_fine_tuning():
         options_from_recipe(ff, shots=1)
     assert options_from_recipe(ff, shots=1, steps=0).steps == 0  # no fine-tuning: usable as is
     assert options_from_recipe(recipe_from_training({"variant": "ft"}), shots=1).steps > 0
+
+
+def test_fine_tuning_and_person_files_leave_w_out(tmp_path):
+    """A person needs w0 and its own w', never the training videos' W (VoxCeleb2: ≈300 MB)."""
+    from fsth_core.weights import load_tensors, read_header, save_tensors
+
+    big = build_model(preset("tiny", num_videos=300), seed=0)
+    src = _person(6, frames=2)
+    ident = compute_identity(big, src, CPU)
+    res = finetune(big, ident, src, FinetuneOptions(steps=1), CPU)
+    assert res.model.discriminator.W.shape == (big.config.embed_dim, 1)  # not [D, 300]
+    assert big.discriminator.W.shape == (big.config.embed_dim, 300)      # the caller's model keeps it
+    path = save_person(tmp_path / "p.safetensors", res.identity, res.model)
+    keys = read_header(path)[0]
+    assert "discriminator.W" not in keys and "discriminator.w0" in keys and "generator.projection" in keys
+    loaded, _ = load_person(path, big)
+    assert loaded.discriminator.W.shape[1] == 1
+    # a person file written before W was left out still loads (its W is ignored)
+    tensors, meta = load_tensors(path, kind="person")
+    tensors["discriminator.W"] = big.discriminator.W.detach().clone()
+    old = save_tensors(tmp_path / "old.safetensors", tensors, meta)
+    again, _ = load_person(old, big)
+    assert state_digest(again) == state_digest(loaded)
+    from fsth_core.pipeline import inference_copy
+    assert inference_copy(big, CPU).discriminator.W.shape[1] == 1

@@ -16,8 +16,9 @@ def test_videos_scales_w_and_its_training_state(capsys):
     assert many["parameters"]["discriminator"] - one["parameters"]["discriminator"] == dim * 999
     mem = many["training_memory"]
     assert mem["w_parameters"] == dim * 1000 and mem["w_bytes"] == 4 * dim * 1000
-    assert mem["w_adam_bytes"] == 2 * mem["w_bytes"]
-    assert mem["checkpoint_bytes"] == 12 * sum(many["parameters"].values())
+    assert mem["w_adam_bytes"] == 2 * mem["w_bytes"] + 8 * 1000  # two moments, and a step stamp per video
+    assert mem["w_grad_bytes_per_episode"] == 4 * dim  # sparse: the sampled video's row only
+    assert mem["checkpoint_bytes"] == 12 * sum(many["parameters"].values()) + 8 * 1000
     assert mem["inference_bytes"] == 4 * (sum(many["parameters"].values()) - dim * 1000)
 
 

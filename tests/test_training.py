@@ -192,3 +192,153 @@ def test_grad_scaler_state_round_trips_through_a_checkpoint(dataset, tmp_path):
     _, extra = load_train_state(opt.out, fresh.optimizers)
     fresh.load_scaler_state(extra["grad_scaler"])
     assert fresh.update.scaler.get_scale() == 512.0
+
+
+@pytest.fixture(scope="module")
+def vox(tmp_path_factory):
+    from _trainset_helpers import voxceleb_shaped
+
+    return voxceleb_shaped(tmp_path_factory.mktemp("vox") / "set", speakers=3, videos=2, clips=2, frames=4, size=64)
+
+
+def test_w_has_one_column_per_video_and_the_checkpoint_records_the_grouping(vox, tmp_path, capsys):
+    from fsth_core.cli import main
+
+    out = tmp_path / "m.safetensors"
+    model = train(_opts(vox, out, steps=2, held_out=1), progress=False)
+    assert model.config.num_videos == 4  # 3 speakers x 2 videos of 2 clips; one speaker held out whole
+    training = model_info(out)["training"]
+    assert training["w_columns"]["videos"] == 4 and training["w_columns"]["clips"] == 8
+    assert training["w_columns"]["level"] == training["video_level"] == 2
+    assert training["held_out_by"] == "speaker" and "4 videos from 8 clips" in training["data"]
+    assert main(["info", "--weights", str(out)]) == 0
+    assert "x 4: one column per training video (8 clips grouped at --video-level 2)" in capsys.readouterr().out
+    assert train(_opts(vox, tmp_path / "v1.safetensors", steps=1, video_level=1),
+                 progress=False).config.num_videos == 3  # one video per speaker folder
+
+
+def test_resume_on_data_giving_other_videos_is_one_clear_error(vox, dataset, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(_opts(vox, out, steps=2), progress=False)
+    with pytest.raises(ValueError, match="trained on 6 videos \\(12 clips grouped at --video-level 2\\).* gives 3 "
+                                         "training videos \\(12 clips at --video-level 1"):
+        train(_opts(vox, out, steps=4, resume=True, video_level=1), progress=False)
+    with pytest.raises(ValueError, match="as many, but other clips"):  # 6 videos of one clip each
+        train(_opts(dataset, out, steps=4, resume=True), progress=False)
+
+
+def _random_batch(size, videos, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    n = len(videos)
+    return {"frames": torch.rand(n, 2, 3, size, size, generator=g) * 2 - 1,
+            "landmark_images": torch.rand(n, 2, 3, size, size, generator=g),
+            "target": torch.rand(n, 3, size, size, generator=g) * 2 - 1,
+            "target_landmark_image": torch.rand(n, 3, size, size, generator=g), "video_index": torch.tensor(videos)}
+
+
+def test_lazy_adam_is_dense_adam_on_touched_rows_and_leaves_the_others_bit_for_bit():
+    from fsth_core.options import ADAM_BETAS
+    from fsth_core.training.lazy_adam import LazyAdam
+
+    init = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    lazy_p, dense_p = torch.nn.Parameter(init.clone()), torch.nn.Parameter(init.clone())
+    lazy = LazyAdam([lazy_p], lr=1e-2, betas=ADAM_BETAS)
+    dense = torch.optim.Adam([dense_p], lr=1e-2, betas=ADAM_BETAS, foreach=False)
+    for step, rows in enumerate(([0, 3], [1], [0, 2, 2], [3])):
+        idx = torch.tensor(rows)
+        lazy_p.grad = torch.sparse_coo_tensor(idx[None], torch.randn(len(rows), 4), (6, 4), check_invariants=True)  # row 2 twice: summed
+        dense_p.grad = lazy_p.grad.to_dense()
+        before = lazy_p.detach().clone()
+        state = {k: v.clone() for k, v in lazy.state[lazy_p].items()}
+        dense_before = dense_p.detach().clone()
+        lazy.step()
+        dense.step()
+        touched = sorted(set(rows))
+        others = [r for r in range(6) if r not in touched]
+        assert torch.equal(lazy_p.detach()[others], before[others])
+        for key in ("exp_avg", "exp_avg_sq", "last") if state else ():
+            assert torch.equal(lazy.state[lazy_p][key][others], state[key][others])
+        assert lazy.state[lazy_p]["last"][touched].tolist() == [step + 1] * len(touched)
+        # touched rows: dense Adam's moments (its zero-gradient decay caught up) and dense Adam's update
+        for key in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(lazy.state[lazy_p][key][touched], dense.state[dense_p][key][touched])
+        torch.testing.assert_close(lazy_p.detach()[touched] - before[touched],
+                                   dense_p.detach()[touched] - dense_before[touched])
+        if step == 0:  # from the same start: the same numbers, bit for bit
+            assert torch.equal(lazy_p.detach(), dense_p.detach())
+
+
+def test_a_meta_step_updates_only_the_sampled_columns_of_w(dataset, tmp_path):
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.options import ADAM_BETAS
+    from fsth_core.training.meta import MetaTrainer
+
+    ex = Execution.resolve("cpu", "fp32", training=True)
+    opt = _opts(dataset, tmp_path / "m.safetensors", d_steps=1)
+    model = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    trainer = MetaTrainer(model, opt, ex)
+    d, s = model.discriminator, model.config.image_size
+    w0 = d.W.detach().clone()
+    trainer.step(_random_batch(s, [0, 3]))
+    w1 = d.W.detach().clone()
+    assert torch.equal(w1[:, [1, 2, 4, 5]], w0[:, [1, 2, 4, 5]])
+    assert not torch.equal(w1[:, 0], w0[:, 0]) and not torch.equal(w1[:, 3], w0[:, 3])
+    state1 = {k: v.clone() for k, v in trainer.w_opt.state[d.video_w].items()}
+    trainer.step(_random_batch(s, [1, 3], seed=1))
+    w2, state2 = d.W.detach(), trainer.w_opt.state[d.video_w]
+    assert torch.equal(w2[:, 0], w1[:, 0]) and torch.equal(w2[:, [2, 4, 5]], w0[:, [2, 4, 5]])
+    assert not torch.equal(w2[:, 1], w1[:, 1]) and not torch.equal(w2[:, 3], w1[:, 3])
+    for key in ("exp_avg", "exp_avg_sq", "last"):
+        assert torch.equal(state2[key][[0, 2, 4, 5]], state1[key][[0, 2, 4, 5]])
+    # the same first step with W dense (its full gradient, torch's Adam) gives the same W
+    ref = build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0)
+    dense = MetaTrainer(ref, opt, ex)
+    ref.discriminator.sparse_w = False
+    dense.w_opt = torch.optim.Adam([ref.discriminator.video_w], lr=opt.lr_d, betas=ADAM_BETAS, foreach=False)
+    dense.update.dis_opt = (dense.d_opt, dense.w_opt)
+    dense.step(_random_batch(s, [0, 3]))
+    torch.testing.assert_close(ref.discriminator.W, w1)
+    assert torch.equal(ref.discriminator.W.detach()[:, [1, 2, 4, 5]], w0[:, [1, 2, 4, 5]])
+
+
+def test_loader_workers_do_not_change_the_batches(vox):
+    """Episodes from worker processes (prefetching) are the batches the training process would load itself."""
+    from fsth_core.training.meta import _episodes, default_workers, episode_loader, training_split
+    from fsth_core.config import preset
+
+    opt = _opts(vox, "unused", batch=3)
+    ts, split = training_split(opt)
+    ds = _episodes(opt, preset("tiny"), ts, split)
+    runs = []
+    for workers in (0, 2):
+        sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, 1, 4)
+        runs.append(list(episode_loader(ds, sampler, workers)))
+    assert len(runs[0]) == len(runs[1]) == 3
+    for a, b in zip(*runs):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert 0 <= default_workers() <= 4
+
+
+def test_steps_report_the_time_waiting_for_data(dataset, tmp_path):
+    seen = []
+    train(_opts(dataset, tmp_path / "m.safetensors", steps=2, workers=1), progress=False,
+          on_step=lambda step, scalars: seen.append(scalars))
+    assert all(s["time/data_s"] >= 0 and s["time/step_s"] > 0 for s in seen) and len(seen) == 2
+
+
+def test_a_train_state_from_before_the_sparse_w_says_so(dataset, tmp_path):
+    from fsth_core.config import preset
+    from fsth_core.device import Execution
+    from fsth_core.model import build_model
+    from fsth_core.training.checkpoint import load_train_state, save_train_state
+    from fsth_core.training.meta import MetaTrainer
+    from fsth_core.weights import WeightsError
+
+    opt = _opts(dataset, tmp_path / "m.safetensors")
+    trainer = MetaTrainer(build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0), opt,
+                          Execution.resolve("cpu", "fp32", training=True))
+    save_train_state(opt.out, 3, {"gen": trainer.g_opt, "dis": trainer.d_opt})  # W was in "dis" then
+    with pytest.raises(WeightsError, match="no state for optimizer 'dis_w' .*older version.*--init"):
+        load_train_state(opt.out, trainer.optimizers)

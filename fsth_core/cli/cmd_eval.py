@@ -31,9 +31,12 @@ def add_arguments(p) -> None:
     p.add_argument("--method", default="neural", choices=METHODS,
                    help="neural: the model's generator; warp: training-free mesh warp of the first source")
     p.add_argument("--held-out", type=ints(0), metavar="N",
-                   help="training set: evaluate the N held-out videos of the split training used "
+                   help="training set: evaluate the clips of the N speakers training held out, the same split "
                         "(default: the model's recorded --held-out)")
     p.add_argument("--seed", type=SEED, help="split seed, as given to training (default: the model's, else 0)")
+    p.add_argument("--video-level", type=ints(1, 64), metavar="N",
+                   help="training set: clip grouping of the split, as given to training (default: the model's, "
+                        "else 2)")
     p.add_argument("--videos", type=_videos, metavar="N|all",
                    help="at most N videos; 'all' = every video of a training set (not only held-out ones)")
     p.add_argument("--frames", type=ints(1, 100_000), default=16, help="target frames per video (default 16)")
@@ -57,7 +60,8 @@ def run(args) -> int:
         check_file_output(args.out, [args.model, args.data])
     videos = args.videos
     opt = EvalOptions(shots=tuple(args.shots), finetune_steps=args.finetune_steps, method=args.method,
-                      held_out=args.held_out, seed=args.seed, all_videos=videos == "all",
+                      held_out=args.held_out, seed=args.seed, video_level=args.video_level,
+                      all_videos=videos == "all",
                       videos=None if videos in (None, "all") else videos, frames=args.frames, size=args.size,
                       device=args.device, precision=args.precision, batch=args.batch, backend=args.backend)
     result = evaluate(args.model, args.data, opt, progress=not args.quiet)

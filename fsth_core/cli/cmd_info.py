@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
     src.add_argument("--weights", metavar="FILE", help="an FSTH model .safetensors file")
     p.add_argument("--videos", type=int, metavar="N", default=None,
                    help="with --preset: training videos (columns of the discriminator's W); prints W's size, "
-                        "its gradient and Adam state, and the training checkpoint's size")
+                        "its (sparse) gradient and Adam state, and the training checkpoint's size")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -55,12 +55,17 @@ def run(args) -> int:
         gb = 1e9
         print(f"W           {config.embed_dim} x {config.num_videos:,d} = {mem['w_parameters']:,d} parameters, "
               f"{mem['w_bytes'] / gb:.2f} GB fp32")
-        print(f"W training  gradient {mem['w_grad_bytes'] / gb:.2f} GB + Adam state {mem['w_adam_bytes'] / gb:.2f} GB "
-              f"(dense, as the trainer updates it today)")
+        print(f"W training  sparse gradient: only the rows of a step's videos ({mem['w_grad_bytes_per_episode']:,d} "
+              f"bytes per episode, all-gathered over GPUs); Adam state {mem['w_adam_bytes'] / gb:.2f} GB, read and "
+              "written only at those rows")
         print(f"checkpoint  {mem['checkpoint_bytes'] / gb:.2f} GB (fp32 weights + Adam state), "
               f"of which W {mem['checkpoint_w_bytes'] / gb:.2f} GB; inference weights without W "
               f"{mem['inference_bytes'] / gb:.2f} GB")
     if args.weights:
+        cols = info.get("training", {}).get("w_columns")
+        if cols:
+            print(f"W           {config.embed_dim} x {config.num_videos:,d}: one column per training video "
+                  f"({cols['clips']:,d} clips grouped at --video-level {cols['level']})")
         if info.get("description"):
             print(f"trained     {info['description']}")
         if info.get("training"):
@@ -69,8 +74,11 @@ def run(args) -> int:
 
 
 def training_memory(config, counts: dict[str, int]) -> dict[str, int]:
-    """Bytes W and the whole model take while meta-training (fp32 weights, dense gradient, Adam's two moments)."""
-    w = config.embed_dim * config.num_videos
-    total = sum(counts.values())
-    return {"w_parameters": w, "w_bytes": 4 * w, "w_grad_bytes": 4 * w, "w_adam_bytes": 8 * w,
-            "checkpoint_bytes": 12 * total, "checkpoint_w_bytes": 12 * w, "inference_bytes": 4 * (total - w)}
+    """Bytes W and the whole model take while meta-training: fp32 weights; Adam's two moments for every
+    parameter; W's gradient is sparse (one row per episode: the sampled video's) and its Adam state adds
+    a step stamp per video (fsth_core/training/lazy_adam.py); every other gradient is dense."""
+    d, v = config.embed_dim, config.num_videos
+    w, total = d * v, sum(counts.values())
+    return {"w_parameters": w, "w_bytes": 4 * w, "w_grad_bytes_per_episode": 4 * d, "w_adam_bytes": 8 * w + 8 * v,
+            "checkpoint_bytes": 12 * total + 8 * v, "checkpoint_w_bytes": 12 * w + 8 * v,
+            "inference_bytes": 4 * (total - w)}

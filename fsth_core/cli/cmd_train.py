@@ -37,8 +37,16 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
-    p.add_argument("--workers", type=ints(0, 256), default=2, help="data-loading processes")
-    p.add_argument("--held-out", type=ints(0), default=0, metavar="N", help="keep N videos out of training")
+    p.add_argument("--workers", type=ints(0, 256), default=None, metavar="N",
+                   help="data-loading processes per training process, each prefetching batches (default: "
+                        "min(4, CPUs per process - 1); 0: load in the training process)")
+    p.add_argument("--held-out", type=ints(0), default=0, metavar="N",
+                   help="keep N speakers (all their videos) out of training, for `eval` (a seeded split; with a "
+                        "single speaker in the data: N videos, with a warning)")
+    p.add_argument("--video-level", type=ints(1, 64), default=2, metavar="N",
+                   help="leading folders of a clip's path under prepare's VIDEOS that name its video: clips of one "
+                        "video share the discriminator's column W_i (VoxCeleb2 id/video/clip.mp4: 2, the default); "
+                        "the first folder is the speaker")
     p.add_argument("--warp-guided", action="store_true", help="generator also sees the source warped to the target")
     p.add_argument("--init", metavar="FILE", help="start from this model instead of a fresh one")
     p.add_argument("--resume", action="store_true",
@@ -61,7 +69,8 @@ def run(args) -> int:
                        k=args.k, variant=args.variant, lr_g=args.lr_g, lr_d=args.lr_d, d_steps=args.d_steps, pixel_l1=args.pixel_l1,
                        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
                        precision=args.precision, workers=args.workers, held_out=args.held_out,
-                       warp_guided=args.warp_guided, init=args.init, resume=args.resume, log_dir=args.log_dir,
+                       video_level=args.video_level, warp_guided=args.warp_guided, init=args.init,
+                       resume=args.resume, log_dir=args.log_dir,
                        content_loss=not args.no_content_loss)
     train(opt, progress=not args.no_progress)
     return 0

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable
 
@@ -262,12 +263,22 @@ def rebuild_index(root: str | os.PathLike) -> int:
 # ---------------------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------------------
+def _remember(cache: OrderedDict, key: int, value: np.ndarray, size: int) -> None:
+    """Add to an LRU cache of at most ``size`` entries (the least recently used goes)."""
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
+
+
 class TrainingSet:
     """Read-only view of a training set folder (see the module docstring for the layout).
 
     Cheap to pickle into DataLoader workers: files are opened per read; per-video offsets and
-    landmarks are cached after first use.
+    landmarks are cached after use, for the ``CACHED`` most recently used videos (a VoxCeleb2-sized set
+    would otherwise fill each worker's memory with every clip's landmarks over an epoch).
     """
+
+    CACHED = 1024
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -287,8 +298,8 @@ class TrainingSet:
         self.videos: list[dict] = list(index["videos"])
         if not self.videos:
             raise ValueError(f"{index_path}: the training set has no videos")
-        self._offsets: dict[int, np.ndarray] = {}
-        self._landmarks: dict[int, np.ndarray] = {}
+        self._offsets: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._landmarks: OrderedDict[int, np.ndarray] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -320,7 +331,8 @@ class TrainingSet:
             off = self._load(video_idx, "offsets.npy")
             if off.shape != (self.num_frames(video_idx) + 1,) or np.any(np.diff(off) <= 0):
                 raise ValueError(f"video {self.videos[video_idx]['id']}: corrupt offsets.npy")
-            self._offsets[video_idx] = off
+            _remember(self._offsets, video_idx, off, self.CACHED)
+        self._offsets.move_to_end(video_idx)
         return self._offsets[video_idx]
 
     def landmarks(self, video_idx: int) -> np.ndarray:
@@ -330,7 +342,8 @@ class TrainingSet:
             if pts.shape != (self.num_frames(video_idx), 68, 2):
                 raise ValueError(f"video {self.videos[video_idx]['id']}: landmarks.npy has shape "
                                  f"{list(pts.shape)}, expected [{self.num_frames(video_idx)}, 68, 2]")
-            self._landmarks[video_idx] = pts.astype(np.float32, copy=False)
+            _remember(self._landmarks, video_idx, pts.astype(np.float32, copy=False), self.CACHED)
+        self._landmarks.move_to_end(video_idx)
         return self._landmarks[video_idx]
 
     def frames(self, video_idx: int, frame_indices: Iterable[int]) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Episodes for warp-guided generators: adds ``gen_input`` (landmarks ⊕ warped source ⊕ validity)."""
 from __future__ import annotations
 
+import numpy as np
 from torch.utils.data import Dataset
 
 from fsth_core.data.episodes import EpisodeDataset
@@ -18,7 +19,7 @@ class WarpGuidedEpisodes(Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
-    def __getattr__(self, name):  # num_videos, video_indices, image_size, train_set ...
+    def __getattr__(self, name):  # num_videos, videos, image_size, train_set ...
         if name == "base":
             raise AttributeError(name)
         return getattr(self.base, name)
@@ -26,9 +27,9 @@ class WarpGuidedEpisodes(Dataset):
     def __getitem__(self, index) -> dict:
         item = self.base[index]
         b = self.base
-        video = b.video_indices[item["video_index"]]
         scale = b.image_size / b.train_set.image_size
-        points = b.train_set.landmarks(video)[item["frame_indices"].numpy()] * scale
+        points = np.stack([b.train_set.landmarks(c)[f] for c, f in
+                           zip(item["clip_indices"].tolist(), item["frame_indices"].tolist())]) * scale
         guide = WarpGuide(from_network(item["frames"][0]), points[0], region=self.region)
         item["gen_input"] = guide.inputs(item["target_landmark_image"][None], points[-1][None])[0]
         return item

@@ -1,4 +1,10 @@
-"""Projection discriminator D(x, y, i) with one embedding column per training video."""
+"""Projection discriminator D(x, y, i) with one embedding column per training video.
+
+W [D, V] is held as its transpose, ``video_w`` [V, D] (row i = W_i), and looked up as an embedding with a
+sparse gradient: a step's gradient and optimizer update touch only the columns of the videos it sampled
+(see fsth_core/training/lazy_adam.py).  Files keep the paper's layout: the state dict holds
+``W`` [D, V] as before.
+"""
 from __future__ import annotations
 
 import torch
@@ -22,13 +28,33 @@ class Discriminator(nn.Module):
         self.blocks = encoder_blocks(in_channels, channels[:-1] + [embed_dim], resolutions,
                                      attn_res, norm=False)
         self.extra = ResBlock(embed_dim, adain=False)
-        self.W = nn.Parameter(torch.randn(embed_dim, num_videos) * 0.02)
+        self.video_w = nn.Parameter((torch.randn(embed_dim, num_videos) * 0.02).t().contiguous())
         self.w0 = nn.Parameter(torch.zeros(embed_dim))
         self.b = nn.Parameter(torch.zeros(()))
+        self.sparse_w = True  # sparse gradients of W's rows (False: dense, for devices without sparse tensors)
 
     @property
     def num_videos(self) -> int:
-        return self.W.shape[1]
+        return self.video_w.shape[0]
+
+    @property
+    def W(self) -> torch.Tensor:
+        """W [D, V] (a view of ``video_w``; column i belongs to training video i)."""
+        return self.video_w.t()
+
+    def video_columns(self, i: torch.Tensor) -> torch.Tensor:
+        """W_i of video indices ``i`` [B] -> [B, D]; only these rows get a gradient (sparse)."""
+        return F.embedding(i, self.video_w, sparse=self.sparse_w)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        rows = destination.pop(prefix + "video_w")
+        destination[prefix + "W"] = (rows if keep_vars else rows.detach()).t()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if prefix + "W" in state_dict:  # the file layout, W [D, V]
+            state_dict[prefix + "video_w"] = state_dict.pop(prefix + "W").t()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """x, y [B,3,S,S] -> (v [B,D], activations of every block for feature matching)."""
@@ -52,6 +78,6 @@ class Discriminator(nn.Module):
         if w is None:
             if i is None:
                 raise ValueError("give video indices i or a projection vector w")
-            w = self.W[:, i].t() + self.w0
+            w = self.video_columns(i) + self.w0
         r = (v * w.to(v.dtype)).sum(dim=1) + self.b
         return r, feats

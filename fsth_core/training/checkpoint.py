@@ -43,9 +43,11 @@ def load_train_state(model_path: str | Path, optimizers: Mapping[str, torch.opti
     tensors, meta = load_tensors(path, kind="train-state")
     groups = meta_json(path, meta, "param_groups", kind=dict)
     step = meta_int(path, meta, "step")
+    missing = [name for name in optimizers if name not in groups]
+    if missing:
+        raise WeightsError(f"{path}: no state for optimizer '{missing[0]}' (written by an older version of the "
+                           f"trainer?); start a new run from its weights with --init {model_path}")
     for name, opt in optimizers.items():
-        if name not in groups:
-            raise WeightsError(f"{path}: no state for optimizer '{name}'")
         state: dict[int, dict] = {}
         prefix = f"{name}."
         try:

@@ -2,6 +2,8 @@
 
 Launched by ``torchrun``: each rank samples different videos, gradients are averaged with one
 all-reduce per parameter group after every backward, so all weights (W included) stay identical.
+W's gradient is sparse (the rows of the sampled videos): the ranks all-gather those rows instead of
+all-reducing W whole.
 """
 from __future__ import annotations
 
@@ -48,10 +50,14 @@ def broadcast_module(module: torch.nn.Module) -> None:
 
 
 def all_reduce_grads(params: list[torch.nn.Parameter]) -> None:
-    """Average gradients over ranks in one flattened all-reduce."""
+    """Average gradients over ranks: dense ones in one flattened all-reduce, sparse ones (W's sampled
+    rows) by gathering every rank's rows (:func:`all_reduce_sparse`)."""
     if not (dist.is_initialized() and dist.get_world_size() > 1):
         return
-    grads = [p.grad for p in params if p.grad is not None]
+    for p in params:
+        if p.grad is not None and p.grad.is_sparse:
+            p.grad = all_reduce_sparse(p.grad)
+    grads = [p.grad for p in params if p.grad is not None and not p.grad.is_sparse]
     if not grads:
         return
     flat = torch.cat([g.reshape(-1) for g in grads])
@@ -62,6 +68,28 @@ def all_reduce_grads(params: list[torch.nn.Parameter]) -> None:
         n = g.numel()
         g.copy_(flat[offset:offset + n].view_as(g))
         offset += n
+
+
+def all_reduce_sparse(grad: torch.Tensor) -> torch.Tensor:
+    """The mean over ranks of a sparse COO row gradient (indices [1, n], values [n, D]): every rank
+    gathers all ranks' rows, in rank order, and coalesces them the same way, so all get the same sum."""
+    world = dist.get_world_size()
+    g = grad.coalesce()
+    idx, vals = g.indices()[0], g.values()
+    count = torch.tensor([idx.numel()], device=idx.device)
+    counts = [torch.zeros_like(count) for _ in range(world)]
+    dist.all_gather(counts, count)
+    n = [int(c) for c in counts]
+    size = max(n)
+    pad_i = torch.zeros(size, dtype=idx.dtype, device=idx.device)
+    pad_v = torch.zeros((size,) + tuple(vals.shape[1:]), dtype=vals.dtype, device=vals.device)
+    pad_i[:len(idx)], pad_v[:len(idx)] = idx, vals
+    all_i, all_v = [torch.empty_like(pad_i) for _ in range(world)], [torch.empty_like(pad_v) for _ in range(world)]
+    dist.all_gather(all_i, pad_i)
+    dist.all_gather(all_v, pad_v)
+    rows = torch.cat([t[:k] for t, k in zip(all_i, n)])
+    values = torch.cat([t[:k] for t, k in zip(all_v, n)]) / world
+    return torch.sparse_coo_tensor(rows[None], values, g.shape, check_invariants=False).coalesce()
 
 
 def barrier() -> None:

@@ -27,6 +27,7 @@ from fsth_core.model import TalkingHeadModel, adapt_model, build_model
 from fsth_core.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
+from fsth_core.training.lazy_adam import LazyAdam
 from fsth_core.training.sampling import StepBatchSampler
 from fsth_core.training.steps import AdversarialUpdate, StepResult
 from fsth_core.weights import load_model, save_model
@@ -51,8 +52,9 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
-    workers: int = 2
-    held_out: int = 0              # videos kept out of training (the last N of a seeded split)
+    workers: int | None = None     # data-loading processes; None: default_workers()
+    held_out: int = 0              # speakers kept out of training, whole (a seeded split; data/groups.py)
+    video_level: int = 2           # leading folders of a clip's path that name its video (VoxCeleb2 id/video/clip)
     warp_guided: bool = False
     paint_region: bool = True      # warp-guided: paint only in mouth, eyes and where the warp fails
     init: str | None = None        # start from this model file instead of a fresh one
@@ -64,8 +66,8 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1:
-            raise ValueError("steps, batch, k and d_steps must be >= 1")
+        if self.steps < 1 or self.batch < 1 or self.k < 1 or self.d_steps < 1 or self.video_level < 1:
+            raise ValueError("steps, batch, k, d_steps and video_level must be >= 1")
 
 
 def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
@@ -84,15 +86,19 @@ class MetaTrainer:
     def __init__(self, model: TalkingHeadModel, opt: TrainOptions, execution: Execution,
                  content: ContentLoss | None = None):
         self.model, self.opt, self.ex = model, opt, execution
+        d = model.discriminator
         self.gen_params = list(model.embedder.parameters()) + list(model.generator.parameters())
-        self.dis_params = list(model.discriminator.parameters())
+        self.dis_params = [p for p in d.parameters() if p is not d.video_w]
         self.g_opt = torch.optim.Adam(self.gen_params, lr=opt.lr_g, betas=ADAM_BETAS)
         self.d_opt = torch.optim.Adam(self.dis_params, lr=opt.lr_d, betas=ADAM_BETAS)
+        # W: a sparse gradient of the sampled rows, and an Adam that touches only those (lazy_adam.py)
+        d.sparse_w = execution.device.type in ("cpu", "cuda")  # elsewhere dense gradients, same update
+        self.w_opt = LazyAdam([d.video_w], lr=opt.lr_d, betas=ADAM_BETAS)
         self.last_e: torch.Tensor | None = None  # the last step's ê [B,D] (detached), for embedding_stats
         weights = LossWeights(pixel_l1=opt.pixel_l1)
         self.update = AdversarialUpdate(
-            discriminator=model.discriminator, gen_params=self.gen_params, dis_params=self.dis_params,
-            gen_opt=self.g_opt, dis_opt=self.d_opt,
+            discriminator=d, gen_params=self.gen_params, dis_params=self.dis_params + [d.video_w],
+            gen_opt=self.g_opt, dis_opt=(self.d_opt, self.w_opt),
             gen_loss=GeneratorLoss(weights, content, match=opt.variant == "ft"),
             autocast=execution.autocast, reduce_grads=dist_util.all_reduce_grads,
             scaler=torch.amp.GradScaler(execution.device.type) if execution.dtype == torch.float16 else None)
@@ -119,7 +125,7 @@ class MetaTrainer:
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"gen": self.g_opt, "dis": self.d_opt}
+        return {"gen": self.g_opt, "dis": self.d_opt, "dis_w": self.w_opt}
 
     def step(self, batch: dict) -> StepResult:
         """batch: frames/landmark_images [B,K,3,S,S], target/target_landmark_image [B,3,S,S],
@@ -137,10 +143,10 @@ class MetaTrainer:
             return m.generator.generate(g_in, cache["e"])
 
         def proj():
-            return d.W[:, idx].t() + d.w0
+            return d.video_columns(idx) + d.w0
 
         def match():
-            return d.W[:, idx].t(), cache["e"]
+            return d.video_columns(idx), cache["e"]
 
         use_match = match if self.opt.variant == "ft" else None
         gen, fake = self.update.gen_update(render, real, y, proj, use_match)
@@ -167,26 +173,30 @@ def state_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _episodes(opt: TrainOptions, config: ModelConfig):
-    """(training set, episode dataset) of the training videos at the model's resolution, with the
-    warp guide the model's config asks for."""
-    from fsth_core.data.episodes import EpisodeDataset
+def training_split(opt: TrainOptions, ts=None, warn: bool = True):
+    """(training set, its :class:`~fsth_core.data.groups.VideoSplit`): clips grouped into videos at
+    ``opt.video_level``, ``opt.held_out`` speakers held out (a one-line warning when that split cannot be
+    speaker-disjoint)."""
+    from fsth_core.data.groups import split_videos
     from fsth_core.data.store import TrainingSet
 
-    ts = TrainingSet(opt.data)
-    videos = ts.split(opt.held_out, seed=opt.seed)[0] if opt.held_out else None
-    ds = EpisodeDataset(ts, k=opt.k, video_indices=videos, seed=opt.seed, image_size=config.image_size)
+    ts = ts if ts is not None else TrainingSet(opt.data)
+    split = split_videos(ts.video_ids, opt.held_out, opt.seed, opt.video_level)
+    if split.warning and warn:
+        log.warning("%s: %s", opt.data, split.warning)
+    return ts, split
+
+
+def _episodes(opt: TrainOptions, config: ModelConfig, ts, split):
+    """Episode dataset of the training videos (W column j: ``split.train[j]``) at the model's resolution,
+    with the warp guide the model's config asks for."""
+    from fsth_core.data.episodes import EpisodeDataset
+
+    ds = EpisodeDataset(ts, k=opt.k, videos=split.train, seed=opt.seed, image_size=config.image_size)
     if config.warp_guided:
         from fsth_core.data.warp_episodes import WarpGuidedEpisodes
         ds = WarpGuidedEpisodes(ds, region=config.paint_region)
-    return ts, ds
-
-
-def _num_training_videos(opt: TrainOptions) -> int:
-    from fsth_core.data.store import TrainingSet
-
-    ts = TrainingSet(opt.data)
-    return len(ts.split(opt.held_out, seed=opt.seed)[0]) if opt.held_out else len(ts)
+    return ds
 
 
 CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
@@ -251,14 +261,31 @@ def check_pair(out: str, step: int, extra: dict) -> None:
                          f"run with --init {out} and another --out")
 
 
-def _prepare_model(opt: TrainOptions, num_videos: int) -> tuple[TalkingHeadModel, int]:
-    """Fresh, ``--init`` or resumed model; returns (model, start step)."""
+def _check_columns(opt: TrainOptions, model: TalkingHeadModel, record: dict) -> None:
+    """A resumed model's W columns must be the videos the data give now (count, then the clip grouping)."""
+    from fsth_core.weights import model_info
+
+    old = model_info(opt.out).get("training", {}).get("w_columns") or {}
+    have = model.config.num_videos
+    same = have == record["videos"] and old.get("digest", record["digest"]) == record["digest"]
+    if same:
+        return
+    was = (f"{have} videos ({old['clips']} clips grouped at --video-level {old['level']})" if old
+           else f"{have} videos")
+    why = "" if have != record["videos"] else " (as many, but other clips: the data or their grouping changed)"
+    raise ValueError(f"{opt.out}: W has one column per training video and was trained on {was}, but {opt.data} "
+                     f"gives {record['videos']} training videos ({record['clips']} clips at --video-level "
+                     f"{record['level']}, --held-out {opt.held_out}){why}; resume with the same data, --held-out, "
+                     f"--seed and --video-level, or start a new run with --init {opt.out} and another --out")
+
+
+def _prepare_model(opt: TrainOptions, record: dict) -> tuple[TalkingHeadModel, int]:
+    """Fresh, ``--init`` or resumed model with one W column per training video (``record``:
+    :meth:`VideoSplit.record`); returns (model, start step)."""
+    num_videos = record["videos"]
     if check_out(opt):
         model = load_model(opt.out)
-        if model.config.num_videos != num_videos:
-            raise ValueError(f"{opt.out}: trained on {model.config.num_videos} videos, but {opt.data} gives "
-                             f"{num_videos} training videos; resume with the same data and --held-out, or start "
-                             f"a new run with --init {opt.out} and another --out")
+        _check_columns(opt, model, record)
         return model, -1
     if opt.init:
         model = load_model(opt.init)
@@ -283,8 +310,10 @@ def train(opt: TrainOptions, progress: bool = True,
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
     require_content(opt)
-    model, start = _prepare_model(opt, _num_training_videos(opt))
-    ts, ds = _episodes(opt, model.config)
+    ts, split = training_split(opt, warn=dist.is_main)
+    columns = split.record(ts.video_ids)
+    model, start = _prepare_model(opt, columns)
+    ds = _episodes(opt, model.config, ts, split)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
     content = ContentLoss.from_installed(ex.device) if opt.content_loss else None
@@ -294,13 +323,15 @@ def train(opt: TrainOptions, progress: bool = True,
         check_pair(opt.out, start, extra)
         trainer.load_scaler_state(extra.get("grad_scaler"))
         log.info("resuming %s at step %d", opt.out, start)
-    summary = f"{opt.data} ({ds.num_videos} videos, {sum(ts.num_frames(v) for v in ds.video_indices)} frames)"
+    summary = (f"{opt.data} ({columns['videos']} videos from {columns['clips']} clips, "
+               f"{sum(ts.num_frames(c) for c in split.train_clips)} frames)")
     rec = recipe(opt, model.config, summary)
+    rec["w_columns"] = columns  # how clips map to W's columns (resume checks it; `info` shows it)
+    if opt.held_out:
+        rec["held_out_by"] = split.held_out_by  # eval repeats this split (older models: a clip-level one)
     rec["content_loss"] = [k for k in ("vgg19", "vggface") if content and getattr(content, k) is not None]
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
-    loader = DataLoader(ds, batch_sampler=sampler, num_workers=opt.workers, collate_fn=_collate,
-                        persistent_workers=False, pin_memory=ex.device.type == "cuda",
-                        worker_init_fn=_quiet_worker)
+    loader = episode_loader(ds, sampler, opt.workers, pin=ex.device.type == "cuda")
     writer = _tensorboard(opt.log_dir) if dist.is_main and opt.log_dir else None
     bar = _bar(start, opt.steps, progress and dist.is_main)
     step = start
@@ -312,7 +343,8 @@ def train(opt: TrainOptions, progress: bool = True,
                     f"batch {opt.batch}x{dist.world}, K={opt.k}")
             nonce = uuid.uuid4().hex  # in both files: a crash between the two writes cannot pair them
             save_train_state(opt.out, step, trainer.optimizers, {"recipe": rec, "checkpoint_id": nonce,
-                                                                  "grad_scaler": trainer.scaler_state()})
+                                                                  "grad_scaler": trainer.scaler_state(),
+                                                                  "w_column_videos": split.train_names})
             save_model(opt.out, model, description=desc,
                        training={**rec, "steps_done": step, "world_size": dist.world, "checkpoint_id": nonce})
         dist_util.barrier()
@@ -320,10 +352,14 @@ def train(opt: TrainOptions, progress: bool = True,
     with sigterm_as_interrupt():  # SIGTERM checkpoints like Ctrl-C
         try:
             t0 = time.time()
+            t_wait = time.perf_counter()
             for batch in loader:
+                t_got = time.perf_counter()
                 result = trainer.step(batch)
                 step += 1
-                scalars = {**result.scalars(), **trainer.embedding_stats()}
+                scalars = {**result.scalars(), **trainer.embedding_stats()}  # .item(): waits for the device
+                # seconds this step waited for its batch (the input pipeline) and computed
+                scalars["time/data_s"], scalars["time/step_s"] = t_got - t_wait, time.perf_counter() - t_got
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k.replace("adversarial", "adv").replace("pixel_l1", "l1"): f"{v:.3f}"
@@ -338,6 +374,7 @@ def train(opt: TrainOptions, progress: bool = True,
                     checkpoint()
                 if on_step is not None:
                     on_step(step, scalars)
+                t_wait = time.perf_counter()
             checkpoint()
             if dist.is_main:
                 log.info("trained %d steps in %.0f s -> %s", step - start, time.time() - t0, opt.out)
@@ -355,10 +392,34 @@ def train(opt: TrainOptions, progress: bool = True,
     return model
 
 
-def _quiet_worker(_: int) -> None:
-    """Data workers leave SIGINT/SIGTERM to the main process, which checkpoints and stops them."""
+def default_workers() -> int:
+    """Data-loading processes per training process: min(4, its share of the CPUs - 1) (torchrun's
+    LOCAL_WORLD_SIZE processes on one machine share its CPUs)."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cpus // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return min(4, max(0, per_process - 1))
+
+
+def episode_loader(ds, sampler: StepBatchSampler, workers: int | None = None, pin: bool = False,
+                   prefetch: int = 2) -> DataLoader:
+    """Batches of episodes from the prepared store: ``workers`` processes (None: :func:`default_workers`;
+    0: in this process) each keep ``prefetch`` batches ready, pinned for an asynchronous copy to CUDA with
+    ``pin``.  A batch depends only on (seed, step, rank), never on the workers (sampling.py, episodes.py)."""
+    workers = default_workers() if workers is None else int(workers)
+    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, collate_fn=_collate, pin_memory=pin,
+                      persistent_workers=False, worker_init_fn=_data_worker if workers else None,
+                      prefetch_factor=prefetch if workers else None)
+
+
+def _data_worker(_: int) -> None:
+    """A data worker: one torch thread (the workers are the parallelism; more threads each would fight
+    the trainer's), and SIGINT/SIGTERM left to the main process, which checkpoints and stops them.
+    (Not ``cv2.setNumThreads``: in a forked worker whose parent used OpenCV's thread pool it hangs.)"""
     import signal
 
+    torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 

@@ -28,13 +28,21 @@ class StepResult:
         return out
 
 
+Optimizers = torch.optim.Optimizer | Sequence[torch.optim.Optimizer]
+
+
+def _all(opt: Optimizers) -> tuple[torch.optim.Optimizer, ...]:
+    return tuple(opt) if isinstance(opt, (list, tuple)) else (opt,)
+
+
 class AdversarialUpdate:
     """Alternating generator/discriminator updates.
 
     Args:
         discriminator: D (its parameters are only changed by ``dis_opt``).
         gen_params / dis_params: what each optimizer trains.
-        gen_opt / dis_opt: the optimizers.
+        gen_opt / dis_opt: the optimizers (or a sequence of them, stepped together: meta-learning
+            updates W's rows with its own, see lazy_adam.py).
         gen_loss: the generator objective.
         autocast: context factory for the forward passes (mixed precision).
         reduce_grads: called after each backward (distributed all-reduce), or None.
@@ -42,27 +50,27 @@ class AdversarialUpdate:
     """
 
     def __init__(self, *, discriminator: Discriminator, gen_params: Sequence[nn.Parameter],
-                 dis_params: Sequence[nn.Parameter], gen_opt: torch.optim.Optimizer,
-                 dis_opt: torch.optim.Optimizer, gen_loss: GeneratorLoss, autocast: Callable,
+                 dis_params: Sequence[nn.Parameter], gen_opt: Optimizers, dis_opt: Optimizers,
+                 gen_loss: GeneratorLoss, autocast: Callable,
                  reduce_grads: Callable | None = None, scaler: torch.amp.GradScaler | None = None):
         self.d = discriminator
         self.gen_params, self.dis_params = list(gen_params), list(dis_params)
-        self.gen_opt, self.dis_opt = gen_opt, dis_opt
+        self.gen_opt, self.dis_opt = _all(gen_opt), _all(dis_opt)
         self.gen_loss = gen_loss
         self.autocast = autocast
         self.reduce_grads = reduce_grads
         self.scaler = scaler
 
-    def _apply(self, loss: torch.Tensor, opt: torch.optim.Optimizer, params: list) -> None:
-        opt.zero_grad(set_to_none=True)
+    def _apply(self, loss: torch.Tensor, opts: tuple[torch.optim.Optimizer, ...], params: list) -> None:
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
         (self.scaler.scale(loss) if self.scaler else loss).backward()
         if self.reduce_grads is not None:
             self.reduce_grads(params)
+        for opt in opts:
+            (self.scaler.step(opt) if self.scaler else opt.step())
         if self.scaler:
-            self.scaler.step(opt)
             self.scaler.update()
-        else:
-            opt.step()
 
     def gen_update(self, render: Callable[[], torch.Tensor], real: torch.Tensor, y: torch.Tensor,
                    proj: Callable[[], torch.Tensor], match: Callable[[], tuple] | None = None
