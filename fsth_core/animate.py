@@ -2,9 +2,14 @@
 
 Stages: load sources (detect, crop) → motion (driver video retargeted, or procedural) →
 identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no partial file left).
+Generation runs pipelined by default (fsth_core.realtime: the generator's inputs, the network and
+the composition each in a thread of their own, the same frames as one after the other); a camera
+as the driver animates live, and a preview window shows the frames as they are made.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import tempfile
 import time
@@ -17,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fsth_core.animate_checks import check_options
-from fsth_core.compose import NativeCompositor, composed_frames
+from fsth_core.compose import NativeCompositor
 from fsth_core.device import Execution
 from fsth_core.finetune import finetune, finetune_recipe, options_from_recipe
 from fsth_core.landmarks.audio import audio_motion, load_audio
@@ -31,6 +36,8 @@ from fsth_core.media import load_image, mux_audio
 from fsth_core.options import METHODS, RETARGET_MODES
 from fsth_core.person import load_person, save_person
 from fsth_core.pipeline import FrameGenerator, RealismScorer, Sources, compute_identity, prepare_sources
+from fsth_core.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
+                                generation_threads, is_capture, mapped, open_camera, stop_requests, torch_threads)
 from fsth_core.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
 from fsth_core.warp import animate_warp
 from fsth_core.weights import load_model
@@ -62,6 +69,9 @@ class AnimateOptions:
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
     crf: int = 18                     # video quality of the output (x264 CRF: 0 best .. 51 worst)
     edit: ExpressionEdit | None = None  # expression edit applied to every frame of the motion
+    pipeline: bool = True             # stages in threads (the same frames); False: one after another
+    threads: int | None = None        # torch threads while generating; None: all CPUs but one when
+                                      # pipelined (one is left to the other stages and the encoder)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -80,11 +90,15 @@ class AnimateResult:
     written: int                     # frames written (fewer when interrupted)
     fps: float                       # frame rate of the video
     sources: int                     # pictures of the person
-    frames_per_s: float              # achieved: generation + composition + writing
+    frames_per_s: float              # achieved, end to end: the driver's landmarks, generation, paste-back, encoding
     finetune_steps: int | None = None
     held_frames: int | None = None   # frames --min-realism replaced (None: not asked)
     person: str | None = None
     audio: str | None = None
+    setup_s: float | None = None     # before the first frame: model, sources, identity, fine-tuning
+    camera: bool | None = None       # the driver was a camera (live)
+    skipped: int | None = None       # camera frames skipped while the pipeline was busy (their time held)
+    stopped: bool | None = None      # ended early by the user (q/Esc in the preview, Ctrl-C with a camera)
 
     def as_summary(self) -> dict:
         """A plain dict (the entries that are set), as printed by the command line."""
@@ -126,30 +140,61 @@ def audio_driven(sources: Sources, audio: str | os.PathLike, fps: float, seed: i
     return audio_motion(sources.points[0], samples, rate, fps=fps, seed=seed, intensity=intensity)
 
 
-def _bar(total: int, desc: str, enabled: bool):
+def _bar(total: int | None, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
 
 
 def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | os.PathLike], out: str | os.PathLike,
-            driver: str | os.PathLike | None = None, options: AnimateOptions = AnimateOptions(),
+            driver=None, options: AnimateOptions = AnimateOptions(),
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
             person_out: str | os.PathLike | None = None, progress: bool = True,
-            audio: str | os.PathLike | None = None) -> AnimateResult:
+            audio: str | os.PathLike | None = None, preview=False) -> AnimateResult:
     """Run the whole job; returns what it did (frames, fps, output paths, fine-tuning steps).  With ``audio``
-    (and no driver) the motion talks to that sound, and the sound is muxed into the video."""
-    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, driver, person_in, audio],
+    (and no driver) the motion talks to that sound, and the sound is muxed into the video.
+
+    ``driver``: a video or folder of frames; or a camera, live: its index (an int, or a string of digits
+    that names no file) or an object that reads like cv2.VideoCapture (``read() -> (ok, BGR frame)``).
+    A live recording runs until the camera ends, q/Esc in the preview or Ctrl-C, and the video of what
+    was recorded is written whole (a second Ctrl-C aborts and leaves nothing).  ``preview``: True for
+    an OpenCV window showing the frames with the achieved fps (a one-line ValueError where there is no
+    display), or an object with ``show(frame) -> bool`` (False: stop) and ``close()``."""
+    t_start = time.perf_counter()
+    cam = camera_index(driver)
+    live = cam is not None or is_capture(driver)
+    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, None if live else driver, person_in, audio],
                   files={"--person-out": person_out})
+    if live and (options.min_realism is not None or audio is not None):
+        raise ValueError("a camera driver works without --min-realism and --audio")
+    if options.method == "neural" and model_path is None:
+        raise ValueError("the neural method needs --model (or use --method warp)")
+    window = PreviewWindow() if preview is True else (preview or None)
+    capture = open_camera(cam) if cam is not None else (driver if live else None)
+    try:
+        return _animate(model_path, source_paths, out, driver, capture, options, frames_dir, person_in,
+                        person_out, progress, audio, window, t_start)
+    finally:
+        if window is not None and preview is True:
+            window.close()
+        if cam is not None:
+            capture.release()
+
+
+def _animate(model_path, source_paths, out, driver, capture, options: AnimateOptions, frames_dir, person_in,
+             person_out, progress: bool, audio, window, t_start: float) -> AnimateResult:
     ex = Execution.resolve(options.device, options.precision)
-    model = None
-    if options.method == "neural":
-        if model_path is None:
-            raise ValueError("the neural method needs --model (or use --method warp)")
-        model = load_model(model_path)
+    model = load_model(model_path) if options.method == "neural" else None
     size = model.config.image_size if model is not None else options.warp_size
     sources = load_sources(source_paths, size, options.backend)
-    if driver is not None:
+    landmarks_s, live = 0.0, capture is not None
+    if live:
+        fps = options.fps or capture_fps(capture)
+        options = dataclasses.replace(options, batch=1)  # live: one frame at a time, the lowest latency
+        points = None
+    elif driver is not None:
+        t = time.perf_counter()
         points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
                                     options.smoothing, progress, fps=options.fps)
+        landmarks_s = time.perf_counter() - t
         fps = options.fps or fps
     elif audio is not None:
         fps = options.fps or 25.0
@@ -157,16 +202,12 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     else:
         fps = options.fps or 25.0
         points = procedural(sources, options.seconds, fps, options.seed, options.intensity)
-    if options.edit is not None:
+    if options.edit is not None and points is not None:
         points = edit_landmarks(points, options.edit)
     info: dict = {}
     if model is not None:
         model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
                                           finetune_recipe(model_path))
-        frames = _neural_frames(model, identity, sources, points, options, ex)
-    else:
-        frames = _warp_frames(sources, points, options)
-    bar = _bar(len(points), "generating", progress)
     if audio is not None and Path(out).suffix.lower() not in AUDIO_OUT_EXTS:
         print(f"note: the sound is not added: {Path(out).suffix or 'PNG frames'} cannot carry it "
               f"(use {', '.join(AUDIO_OUT_EXTS)})")
@@ -174,25 +215,73 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     else:
         audio_out = audio
     video = out if audio_out is None else _sibling_temp(out, ".silent.mp4")
-    t0, held = time.perf_counter(), 0
+    pipe = Pipeline(options.pipeline, maxsize=1 if live else 2)
+    threads = options.threads or generation_threads(options.pipeline)
+    driver_stage = None
+    bar = _bar(None if live else len(points), "animating live" if live else "generating", progress)
     try:
-        with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
-            for f, was_held in frames:
-                sink.write(f)
-                held += was_held
-                bar.update(1)
-        frames_per_s = sink.count / max(time.perf_counter() - t0, 1e-9)  # generation + writing
+        with torch_threads(threads), stop_requests() if live else contextlib.nullcontext() as stop, pipe:
+            try:
+                if live:  # Ctrl-C ends the camera's stream: the frames on their way are finished and written
+                    from fsth_core.landmarks.detect import get_detector
+
+                    motion = LiveMotion(sources.points[0], size, get_detector(options.backend), options.retarget,
+                                        options.smoothing, fps, options.edit)
+                    points = driver_stage = LiveDriver(capture, motion, end=stop)
+                if model is not None:
+                    frames = _neural_frames(model, identity, sources, points, options, ex, pipe)
+                else:
+                    frames = _warp_frames(sources, points, options, pipe)
+                setup_s = time.perf_counter() - t_start - landmarks_s
+                t0 = time.perf_counter()
+                with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
+                    generated, held, stopped = _write(frames, sink, bar, window, driver_stage)
+                    if live and not generated:
+                        raise ValueError(f"{_camera_name(driver)}: no face was seen, nothing was recorded")
+                stopped = stopped or (live and stop.is_set())
+            finally:
+                if driver_stage is not None:
+                    driver_stage.close()
+        frames_per_s = generated / max(time.perf_counter() - t0 + landmarks_s, 1e-9)
         if audio_out is not None:
             mux_audio(video, audio_out, out)
     finally:
         bar.close()
         if audio_out is not None:
             Path(video).unlink(missing_ok=True)
-    return AnimateResult(out=str(out), method=options.method, frames=int(len(points)), written=sink.count,
-                         fps=fps, sources=len(sources.crops), frames_per_s=frames_per_s,
+    return AnimateResult(out=str(out), method=options.method, frames=generated if live else int(len(points)),
+                         written=sink.count, fps=fps, sources=len(sources.crops), frames_per_s=frames_per_s,
                          finetune_steps=info.get("finetune_steps"), person=info.get("person"),
                          held_frames=held if options.min_realism is not None and model is not None else None,
-                         audio=None if audio_out is None else str(audio_out))
+                         audio=None if audio_out is None else str(audio_out), setup_s=setup_s,
+                         camera=True if live else None,
+                         skipped=driver_stage.frames_skipped if live else None, stopped=stopped or None)
+
+
+def _camera_name(driver) -> str:
+    return f"camera {driver}" if camera_index(driver) is not None else "the camera"
+
+
+def _write(frames, sink: FrameSink, bar, window, live: LiveDriver | None) -> tuple[int, int, bool]:
+    """Write (and show) the frames -> (frames generated, frames held by --min-realism, stopped early).
+    ``live``: the camera's frames skipped while the pipeline was busy hold the previous frame, so the
+    video keeps the camera's timing."""
+    generated = held = 0
+    last = None
+    for f, was_held in frames:
+        skipped = live.skips.popleft() if live is not None else 0
+        for _ in range(skipped if last is not None else 0):
+            sink.write(last)
+        sink.write(f)
+        last = f
+        generated += 1
+        held += was_held
+        bar.update(1)
+        if window is not None and not window.show(f):
+            return generated, held, True
+    for _ in range(live.trailing if live is not None and last is not None else 0):
+        sink.write(last)
+    return generated, held, False
 
 
 def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
@@ -238,40 +327,49 @@ def _compositor(sources: Sources, size: int):
     return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size)
 
 
-def _warp_frames(sources: Sources, points: np.ndarray,
-                 options: AnimateOptions) -> Iterator[tuple[np.ndarray, bool]]:
+def _warp_frames(sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
+                 pipe: Pipeline | None = None) -> Iterator[tuple[np.ndarray, bool]]:
     """The mesh warp alone, as (frame, held=False) pairs: the whole picture at its own resolution, or
-    (no paste-back) head crops."""
+    (no paste-back) head crops.  ``pipe``: the warp runs in a thread of its own."""
+    pipe = pipe or Pipeline(enabled=False)
     if not options.paste_back:
-        for f in animate_warp(sources.crops[0], sources.points[0], points, progress=False):
-            yield f, False
-        return
-    comp = _compositor(sources, sources.crops.shape[1])
-    for part, mask in composed_frames(comp, points):
-        yield comp.paste(part)[0], False
+        frames = animate_warp(sources.crops[0], sources.points[0], points, progress=False)
+    else:
+        comp = _compositor(sources, sources.crops.shape[1])
+        frames = mapped(lambda p: comp.paste(comp.region_frame(p)[0])[0], points)
+    return ((f, False) for f in pipe.stage(frames, "warp"))
 
 
-def _neural_frames(model, identity, sources: Sources, points: np.ndarray, options: AnimateOptions,
-                   ex: Execution) -> Iterator[tuple[np.ndarray, bool]]:
+def _neural_frames(model, identity, sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
+                   ex: Execution, pipe: Pipeline | None = None) -> Iterator[tuple[np.ndarray, bool]]:
     """Generated frames: with paste-back, warp-guided models compose at the picture's resolution
     (the generator paints only its paint region) and the paper's plain generator is pasted back
     resized; without, head crops at the model's size.  (frame, held) pairs: held is True where
-    --min-realism replaced the frame by the last kept one; the caller counts them."""
+    --min-realism replaced the frame by the last kept one; the caller counts them.
+
+    ``pipe``: the stages run in threads of their own — the generator's inputs (landmark images, the
+    mesh warp at the model's size, the paint region), the network, the composition, the realism
+    score — each a step ahead of the next; the frames are the same."""
+    pipe = pipe or Pipeline(enabled=False)
     gen = FrameGenerator(model, identity, ex, batch=options.batch)
     tf, size = sources.transforms[0], gen.size
-    if options.paste_back and gen.warp_guided:
+    warp_paste = options.paste_back and gen.warp_guided
+    room = pipe.maxsize * options.batch  # a stage that works in batches is a batch ahead
+    composed = room if options.min_realism is not None else None  # the realism stage takes frames in batches
+    outs = pipe.stage(gen.batch_outputs(pipe.stage(gen.batch_inputs(points), "inputs"), parts=warp_paste,
+                                        with_points=True), "generate", maxsize=room)
+    if warp_paste:
         comp = _compositor(sources, size)
-        frames = (comp.paste(part)[0] for part, _ in composed_frames(comp, points, gen))
-        to_model = (lambda f: tf.apply(f, size))  # noqa: E731 - what the discriminator scores
+        frames = pipe.stage(mapped(lambda pp: comp.paste(comp.region_frame(*pp)[0])[0], outs), "compose", composed)
     elif options.paste_back:
-        frames = (paste_back(sources.images[0], f, tf) for f in gen.stream(points))
-        to_model = (lambda f: tf.apply(f, size))  # noqa: E731
+        frames = pipe.stage(mapped(lambda pp: paste_back(sources.images[0], pp[1], tf), outs), "compose", composed)
     else:
-        frames, to_model = gen.stream(points), None
+        frames = (f for _, f in outs)
+    to_model = (lambda f: tf.apply(f, size)) if options.paste_back else None  # noqa: E731 - what D scores
     if options.min_realism is None:
         return ((f, False) for f in frames)
     scorer = RealismScorer(model, identity, ex, options.batch)
-    return _hold_unrealistic(frames, points, scorer, options.min_realism, to_model)
+    return pipe.stage(_hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")
 
 
 def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,

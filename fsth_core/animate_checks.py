@@ -9,6 +9,7 @@ from fsth_core.media import DEFAULT_FPS, MAX_FPS  # noqa: F401 - the frame-rate 
 MAX_BATCH = 1024           # frames generated at once
 MAX_FINETUNE_STEPS = 100_000
 MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively
+MAX_THREADS = 1024         # torch threads while generating
 
 
 def _number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:
@@ -50,3 +51,7 @@ def check_options(opt) -> None:
         _number("finetune_pixel_l1", opt.finetune_pixel_l1, 0, 1e6)
     if opt.min_realism is not None:
         _number("min_realism", opt.min_realism, -math.inf, math.inf)
+    if opt.threads is not None:
+        _integer("threads", opt.threads, 1, MAX_THREADS)
+    if not isinstance(opt.pipeline, bool):
+        raise ValueError(f"pipeline must be True or False, got {opt.pipeline!r}")

@@ -334,7 +334,7 @@ class VideoWriter:
         try:
             if gen is not None:
                 gen.close()
-        except Exception:
+        except BaseException:  # Ctrl-C while ffmpeg finishes the file too: no partial file is left
             if exc_type is None:
                 tmp.unlink(missing_ok=True)
                 raise

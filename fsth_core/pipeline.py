@@ -129,24 +129,42 @@ class FrameGenerator:
         return self.guide is not None
 
     @torch.inference_mode()
-    def _forward(self, points: np.ndarray, guide=None):
-        """[B,68,2] -> (generated [B,3,S,S], paint weight [B,1,S,S] | None, warped [B,3,S,S] | None).
-        ``guide``: a WarpGuide of another source than the identity's (video-to-video)."""
-        from fsth_core.guidance import region_of
-
+    def inputs(self, points: np.ndarray, guide=None) -> torch.Tensor:
+        """The generator's input for [B,68,2] crop pixels: landmark images [B,3,S,S] (warp-guided models:
+        with the warped source, its validity and the paint region, [B,7|8,S,S]), on the device.  The
+        first half of generation (drawing and mesh warps: OpenCV/numpy), separate from :meth:`outputs`
+        so the two can run in different threads.  ``guide``: a WarpGuide of another source than the
+        identity's (video-to-video)."""
         y = landmark_images(points, self.size)
         if self.guide is None:
+            return self.ex.input(y)
+        return self.ex.input((guide or self.guide).inputs(y, points))
+
+    @torch.inference_mode()
+    def outputs(self, y: torch.Tensor):
+        """The network on :meth:`inputs`' tensor -> (generated [B,3,S,S], paint weight [B,1,S,S] | None,
+        warped [B,3,S,S] | None)."""
+        from fsth_core.guidance import region_of
+
+        if self.guide is None:
             with self.ex.autocast():
-                return self.g(self.ex.input(y), self.psi).float(), None, None
-        y = self.ex.input((guide or self.guide).inputs(y, points))
+                return self.g(y, self.psi).float(), None, None
         with self.ex.autocast():
             rgb, m = self.g.parts(y[:, :self.g.in_channels], self.psi)
         w = (1 - m.float()) * region_of(y.float())
         return rgb.float(), torch.where(w < 1.0 / 512, torch.zeros_like(w), w), y[:, 3:6].float()
 
+    def _forward(self, points: np.ndarray, guide=None):
+        """[B,68,2] -> (generated [B,3,S,S], paint weight [B,1,S,S] | None, warped [B,3,S,S] | None)."""
+        return self.outputs(self.inputs(points, guide))
+
     def render(self, points: np.ndarray) -> np.ndarray:
         """[B,68,2] crop pixels (at the model's size S) -> uint8 [B,S,S,3]."""
-        rgb, w, warped = self._forward(points)
+        return self._frames(self._forward(points))
+
+    @staticmethod
+    def _frames(out) -> np.ndarray:
+        rgb, w, warped = out
         return from_network(rgb if w is None else blend(warped, rgb, w))
 
     def paint(self, points: np.ndarray, source: tuple[np.ndarray, np.ndarray] | None = None
@@ -160,29 +178,52 @@ class FrameGenerator:
         if source is not None:
             from fsth_core.guidance import WarpGuide
             guide = WarpGuide(source[0], source[1], region=True)
-        rgb, w, _ = self._forward(points, guide)
+        return self._paints(self._forward(points, guide))
+
+    @staticmethod
+    def _paints(out) -> tuple[np.ndarray, np.ndarray]:
+        rgb, w, _ = out
         rgb = ((rgb.clamp(-1, 1) + 1) * 127.5).movedim(1, -1).cpu().numpy()
         return rgb, w[:, 0].cpu().numpy()
+
+    def batch_inputs(self, points: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
+        """(landmark sets [B,68,2], :meth:`inputs`) for a stream of [68,2] sets, in batches of ``batch``."""
+        for b in _batches(points, self.batch):
+            yield b, self.inputs(b)
+
+    def batch_outputs(self, batches: Iterable[tuple[np.ndarray, torch.Tensor]], parts: bool = False,
+                      with_points: bool = False) -> Iterator:
+        """The network on :meth:`batch_inputs`' batches -> a frame uint8 [S,S,3] (``parts``: a ``paint``
+        pair) per landmark set; ``with_points``: (landmarks [68,2], that) pairs."""
+        if parts and self.guide is None:
+            raise ValueError("paint() needs a warp-guided model")
+        for b, y in batches:
+            out = self.outputs(y)
+            out = _unbatch(self._paints(out) if parts else self._frames(out), parts)
+            yield from (zip(b, out) if with_points else out)
 
     def stream(self, points: Iterable[np.ndarray], total: int | None = None,
                progress: Progress | None = None, parts: bool = False) -> Iterator:
         """Yield uint8 [S,S,3] frames (or, with ``parts``, ``paint`` pairs) for a stream of [68,2]
         landmark sets (any length)."""
-        step = self.paint if parts else self.render
-        buf, done = [], 0
-        for p in points:
-            buf.append(np.asarray(p, np.float32))
-            if len(buf) == self.batch:
-                yield from _unbatch(step(np.stack(buf)), parts)
-                done += len(buf)
-                buf = []
-                if progress:
-                    progress(done, total or done)
-        if buf:
-            yield from _unbatch(step(np.stack(buf)), parts)
-            done += len(buf)
+        done = 0
+        for b, y in self.batch_inputs(points):
+            yield from self.batch_outputs([(b, y)], parts)
+            done += len(b)
             if progress:
                 progress(done, total or done)
+
+
+def _batches(points: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Landmark sets [68,2] in stacks [<=size,68,2], as they come."""
+    buf = []
+    for p in points:
+        buf.append(np.asarray(p, np.float32))
+        if len(buf) == size:
+            yield np.stack(buf)
+            buf = []
+    if buf:
+        yield np.stack(buf)
 
 
 def _unbatch(out, parts: bool):

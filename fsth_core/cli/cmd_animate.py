@@ -10,7 +10,8 @@ HELP = "animate 1-32 source images of a person with a driving video or procedura
 
 
 def add_arguments(p) -> None:
-    from fsth_core.animate_checks import DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY
+    from fsth_core.animate_checks import (DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY,
+                                          MAX_THREADS)
     from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
     from fsth_core.landmarks.motion import MAX_FRAMES
     from fsth_core.media import CRF_RANGE
@@ -24,7 +25,9 @@ def add_arguments(p) -> None:
                      help="video-to-video: re-animate the face in this video (or folder of frames), frame by frame "
                           "at its own resolution; the motion (--driver or --motion) is added to its own")
     motion = p.add_mutually_exclusive_group(required=True)
-    motion.add_argument("--driver", metavar="VIDEO", help="driving video (or folder of frames)")
+    motion.add_argument("--driver", metavar="VIDEO|N",
+                        help="driving video (or folder of frames); or a camera index (0: the first webcam): live, "
+                             "until q/Esc in --preview or Ctrl-C, and the video of what was recorded is written")
     motion.add_argument("--motion", choices=MOTIONS,
                         help="procedural motion: talk = blinks, speech, head turns; still = the source's own pose "
                              "(with --edit: a posed portrait)")
@@ -76,7 +79,14 @@ def add_arguments(p) -> None:
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
-    p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8, help="frames generated at once")
+    p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8,
+                   help="frames generated at once (a camera: 1, the lowest latency)")
+    p.add_argument("--preview", action="store_true",
+                   help="show the frames in a window as they are made, with the achieved fps (q/Esc: stop, the "
+                        "video so far is written); needs a display and OpenCV with window support (opencv-python)")
+    p.add_argument("--threads", type=ints(1, MAX_THREADS), metavar="N",
+                   help="torch threads while generating (default: all CPUs but one, which the other stages of "
+                        "the pipeline and the video encoder use)")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -89,6 +99,12 @@ def run(args) -> int:
     if args.source_video and (args.audio or args.person or args.person_out or args.min_realism is not None):
         raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out "
                          "or --min-realism)")
+    from fsth_core.realtime import PreviewWindow, camera_index
+
+    if args.source_video and (args.preview or camera_index(args.driver) is not None):
+        raise ValueError("--source-video works with a driver video (not a camera) and without --preview")
+    if args.min_realism is not None and camera_index(args.driver) is not None:
+        raise ValueError("--min-realism works with a driver video or --motion, not a camera")
     opt = AnimateOptions(method=args.method, finetune_steps=0 if args.no_finetune else args.finetune_steps,
                          finetune_lr_g=args.finetune_lr[0] if args.finetune_lr else None,
                          finetune_lr_d=args.finetune_lr[1] if args.finetune_lr else None,
@@ -97,18 +113,26 @@ def run(args) -> int:
                          intensity=0.0 if args.motion == "still" else args.intensity,
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
-                         edit=ExpressionEdit.parse(args.edit) if args.edit else None)
+                         edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads)
     if args.source_video:
         from fsth_core.video2video import animate_clip
         s = animate_clip(args.model, args.source_video, args.out, args.driver, opt, args.frames_dir,
                          progress=not args.quiet)
     else:
-        s = animate(args.model, args.source, args.out, driver=args.driver, options=opt, frames_dir=args.frames_dir,
-                    person_in=args.person, person_out=args.person_out, progress=not args.quiet,
-                    audio=args.audio).as_summary()
+        window = PreviewWindow() if args.preview else None  # no display: one error line, before any work
+        try:
+            s = animate(args.model, args.source, args.out, driver=args.driver, options=opt,
+                        frames_dir=args.frames_dir, person_in=args.person, person_out=args.person_out,
+                        progress=not args.quiet, audio=args.audio, preview=window).as_summary()
+        finally:
+            if window is not None:
+                window.close()
     print(f"wrote {s['out']}: {s['written']} frames at {s['fps']:g} fps ({s['method']}"
           + (f", fine-tuned {s['finetune_steps']} steps" if s.get("finetune_steps") else "")
           + (f", {s['held_frames']} unrealistic frames held" if "held_frames" in s else "")
           + (", with sound" if "audio" in s else "")
-          + (f"; {s['frames_per_s']:.1f} frames/s" if "frames_per_s" in s else "") + ")")
+          + (f", camera: {s['skipped']} frames skipped while busy" if s.get("camera") else "")
+          + (", stopped by the user" if s.get("stopped") else "")
+          + (f"; {s['frames_per_s']:.1f} frames/s end to end" if "frames_per_s" in s else "")
+          + (f", set-up {s['setup_s']:.1f} s" if "setup_s" in s else "") + ")")
     return 0

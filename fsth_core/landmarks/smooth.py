@@ -76,3 +76,42 @@ def smooth_landmarks(points: np.ndarray, strength: float, fps: float = 25.0) -> 
     fwd = one_euro(x, fps, min_cutoff, beta)
     both = one_euro(fwd[::-1], fps, min_cutoff, beta)[::-1]
     return (both * scale + origin).astype(np.float32)
+
+
+class OneEuroStream:
+    """The causal One-Euro filter of :func:`smooth_landmarks`, one frame at a time, for live input
+    (a camera) where later frames are not known yet: the forward pass only (some lag on fast motion,
+    which the offline backward pass removes), points normalized by the first frame's face size.
+
+        f = OneEuroStream(0.3, fps=30)
+        smoothed = f(points)   # [68, 2] -> float32 [68, 2], frame after frame
+    """
+
+    def __init__(self, strength: float, fps: float = 25.0):
+        if not 0.0 <= float(strength) <= 1.0:
+            raise ValueError(f"smoothing strength must be in [0, 1], got {strength}")
+        self.strength = float(strength)
+        self.dt = 1.0 / (float(fps) if fps and fps > 0 else 25.0)
+        self.min_cutoff, self.beta = one_euro_params(strength) if strength else (0.0, 0.0)
+        self.a_d = _alpha(1.0, self.dt)
+        self._scale = self._origin = self._prev = self._dprev = None
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, np.float32)
+        if pts.shape != (68, 2):
+            raise ValueError(f"expected landmarks [68, 2], got {list(pts.shape)}")
+        if self.strength == 0:
+            return pts.copy()
+        if self._prev is None:
+            self._scale = face_scale(pts[None])
+            self._origin = pts.mean(axis=0)
+            self._prev = (pts - self._origin) / self._scale
+            self._prev = self._prev.astype(np.float64)
+            self._dprev = np.zeros_like(self._prev)
+            return pts.copy()
+        x = ((pts - self._origin) / self._scale).astype(np.float64)
+        dx = (x - self._prev) / self.dt
+        self._dprev = self.a_d * dx + (1 - self.a_d) * self._dprev
+        a = _alpha(self.min_cutoff + self.beta * np.abs(self._dprev), self.dt)
+        self._prev = a * x + (1 - a) * self._prev
+        return (self._prev * self._scale + self._origin).astype(np.float32)
