@@ -6,7 +6,7 @@
 - ``*_painted``: the same photos turned into an old oil painting here (edge-preserving
   stylization, brush-stroke texture, yellowed varnish and a craquelure network), so the crackle
   and the brushwork a painting has are there to be kept.
-- ``synthetic``: a synthetic head of the project's own generator (fsth_core.data.synthetic), 512 px.
+- ``synthetic``: a synthetic head of the project's own generator (fsth_core.synthetic.heads), 512 px.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _hopper() -> np.ndarray | None:
     path = Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "sample_data" / "grace_hopper.jpg"
     if not path.is_file():
         return None
-    from fsth_core.media import load_image
+    from fsth_core.io.media import load_image
     return load_image(path)
 
 
@@ -53,7 +53,7 @@ def portraits(include: tuple[str, ...] = ("astronaut", "astronaut_painted", "hop
     """Name -> uint8 RGB picture, for those available here."""
     import skimage.data
 
-    from fsth_core.data.synthetic import synthetic_portrait
+    from fsth_core.synthetic.heads import synthetic_portrait
 
     out: dict[str, np.ndarray] = {}
     photos = {"astronaut": skimage.data.astronaut(), "hopper": _hopper()}

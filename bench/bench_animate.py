@@ -71,8 +71,8 @@ def make_driver(path: Path, size: int, seconds: float, fps: float = 25.0) -> Pat
     """The bundled portrait, mesh-warped with procedural talking motion, resized to size x size -> mp4."""
     import cv2
 
-    from fsth_core.animate import AnimateOptions, animate
-    from fsth_core.media import VideoWriter, iter_frames
+    from fsth_core.inference.animate import AnimateOptions, animate
+    from fsth_core.io.media import VideoWriter, iter_frames
 
     with tempfile.TemporaryDirectory(prefix="fsth_drv_") as tmp:
         frames = Path(tmp) / "frames/"
@@ -129,12 +129,12 @@ class StageClock:
 
     @contextlib.contextmanager
     def installed(self):
-        import fsth_core.animate as animate_mod
-        import fsth_core.media as media
-        from fsth_core.compose import NativeCompositor
+        import fsth_core.inference.animate as animate_mod
+        import fsth_core.io.media as media
+        from fsth_core.inference.compose import NativeCompositor
+        from fsth_core.inference.pipeline import FrameGenerator
+        from fsth_core.io.sinks import FrameSink
         from fsth_core.landmarks.track import FaceTracker
-        from fsth_core.pipeline import FrameGenerator
-        from fsth_core.sinks import FrameSink
 
         self._wrap_iter(media, "iter_frames", "decode")
         self._wrap(FaceTracker, "step", "landmarks")
@@ -160,7 +160,7 @@ def old_adain():
     """AdaIN as it was: instance norm on an fp32 copy, the result cast back (what "before" runs)."""
     import torch.nn.functional as F
 
-    from fsth_core.layers import AdaIN
+    from fsth_core.models.layers import AdaIN
 
     def forward(self, x, psi):
         p = psi[:, self.offset:self.offset + self.num_params].float()
@@ -193,7 +193,7 @@ def busy_processes(n: int):
 
 
 def run_once(variant: str, driver: Path, model: Path, out: Path) -> dict:
-    from fsth_core.animate import AnimateOptions, animate
+    from fsth_core.inference.animate import AnimateOptions, animate
 
     clock = StageClock()
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -231,7 +231,7 @@ def tracking_check(driver: Path) -> dict:
 
 
 def max_difference(a: Path, b: Path) -> int:
-    from fsth_core.media import iter_frames
+    from fsth_core.io.media import iter_frames
 
     worst = 0
     for fa, fb in zip(iter_frames(a), iter_frames(b)):
@@ -255,8 +255,8 @@ def main() -> int:
 
     import torch
 
-    from fsth_core.media import probe
-    from fsth_core.realtime import cpu_count
+    from fsth_core.inference.realtime import cpu_count
+    from fsth_core.io.media import probe
 
     with tempfile.TemporaryDirectory(prefix="fsth_bench_animate_") as tmp, busy_processes(args.busy):
         tmp = Path(tmp)

@@ -5,7 +5,7 @@
 
 A fresh model of the preset (weights do not change memory or speed), one synthetic portrait as the
 source, procedural talking motion of --frames frames from its landmarks, FrameGenerator.stream →
-fsth_core.media.VideoWriter (H.264 mp4 in a temporary folder, deleted at the end). Prints the
+fsth_core.io.media.VideoWriter (H.264 mp4 in a temporary folder, deleted at the end). Prints the
 process's peak RSS (getrusage) and current RSS (/proc/self/statm, Linux) when each mark is reached.
 """
 from __future__ import annotations
@@ -41,13 +41,15 @@ def main() -> int:
     add_json_arg(ap)
     args = ap.parse_args()
 
-    from fsth_core.config import preset
-    from fsth_core.data.synthetic import synthetic_portrait
-    from fsth_core.device import Execution
+    from fsth_core.inference.pipeline import compute_identity, FrameGenerator
+
+    from fsth_core.inference.types import Sources
+    from fsth_core.io.media import VideoWriter
     from fsth_core.landmarks.motion import procedural_motion
-    from fsth_core.media import VideoWriter
-    from fsth_core.model import build_model
-    from fsth_core.pipeline import FrameGenerator, Sources, compute_identity
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.runtime.device import Execution
+    from fsth_core.synthetic.heads import synthetic_portrait
 
     ex = Execution.resolve(args.device, args.precision)
     cfg = preset(args.preset)

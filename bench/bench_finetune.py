@@ -3,8 +3,8 @@
     python bench/bench_finetune.py [--presets tiny cpu128] [--shots 1 8 32] [--steps 6] [--warmup 2]
         [--device auto] [--precision fp32] [--json out.json]
 
-Sources: T frames of one synthetic identity (fsth_core.data.synthetic) at the preset's size. A fresh
-model per preset; each run does ``--warmup + --steps`` steps of fsth_core.finetune.finetune and the
+Sources: T frames of one synthetic identity (fsth_core.synthetic.heads) at the preset's size. A fresh
+model per preset; each run does ``--warmup + --steps`` steps of fsth_core.inference.finetune.finetune and the
 table gives the median duration of the steps after the warm-up ones (timed at the progress callback).
 A step is one generator and one discriminator update on a batch of min(4, T) frames, so T beyond 4
 changes the per-step cost only through the warp-guide/landmark inputs prepared once per run.
@@ -24,13 +24,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 from bench._common import add_json_arg, emit  # noqa: E402
-from fsth_core.config import preset  # noqa: E402
-from fsth_core.data.synthetic import identity_landmarks_sequence, render_sequence, synthetic_identity  # noqa: E402
-from fsth_core.device import Execution  # noqa: E402
-from fsth_core.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
-from fsth_core.losses import ContentLoss  # noqa: E402
-from fsth_core.model import build_model  # noqa: E402
-from fsth_core.pipeline import Sources, compute_identity  # noqa: E402
+from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
+from fsth_core.inference.pipeline import compute_identity  # noqa: E402
+from fsth_core.inference.types import Sources  # noqa: E402
+from fsth_core.models.config import preset  # noqa: E402
+from fsth_core.models.losses import ContentLoss  # noqa: E402
+from fsth_core.models.model import build_model  # noqa: E402
+from fsth_core.runtime.device import Execution  # noqa: E402
+from fsth_core.synthetic.heads import identity_landmarks_sequence, render_sequence, synthetic_identity  # noqa: E402
 
 
 def sources(t: int, size: int) -> Sources:

@@ -8,13 +8,13 @@ and the speed-up of each inference optimization over the plain eager fp32 model.
 
 Table 1 (speed): the folded (spectral norm baked in) generator, ψ precomputed, channels_last on
 CPU/CUDA, autocast for bf16, median seconds per call over repeats after a warm-up call; achieved
-GFLOP/s = fsth_core.model.generator_gflops(config) × frames/s, next to the device's measured peak
+GFLOP/s = fsth_core.models.model.generator_gflops(config) × frames/s, next to the device's measured peak
 (a large 3×3 conv in the same dtype, bench._common.measure_peak_gflops). A configuration whose
 estimated call time exceeds --cap/2 seconds is skipped (shown as such), so the CPU default stays short.
 
 Table 2 (formats, one preset, side by side): fp32 and bf16 autocast, contiguous and channels_last, per
 batch; ms per frame, and bf16's PSNR against the fp32 output (outputs in [0, 1]); the row marked
-``<- auto`` is what fsth_core.device.Execution.resolve(device, "auto") picks for inference. With
+``<- auto`` is what fsth_core.runtime.device.Execution.resolve(device, "auto") picks for inference. With
 ``--reference PATH`` (a checkout of the public reimplementation, vincent-thevenin/Realistic-Neural-Talking-
 Head-Models; never committed) its generator (fp32, its own eval mode, 256 px) is timed in the same run, and
 ``x_reference`` says how many times faster each row is. On CPU the table is timed at 256 px.
@@ -40,9 +40,9 @@ import torch  # noqa: E402
 from bench._reference import load_reference_generator, reference_call  # noqa: E402
 from bench._common import (_jsonable, add_json_arg, environment, measure_peak_gflops, print_table,  # noqa: E402
                            sync_for, time_fn)
-from fsth_core.config import preset  # noqa: E402
-from fsth_core.device import autocast  # noqa: E402
-from fsth_core.model import build_model, generator_gflops  # noqa: E402
+from fsth_core.models.config import preset  # noqa: E402
+from fsth_core.models.model import build_model, generator_gflops  # noqa: E402
+from fsth_core.runtime.device import autocast  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
@@ -153,7 +153,7 @@ def optimization_table(args, device: torch.device) -> list[dict]:
 def formats_table(args, device: torch.device) -> list[dict]:
     """One preset, side by side in this process: fp32 / bf16 × contiguous / channels_last × batch, the
     configuration Execution.resolve(device, "auto") picks marked, and bf16's PSNR against fp32."""
-    from fsth_core.device import Execution
+    from fsth_core.runtime.device import Execution
 
     sync = sync_for(device)
     cfg = preset(args.formats_preset)

@@ -3,7 +3,7 @@
     python bench/bench_train.py [--presets tiny] [--workers 0 2] [--steps 12] [--warmup 3] [--batch 4]
         [--k 4] [--device auto] [--precision auto] [--json out.json]
 
-Data: a small synthetic training set (fsth_core.data.synthetic, as ``python -m fsth_core synth`` writes
+Data: a small synthetic training set (fsth_core.synthetic.heads, as ``python -m fsth_core synth`` writes
 it) at each preset's size, in a temporary folder. Each run is fsth_core.training.meta.train itself, for
 ``--warmup + --steps`` steps with ``--workers`` data-loading processes; every step reports the seconds it
 waited for its batch (``time/data_s``) and computed (``time/step_s``, up to the losses' values, so the
@@ -28,11 +28,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 
 from bench._common import add_json_arg, emit  # noqa: E402
-from fsth_core.config import preset  # noqa: E402
-from fsth_core.data.synthetic import write_synthetic_dataset  # noqa: E402
-from fsth_core.device import Execution  # noqa: E402
-from fsth_core.losses import VGG_FILES  # noqa: E402
-from fsth_core.paths import find_weights  # noqa: E402
+from fsth_core.models.config import preset  # noqa: E402
+from fsth_core.models.losses import VGG_FILES  # noqa: E402
+from fsth_core.runtime.device import Execution  # noqa: E402
+from fsth_core.runtime.paths import find_weights  # noqa: E402
+from fsth_core.synthetic.heads import write_synthetic_dataset  # noqa: E402
 from fsth_core.training.meta import TrainOptions, train  # noqa: E402
 
 LOADER_BOUND = 0.10  # the training process waits for data more than this share of a step

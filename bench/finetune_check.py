@@ -26,13 +26,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fsth_core.device import Execution  # noqa: E402
-from fsth_core.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
-from fsth_core.finetune_pairs import perturb  # noqa: E402
-from fsth_core.guidance import paint_region  # noqa: E402
-from fsth_core.pipeline import FrameGenerator, Sources, compute_identity, realism_scores  # noqa: E402
+from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
+from fsth_core.inference.finetune_pairs import perturb  # noqa: E402
+from fsth_core.inference.pipeline import compute_identity, FrameGenerator, realism_scores  # noqa: E402
+from fsth_core.inference.types import Sources  # noqa: E402
+from fsth_core.models.guidance import paint_region  # noqa: E402
+from fsth_core.models.weights import load_model  # noqa: E402
+from fsth_core.runtime.device import Execution  # noqa: E402
 from fsth_core.warp import MeshWarper  # noqa: E402
-from fsth_core.weights import load_model  # noqa: E402
 
 
 def errors(frames, real, regions) -> tuple[float, float]:
@@ -58,8 +59,8 @@ def people_from_data(args, size):
 
 def people_from_photos(args, size):
     from bench._portraits import portraits
+    from fsth_core.inference.pipeline import prepare_sources
     from fsth_core.landmarks.track import extract_landmarks
-    from fsth_core.pipeline import prepare_sources
 
     for name, img in portraits().items():
         pts = extract_landmarks([img], progress=False, name=name).points[0]

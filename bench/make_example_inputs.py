@@ -2,7 +2,7 @@
 
     python bench/make_example_inputs.py [--out example_workflows/inputs]
 
-* fsth_speech.wav: 3 s of synthetic speech-like sound (fsth_core/data/synthetic_audio.py, seed 0).
+* fsth_speech.wav: 3 s of synthetic speech-like sound (fsth_core/synthetic/audio.py, seed 0).
 * fsth_driver.mp4: the demo's own output: the bundled portrait (NASA, public domain) animated by the
   bundled checkpoint, talking to fsth_speech.wav (so the clip carries that sound), cut to the head.
 * fsth_photo_1..3.jpg: three frames of that animation (different expressions), the same size.
@@ -30,10 +30,10 @@ def main() -> int:
     import numpy as np
     from scipy.io import wavfile
 
-    from fsth_core.animate import AnimateOptions, animate
-    from fsth_core.data.synthetic_audio import synthetic_speech
-    from fsth_core.demo import demo_checkpoint
-    from fsth_core.paths import EXAMPLE_INPUTS, PORTRAIT
+    from fsth_core.inference.animate import AnimateOptions, animate
+    from fsth_core.inference.demo import demo_checkpoint
+    from fsth_core.runtime.paths import EXAMPLE_INPUTS, PORTRAIT
+    from fsth_core.synthetic.audio import synthetic_speech
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=EXAMPLE_INPUTS)

@@ -30,11 +30,11 @@ import numpy as np  # noqa: E402
 
 from bench._common import add_json_arg, emit  # noqa: E402
 from bench._portraits import portraits  # noqa: E402
-from fsth_core.compose import NativeCompositor  # noqa: E402
+from fsth_core.inference.compose import NativeCompositor  # noqa: E402
+from fsth_core.inference.pipeline import prepare_sources  # noqa: E402
 from fsth_core.landmarks.motion import procedural_motion  # noqa: E402
 from fsth_core.landmarks.paste import paste_back  # noqa: E402
 from fsth_core.landmarks.track import extract_landmarks  # noqa: E402
-from fsth_core.pipeline import prepare_sources  # noqa: E402
 from fsth_core.warp import MeshWarper  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def crop256_frame(image, sources, warper, p):
 
 
 def run_portrait(name, image, model, args, out_dir: Path) -> list[dict]:
-    from fsth_core.pipeline import FrameGenerator, compute_identity
+    from fsth_core.inference.pipeline import compute_identity, FrameGenerator
 
     pts = extract_landmarks([image], progress=False, name=name).points[0]
     size = model.config.image_size if model is not None else 256
@@ -130,7 +130,7 @@ def main() -> None:
     args = ap.parse_args()
     model = None
     if args.model:
-        from fsth_core.weights import load_model
+        from fsth_core.models.weights import load_model
         model = load_model(args.model)
     rows = []
     for name, image in portraits().items():

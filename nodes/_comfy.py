@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fsth_core.paths import PACK_WEIGHTS, register_weights_dir, weights_dirs
+from fsth_core.runtime.paths import PACK_WEIGHTS, register_weights_dir, weights_dirs
 
 MODELS = "fsth"                  # models/fsth: model checkpoints
 IDENTITIES = "fsth_identities"   # models/fsth_identities and output/fsth_identities: person files
@@ -120,7 +120,7 @@ def torch_device() -> torch.device:
     mm = model_management()
     if mm is not None:
         return mm.get_torch_device()
-    from fsth_core.device import pick_device
+    from fsth_core.runtime.device import pick_device
     return pick_device("auto")
 
 
@@ -137,12 +137,12 @@ def free_memory() -> None:
 
 def make_room(module: torch.nn.Module, batch: int, image_size: int, training: bool = False) -> None:
     """Before a job on a GPU: ask ComfyUI to unload its models (a diffusion model, say) until the memory
-    ``fsth_core.device.memory_estimate`` gives is free.  Nothing on the CPU or outside ComfyUI."""
+    ``fsth_core.runtime.device.memory_estimate`` gives is free.  Nothing on the CPU or outside ComfyUI."""
     mm = model_management()
     device = torch_device()
     if mm is None or device.type == "cpu":
         return
-    from fsth_core.device import memory_estimate
+    from fsth_core.runtime.device import memory_estimate
 
     mm.free_memory(memory_estimate(module, batch, image_size, training), device)
     mm.soft_empty_cache()
@@ -205,7 +205,7 @@ def install_example_inputs() -> list[Path]:
     fp = folder_paths()
     if fp is None:
         return []
-    from fsth_core.paths import example_inputs, install_missing
+    from fsth_core.runtime.paths import example_inputs, install_missing
 
     try:
         return install_missing(example_inputs(), fp.get_input_directory())

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fsth_core.inference.types import Identity
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
-from fsth_core.model import TalkingHeadModel
-from fsth_core.pipeline import Identity
+from fsth_core.models.model import TalkingHeadModel
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,7 +30,7 @@ class FSTHModel:
 
     def execution(self):
         """fsth_core Execution on ComfyUI's compute device with this model's precision."""
-        from fsth_core.device import Execution
+        from fsth_core.runtime.device import Execution
 
         from ._comfy import torch_device
         return Execution.resolve(torch_device(), self.precision)
@@ -65,11 +65,11 @@ class FSTHLandmarks:
 
     def head_box(self) -> CropTransform:
         """The head box these points are cropped with: ``crop`` if set, else one stable box over
-        all frames (as fsth_core.pipeline.prepare_sources does for a single image)."""
+        all frames (as fsth_core.inference.pipeline.prepare_sources does for a single image)."""
         return self.crop if self.crop is not None else head_crop_box(self.points, self.image_size)
 
     def source_box(self) -> CropTransform:
-        """The head box of the first frame (the crop fsth_core.pipeline.prepare_sources makes)."""
+        """The head box of the first frame (the crop fsth_core.inference.pipeline.prepare_sources makes)."""
         return head_crop_box(self.points[0], self.image_size)
 
     def in_crop(self, size: int) -> np.ndarray:
@@ -85,7 +85,7 @@ class FSTHIdentity:
     name: str = "identity"
 
     def check_model(self, m: FSTHModel) -> None:
-        from fsth_core.config import ModelConfig
+        from fsth_core.models.config import ModelConfig
 
         cfg = ModelConfig.from_json(self.identity.config_json)
         if cfg.with_videos(1) != m.model.config.with_videos(1):

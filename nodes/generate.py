@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from fsth_core.compose import paste_frames
-from fsth_core.frames import render_frames
+from fsth_core.inference.compose import paste_frames
+from fsth_core.inference.frames import render_frames
+from fsth_core.inference.pipeline import FrameGenerator, kept_indices, realism_scores
 from fsth_core.options import METHODS
-from fsth_core.pipeline import FrameGenerator, kept_indices, realism_scores
 
 from ._comfy import Progress, free_memory, make_room, mask_to_numpy, to_image, to_mask, to_uint8
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 import re
 
-from fsth_core.finetune import finetune, options_from_recipe
-from fsth_core.metrics.face import check_one_person
+from fsth_core.evaluation.metrics.face import check_one_person
+from fsth_core.inference.finetune import finetune, options_from_recipe
+from fsth_core.inference.person import load_person, save_person
+from fsth_core.inference.pipeline import compute_identity, prepare_sources
+from fsth_core.inference.types import Sources
 from fsth_core.options import FINETUNE_STEPS_HELP
-from fsth_core.person import load_person, save_person
-from fsth_core.pipeline import Sources, compute_identity, prepare_sources
 
 from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
                      make_room, to_uint8)

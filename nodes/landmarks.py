@@ -1,7 +1,7 @@
 """Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
 from __future__ import annotations
 
-from fsth_core.animate_checks import MAX_FPS, MAX_INTENSITY
+from fsth_core.inference.animate_checks import MAX_FPS, MAX_INTENSITY
 from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.motion import procedural_motion

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from fsth_core.finetune import finetune_recipe
+from fsth_core.inference.finetune import finetune_recipe
+from fsth_core.models.weights import load_model
 from fsth_core.options import PRECISIONS
-from fsth_core.weights import load_model
 
 from ._comfy import MODELS, folder_list, full_path, list_files
 from ._types import FSTHModel

@@ -1,8 +1,8 @@
 """Video-to-video: re-animate the face in a clip (person A) with another motion (person B, procedural)."""
 from __future__ import annotations
 
+from fsth_core.inference.video2video import reanimate_clip
 from fsth_core.options import METHODS
-from fsth_core.video2video import reanimate_clip
 
 from ._comfy import Progress, free_memory, to_image, to_mask, to_uint8
 from ._types import FSTHLandmarks, FSTHModel

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fsth_core.data.store import DatasetWriter
-from fsth_core.data.synthetic import identity_landmarks_sequence, render_sequence, synthetic_identity
+from fsth_core.synthetic.heads import identity_landmarks_sequence, render_sequence, synthetic_identity
 
 
 def voxceleb_shaped(root, speakers: int = 3, videos: int = 2, clips: int = 2, frames: int = 4, size: int = 32,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fsth_core.cli import main
-from fsth_core.media import probe
+from fsth_core.io.media import probe
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"
@@ -76,7 +76,7 @@ def test_source_without_a_face(tiny_model, tmp_path):
 
 
 def test_driver_without_a_face(tiny_model, tmp_path):
-    from fsth_core.media import VideoWriter
+    from fsth_core.io.media import VideoWriter
     drv = tmp_path / "drv.mp4"
     with VideoWriter(drv, fps=10) as w:
         for i in range(5):
@@ -117,9 +117,9 @@ def test_min_realism_holds_unrealistic_frames(tiny_model, tmp_path):
 def test_audio_drives_the_motion_and_is_muxed_into_the_video(tmp_path):
     from scipy.io import wavfile
 
-    from fsth_core.data.synthetic_audio import synthetic_speech
+    from fsth_core.io.media import stream_durations
     from fsth_core.landmarks.audio import load_audio
-    from fsth_core.media import stream_durations
+    from fsth_core.synthetic.audio import synthetic_speech
 
     x, _ = synthetic_speech(1.2, 16000, seed=2)
     wav = tmp_path / "speech.wav"

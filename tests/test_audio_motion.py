@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut_points
 
-from fsth_core.data.synthetic_audio import synthetic_speech
 from fsth_core.landmarks.audio import audio_motion, frame_count, load_audio, mouth_curves
+from fsth_core.synthetic.audio import synthetic_speech
 
 RATE = 16000
 
@@ -74,7 +74,7 @@ def test_mouth_opening_follows_loudness(speech):
 
 def test_width_follows_the_vowels():
     # two steady vowels: "i" (energy above 1 kHz) stretches the lips, "u" rounds them
-    from fsth_core.data.synthetic_audio import _vowel
+    from fsth_core.synthetic.audio import _vowel
 
     rng = np.random.default_rng(0)
     half = RATE

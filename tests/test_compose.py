@@ -7,14 +7,14 @@ import pytest
 import torch
 
 from _landmark_helpers import astronaut, astronaut_points
-from fsth_core.compose import NativeCompositor, native_region, paste_frames
-from fsth_core.config import preset
-from fsth_core.device import Execution
-from fsth_core.guidance import WarpGuide, paint_region
+from fsth_core.inference.compose import NativeCompositor, native_region, paste_frames
+from fsth_core.inference.pipeline import compute_identity, FrameGenerator, prepare_sources
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.paste import paste_back
-from fsth_core.model import adapt_model, build_model
-from fsth_core.pipeline import FrameGenerator, compute_identity, prepare_sources
+from fsth_core.models.config import preset
+from fsth_core.models.guidance import WarpGuide, paint_region
+from fsth_core.models.model import adapt_model, build_model
+from fsth_core.runtime.device import Execution
 from fsth_core.warp import MeshWarper, open_mouth
 
 CPU = Execution.resolve("cpu", "fp32")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fsth_core.device import Execution, pick_device, pick_dtype
+from fsth_core.runtime.device import Execution, pick_device, pick_dtype
 
 
 def test_auto_picks_an_available_device():
@@ -12,7 +12,7 @@ def test_auto_picks_an_available_device():
 
 
 def test_precision_rules_on_cpu(monkeypatch):
-    import fsth_core.device as d
+    import fsth_core.runtime.device as d
 
     cpu = torch.device("cpu")
     for native, inference in ((True, torch.bfloat16), (False, torch.float32)):
@@ -48,10 +48,12 @@ def test_execution_bf16_autocast_runs_a_conv():
 def test_every_stage_defaults_to_the_same_execution():
     import numpy as np
 
-    from fsth_core.config import preset
-    from fsth_core.device import default_execution
-    from fsth_core.model import build_model
-    from fsth_core.pipeline import FrameGenerator, RealismScorer, Sources, compute_identity
+    from fsth_core.inference.pipeline import compute_identity, FrameGenerator, RealismScorer
+
+    from fsth_core.inference.types import Sources
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.runtime.device import default_execution
 
     model = build_model(preset("tiny"), seed=0)
     rng = np.random.default_rng(0)

@@ -3,10 +3,10 @@ import logging
 import pytest
 import torch
 
-from fsth_core.config import LossWeights, preset
-from fsth_core.losses import ContentLoss, GeneratorLoss, discriminator_loss
-from fsth_core.model import build_model
-from fsth_core.vgg import VGG16_LAYOUT, VGG19_LAYOUT, make_features
+from fsth_core.models.config import LossWeights, preset
+from fsth_core.models.losses import ContentLoss, GeneratorLoss, discriminator_loss
+from fsth_core.models.model import build_model
+from fsth_core.models.vgg import VGG16_LAYOUT, VGG19_LAYOUT, make_features
 
 
 def _step_tensors(m, b=2):
@@ -124,8 +124,8 @@ def test_convert_vgg_and_content_loss(tmp_path, monkeypatch):
 
 
 def test_caffe_convention_flips_to_bgr(tmp_path):
-    from fsth_core.convert import convert_vgg
-    from fsth_core.losses import load_vgg
+    from fsth_core.models.convert import convert_vgg
+    from fsth_core.models.losses import load_vgg
 
     convert_vgg(_write_fake_vgg(tmp_path, VGG19_LAYOUT, "vgg19"), tmp_path / "weights" / "vgg19.safetensors",
                 "vgg19", "caffe")
@@ -135,7 +135,7 @@ def test_caffe_convention_flips_to_bgr(tmp_path):
 
 
 def test_convert_rejects_non_state_dicts(tmp_path):
-    from fsth_core.convert import convert_vgg
+    from fsth_core.models.convert import convert_vgg
 
     bad = tmp_path / "model.pth"
     torch.save({"features.0.weight": torch.zeros(1)}, bad)
@@ -144,7 +144,7 @@ def test_convert_rejects_non_state_dicts(tmp_path):
 
 
 def test_feature_matching_sums_the_per_block_means():
-    from fsth_core.losses import feature_matching
+    from fsth_core.models.losses import feature_matching
 
     fake = [torch.ones(2, 4, 8, 8), torch.ones(2, 8, 4, 4) * 3]
     real = [torch.zeros(2, 4, 8, 8), torch.zeros(2, 8, 4, 4)]

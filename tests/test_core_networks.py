@@ -3,9 +3,9 @@ import dataclasses
 import pytest
 import torch
 
-from fsth_core.config import PRESETS, ModelConfig, preset
-from fsth_core.layers import AdaIN
-from fsth_core.model import build_model
+from fsth_core.models.config import PRESETS, ModelConfig, preset
+from fsth_core.models.layers import AdaIN
+from fsth_core.models.model import build_model
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_paper_preset_matches_the_paper():
     cfg = preset("paper")
     m = build_model(cfg)
     assert (cfg.image_size, cfg.embed_dim, cfg.channels(0), cfg.max_channels) == (256, 512, 64, 512)
-    from fsth_core.layers import SelfAttention
+    from fsth_core.models.layers import SelfAttention
     # attention at 32x32 in the downsampling part, 64x64 in the upsampling part
     g = m.generator
     seen, res = [], cfg.image_size
@@ -168,7 +168,7 @@ def test_fast_block_paths_compute_the_paper_blocks():
     what the blocks' textbook order gives."""
     import torch.nn.functional as F
 
-    from fsth_core.layers import AdaIN, ResBlockDown, ResBlockUp
+    from fsth_core.models.layers import AdaIN, ResBlockDown, ResBlockUp
 
     torch.manual_seed(0)
     x = torch.randn(2, 8, 16, 16)

@@ -59,7 +59,7 @@ def test_the_comfyui_import_check_catches_every_form():
                 "import importlib\nimportlib.import_module('comfy.utils')", "__import__('folder_paths')",
                 "from importlib import import_module\nimport_module('comfy_extras.nodes_video')"):
         assert _comfy_imports(src), src
-    assert _comfy_imports("import importlib\nimportlib.import_module('fsth_core.media')\nimport numpy") == []
+    assert _comfy_imports("import importlib\nimportlib.import_module('fsth_core.io.media')\nimport numpy") == []
 
 
 def test_cli_info_and_init(tmp_path, capsys):

@@ -3,9 +3,9 @@ import pickle
 import pytest
 import torch
 
-from fsth_core.config import preset
-from fsth_core.model import build_model
-from fsth_core.weights import WeightsError, load_model, model_info, save_model
+from fsth_core.models.config import preset
+from fsth_core.models.model import build_model
+from fsth_core.models.weights import WeightsError, load_model, model_info, save_model
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_foreign_safetensors_without_fsth_metadata(tmp_path):
 
 
 def test_saving_is_atomic(tmp_path, saved, monkeypatch):
-    import fsth_core.weights as w
+    import fsth_core.models.weights as w
 
     target = tmp_path / "m.safetensors"
     target.write_bytes(b"previous good file")
@@ -115,7 +115,7 @@ def test_bundled_checkpoint_keeps_w_in_the_file_layout(tmp_path):
 
     from safetensors.torch import load_file
 
-    from fsth_core.weights import read_header
+    from fsth_core.models.weights import read_header
 
     bundled = Path(__file__).resolve().parents[1] / "weights" / "fsth_demo_cpu128.safetensors"
     model = load_model(bundled)

@@ -6,8 +6,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from fsth_core.data.episodes import EpisodeDataset, EpisodeSampler
 from fsth_core.data.store import TrainingSet
-from fsth_core.data.synthetic import write_synthetic_dataset
 from fsth_core.landmarks.render import draw_landmarks
+from fsth_core.synthetic.heads import write_synthetic_dataset
 
 S, K = 32, 3
 

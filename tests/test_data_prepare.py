@@ -6,7 +6,7 @@ import pytest
 
 from fsth_core.data.prepare import PrepareOptions, find_videos, prepare
 from fsth_core.data.store import TrainingSet
-from fsth_core.media import VideoWriter, load_image
+from fsth_core.io.media import VideoWriter, load_image
 
 PORTRAIT = Path(__file__).resolve().parent.parent / "fsth_core" / "assets" / "portrait.jpg"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fsth_core.data.store import DatasetWriter, TrainingSet, rebuild_index
-from fsth_core.data.synthetic import write_synthetic_dataset
+from fsth_core.synthetic.heads import write_synthetic_dataset
 
 S = 32
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from fsth_core.data import face_model as fm
-from fsth_core.data.synthetic import (identity_landmarks_sequence, neutral_landmarks, random_identity,
+from fsth_core.synthetic import template as fm
+from fsth_core.synthetic.heads import (identity_landmarks_sequence, neutral_landmarks, random_identity,
                                       render_frame, render_sequence, synthetic_identity, synthetic_portrait,
                                       write_synthetic_dataset)
 
@@ -98,7 +98,7 @@ def test_photographic_heads_are_deterministic_textured_and_keep_their_landmarks(
     import numpy as np
 
     from fsth_core.data.store import TrainingSet
-    from fsth_core.data.synthetic import (identity_landmarks_sequence, photographic_sequence, render_sequence,
+    from fsth_core.synthetic.heads import (identity_landmarks_sequence, photographic_sequence, render_sequence,
                                           synthetic_identity, write_synthetic_dataset)
 
     idn = synthetic_identity(5, 1)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from fsth_core.data.store import TrainingSet
-from fsth_core.data.synthetic import write_synthetic_dataset
-from fsth_core.eval_videos import open_videos, select_frames, trainingset_videos
-from fsth_core.evaluation import EvalOptions, face_box
+from fsth_core.evaluation.protocol import EvalOptions, face_box
+from fsth_core.evaluation.videos import open_videos, select_frames, trainingset_videos
+from fsth_core.synthetic.heads import write_synthetic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,10 @@ def test_inference_copy_leaves_the_model_usable():
     """Evaluation folds copies of a model many times (per video and T): the original must keep working."""
     import torch
 
-    from fsth_core.config import preset
-    from fsth_core.device import Execution
-    from fsth_core.model import build_model
-    from fsth_core.pipeline import inference_copy
+    from fsth_core.inference.pipeline import inference_copy
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.runtime.device import Execution
 
     model = build_model(preset("tiny"), seed=0).eval()
     x = torch.rand(1, 3, 64, 64)

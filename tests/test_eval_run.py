@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from fsth_core.cli import main
-from fsth_core.config import preset
-from fsth_core.data.synthetic import write_synthetic_dataset
-from fsth_core.evaluation import METRICS, EvalOptions, evaluate, format_report
-from fsth_core.model import build_model
-from fsth_core.weights import save_model
+from fsth_core.evaluation.protocol import METRICS, EvalOptions, evaluate, format_report
+from fsth_core.models.config import preset
+from fsth_core.models.model import build_model
+from fsth_core.models.weights import save_model
+from fsth_core.synthetic.heads import write_synthetic_dataset
 
 PER_FRAME = ("l1", "psnr", "ssim", "csim", "akd", "realism")
 
@@ -81,7 +81,7 @@ def test_folder_of_videos(tmp_path):
     """Any folder of videos: landmarks found on the fly (dlib on the astronaut photo, moving)."""
     from skimage import data as skdata
 
-    from fsth_core.media import VideoWriter
+    from fsth_core.io.media import VideoWriter
 
     photo = skdata.astronaut()[:320, 80:400]
     folder = tmp_path / "videos"
@@ -119,8 +119,8 @@ def test_copy_source_baseline_is_reported_beside_each_method(neural_report):
 
 def test_eval_resolves_finetuning_like_animate(setup, tmp_path):
     """The checkpoint's fine-tuning recommendation applies when the caller gives no steps."""
-    from fsth_core.finetune import options_from_recipe
-    from fsth_core.weights import load_model
+    from fsth_core.inference.finetune import options_from_recipe
+    from fsth_core.models.weights import load_model
 
     root, data, _ = setup
     recipe = {"steps": 3, "lr_g": 1e-4}

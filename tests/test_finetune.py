@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 import torch
 
-from fsth_core.config import preset
-from fsth_core.data.synthetic import identity_landmarks_sequence, render_sequence, synthetic_identity
-from fsth_core.device import Execution
-from fsth_core.finetune import FinetuneOptions, default_steps, finetune
-from fsth_core.model import build_model
-from fsth_core.person import load_person, save_person
-from fsth_core.pipeline import FrameGenerator, Sources, compute_identity, realism_scores
+from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune
+from fsth_core.inference.person import load_person, save_person
+from fsth_core.inference.pipeline import compute_identity, FrameGenerator, realism_scores
+from fsth_core.inference.types import Sources
+from fsth_core.models.config import preset
+from fsth_core.models.model import build_model
+from fsth_core.runtime.device import Execution
+from fsth_core.synthetic.heads import identity_landmarks_sequence, render_sequence, synthetic_identity
 from fsth_core.training.meta import state_digest
 
 CPU = Execution.resolve("cpu", "fp32")
@@ -106,9 +107,9 @@ def test_streaming_generation_is_batched_and_lazy(model):
 
 
 def test_realism_scores_are_the_discriminators_projection(model):
-    from fsth_core.imaging import to_network
-    from fsth_core.model import clone_model
-    from fsth_core.pipeline import landmark_images
+    from fsth_core.models.imaging import landmark_images
+    from fsth_core.models.imaging import to_network
+    from fsth_core.models.model import clone_model
 
     src = _person(5, frames=3)
     ident = compute_identity(model, src, CPU)
@@ -126,7 +127,7 @@ def test_realism_scores_are_the_discriminators_projection(model):
 
 
 def test_finetune_options_follow_paper_then_recipe_then_caller():
-    from fsth_core.finetune import options_from_recipe
+    from fsth_core.inference.finetune import options_from_recipe
 
     assert options_from_recipe({}, 1).steps == 125 and options_from_recipe({}, 32).lr_g == 5e-5
     rec = {"steps": 0, "lr_g": 1e-4, "pixel_l1": 20.0, "unrelated": 1}
@@ -137,8 +138,8 @@ def test_finetune_options_follow_paper_then_recipe_then_caller():
 
 
 def test_augmented_pairs_teach_what_the_warp_gets_wrong():
-    from fsth_core.finetune_pairs import training_pairs
-    from fsth_core.pipeline import landmark_images
+    from fsth_core.inference.finetune_pairs import training_pairs
+    from fsth_core.models.imaging import landmark_images
 
     m = build_model(preset("tiny", warp_guided=True, paint_region=True), seed=0)
     src = _person(4, frames=1)
@@ -156,7 +157,7 @@ def test_augmented_pairs_teach_what_the_warp_gets_wrong():
 
 
 def test_ff_model_refuses_fine_tuning():
-    from fsth_core.finetune import options_from_recipe, recipe_from_training
+    from fsth_core.inference.finetune import options_from_recipe, recipe_from_training
 
     ff = recipe_from_training({"variant": "ff", "finetune": {"steps": 40}})
     with pytest.raises(ValueError, match="FF variant"):
@@ -167,7 +168,7 @@ def test_ff_model_refuses_fine_tuning():
 
 def test_fine_tuning_and_person_files_leave_w_out(tmp_path):
     """A person needs w0 and its own w', never the training videos' W (VoxCeleb2: ≈300 MB)."""
-    from fsth_core.weights import load_tensors, read_header, save_tensors
+    from fsth_core.models.weights import load_tensors, read_header, save_tensors
 
     big = build_model(preset("tiny", num_videos=300), seed=0)
     src = _person(6, frames=2)
@@ -186,5 +187,5 @@ def test_fine_tuning_and_person_files_leave_w_out(tmp_path):
     old = save_tensors(tmp_path / "old.safetensors", tensors, meta)
     again, _ = load_person(old, big)
     assert state_digest(again) == state_digest(loaded)
-    from fsth_core.pipeline import inference_copy
+    from fsth_core.inference.pipeline import inference_copy
     assert inference_copy(big, CPU).discriminator.W.shape[1] == 1

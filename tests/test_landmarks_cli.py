@@ -3,8 +3,8 @@ import numpy as np
 from _landmark_helpers import astronaut, moving_clip
 
 from fsth_core.cli import main
+from fsth_core.io.media import VideoWriter
 from fsth_core.landmarks.detect import LandmarkResult
-from fsth_core.media import VideoWriter
 
 
 def test_image_to_npz_to_pngs(tmp_path, capsys):

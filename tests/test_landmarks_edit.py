@@ -93,7 +93,7 @@ def test_bad_edits_say_what_is_wrong():
 
 
 def test_an_edited_still_pose_renders_with_the_warp():
-    from fsth_core.compose import NativeCompositor
+    from fsth_core.inference.compose import NativeCompositor
     from fsth_core.landmarks.crop import head_crop_box
 
     img, p = astronaut(), astronaut_points()

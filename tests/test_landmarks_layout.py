@@ -1,8 +1,8 @@
 """The 68-point layout: one partition of the points, pairs and weights that the edits rely on."""
 import numpy as np
 
-from fsth_core.data import face_model as fm
-from fsth_core.landmarks import layout
+from fsth_core import face_layout as layout
+from fsth_core.synthetic import template as fm
 from fsth_core.warp.landmark_edits import close_eyes, eye_opening
 
 

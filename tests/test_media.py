@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fsth_core import media
-from fsth_core.media import VideoWriter, as_rgb_uint8, iter_frames, load_image, probe
+from fsth_core.io import media
+from fsth_core.io.media import VideoWriter, as_rgb_uint8, iter_frames, load_image, probe
 
 
 def test_gray_and_single_channel_become_rgb():

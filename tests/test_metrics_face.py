@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fsth_core.metrics import FaceEmbedder, MetricAccumulator, akd, csim, detect_landmarks
+from fsth_core.evaluation.metrics import FaceEmbedder, MetricAccumulator, akd, csim, detect_landmarks
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_akd_on_detected_landmarks_follows_image_shift(face, embedder):
 
 
 def test_people_chains_one_persons_pictures_and_splits_others():
-    from fsth_core.metrics.face import people
+    from fsth_core.evaluation.metrics.face import people
 
     e = np.eye(128)
     a, b, c = np.zeros(128), 0.5 * e[0], e[0]  # a-b 0.5, b-c 0.5, a-c 1.0: one person through b

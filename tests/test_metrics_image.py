@@ -6,7 +6,7 @@ import pytest
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from fsth_core.metrics import PSNR_CAP_DB, l1, mse, psnr, ssim
+from fsth_core.evaluation.metrics import PSNR_CAP_DB, l1, mse, psnr, ssim
 
 
 @pytest.fixture(scope="module")

@@ -73,9 +73,9 @@ def test_node_definition_is_consistent(node_id, cls):
 
 
 def test_file_combos_list_models_from_weights_dirs(tmp_path):
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
-    from fsth_core.weights import save_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.models.weights import save_model
 
     load_pack()
     cls = sys.modules["fsth_pack.nodes.model"].LoadModel

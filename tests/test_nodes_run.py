@@ -65,8 +65,8 @@ def source(picture):
 @pytest.fixture(scope="module")
 def model():
     """A tiny warp-guided model (the bundled checkpoint's kind)."""
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
 
     return T.FSTHModel(build_model(preset("tiny", warp_guided=True), seed=0), "tiny", "fp32")
 
@@ -148,7 +148,7 @@ def test_procedural_motion_and_retarget(source, motion):
 
 
 def test_procedural_motion_talks_to_an_audio_input(source):
-    from fsth_core.data.synthetic_audio import synthetic_speech
+    from fsth_core.synthetic.audio import synthetic_speech
 
     x, _ = synthetic_speech(1.0, 16000, seed=3)
     audio = {"waveform": torch.from_numpy(np.stack([x, x]))[None], "sample_rate": 16000}  # ComfyUI AUDIO
@@ -205,7 +205,7 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     pasted2, _ = N["FSTH_PasteBack"].paste(frames, picture, source[0], 0.1)  # same box from the source
     torch.testing.assert_close(pasted, pasted2)
     assert (pasted[:, :4] == picture[:, :4]).all()  # outside the head box: the picture
-    from fsth_core.compose import native_region
+    from fsth_core.inference.compose import native_region
 
     # with the picture, frames are its head region at its own resolution, pasted back pixel for pixel
     for method, m, idn in (("neural", tuned, ident2), ("warp", model, ident)):
@@ -258,8 +258,8 @@ def test_user_errors_are_clear(model, picture, source, motion):
 
 
 def test_identity_of_another_preset_is_refused(model, picture, source, motion):
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
 
     (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
     other = T.FSTHModel(build_model(preset("tiny", embed_dim=64)), "other", "fp32")
@@ -268,9 +268,9 @@ def test_identity_of_another_preset_is_refused(model, picture, source, motion):
 
 
 def test_load_model_save_and_load_identity(tmp_path, monkeypatch, picture, source):
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
-    from fsth_core.weights import save_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.models.weights import save_model
 
     monkeypatch.setenv("FSTH_OUTPUT_DIR", str(tmp_path / "out"))
     save_model(tmp_path / "weights" / "tiny.safetensors", build_model(preset("tiny"), seed=1))
@@ -376,7 +376,7 @@ def test_model_folders_keep_extra_model_paths(tmp_path, monkeypatch):
     fp.get_folder_paths = lambda name: list(fp.folder_names_and_paths[name][0])
     fp.get_output_directory = lambda: str(tmp_path / "output")
     monkeypatch.setitem(sys.modules, "folder_paths", fp)
-    import fsth_core.paths as paths
+    import fsth_core.runtime.paths as paths
 
     monkeypatch.setattr(paths, "_extra_dirs", [])
     sys.modules["fsth_pack.nodes._comfy"].register_model_folders()
@@ -401,7 +401,7 @@ def test_video_to_video_reanimates_each_frame_of_a_clip(model, picture, motion, 
 
 
 def test_example_inputs_are_installed_without_replacing_a_users_file(tmp_path, monkeypatch):
-    from fsth_core.paths import example_inputs
+    from fsth_core.runtime.paths import example_inputs
 
     fp = types.ModuleType("folder_paths")
     fp.get_input_directory = lambda: str(tmp_path / "input")

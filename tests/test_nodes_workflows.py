@@ -160,7 +160,7 @@ def test_workflow_nodes_links_and_widgets(path):
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_every_file_a_template_loads_ships_with_the_pack(path):
-    from fsth_core.paths import example_inputs
+    from fsth_core.runtime.paths import example_inputs
 
     loads = [n["widgets_values"][0] for n in load(path)["nodes"] if n["type"] in ("LoadImage", "LoadVideo", "LoadAudio")]
     assert loads and set(loads) <= set(example_inputs()), set(loads) - set(example_inputs())
@@ -184,7 +184,7 @@ def tiny_inputs():
     import cv2
     from skimage import data
 
-    from fsth_core.data.synthetic_audio import synthetic_speech
+    from fsth_core.synthetic.audio import synthetic_speech
 
     img = cv2.resize(data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
     pic = torch.from_numpy(img).float()[None] / 255
@@ -216,9 +216,9 @@ def core_node(node, inputs, tiny, sink):
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_runs_in_graph_order_on_tiny_inputs(path, tiny_inputs, tmp_path, monkeypatch):
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
-    from fsth_core.weights import save_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.models.weights import save_model
 
     wf = load(path)
     monkeypatch.setenv("FSTH_OUTPUT_DIR", str(tmp_path / "out"))

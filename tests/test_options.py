@@ -9,8 +9,9 @@ def test_options_module_imports_neither_torch_nor_cv2():
 
 
 def test_prepare_and_media_share_the_video_extensions():
+    from fsth_core import options
     from fsth_core.data import prepare
-    from fsth_core import media, options
+    from fsth_core.io import media
     assert prepare.VIDEO_EXTS is options.VIDEO_EXTS is media.VIDEO_EXTS
     assert ".gif" in options.VIDEO_EXTS
 
@@ -40,7 +41,7 @@ def test_cli_choices_come_from_the_options_module():
 
 def test_finetuning_defaults_are_the_options_defaults():
     from fsth_core import options
-    from fsth_core.finetune import FinetuneOptions, options_from_recipe
+    from fsth_core.inference.finetune import FinetuneOptions, options_from_recipe
 
     o = options_from_recipe({}, 1)
     assert (o.steps, o.lr_g, o.lr_d, o.pixel_l1) == (options.FINETUNE_STEPS_ONE, options.LR_G, options.LR_D,

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut_points, dlib_detector, moving_clip
 
-from fsth_core.animate import AnimateOptions, animate
 from fsth_core.cli import main
-from fsth_core.media import iter_frames, probe
-from fsth_core.realtime import (LiveMotion, Pipeline, camera_index, generation_threads, gui_support,
+from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.io.media import iter_frames, probe
+from fsth_core.inference.realtime import (LiveMotion, Pipeline, camera_index, generation_threads, gui_support,
                                 open_camera)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def test_pipelined_frames_equal_the_sequential_ones(model, kw, tiny_model, tmp_p
 
 
 def test_an_error_in_a_stage_ends_the_job_with_that_error_and_no_output(tmp_path, monkeypatch):
-    from fsth_core.compose import NativeCompositor
+    from fsth_core.inference.compose import NativeCompositor
 
     calls = []
 
@@ -224,7 +224,7 @@ def test_camera_animates_live_and_keeps_its_timing(tmp_path):
 
 
 def test_live_motion_is_the_file_drivers_motion_without_its_offline_smoothing():
-    from fsth_core.animate import load_sources
+    from fsth_core.inference.animate import load_sources
     from fsth_core.landmarks.crop import head_crop_box
     from fsth_core.landmarks.retarget import retarget
     from fsth_core.landmarks.track import extract_landmarks
@@ -345,7 +345,7 @@ def test_adain_in_bf16_inference_is_the_fp32_round_trip_up_to_one_ulp():
     import torch
     import torch.nn.functional as F
 
-    from fsth_core.layers import AdaIN
+    from fsth_core.models.layers import AdaIN
 
     torch.manual_seed(0)
     norm = AdaIN(16)

@@ -92,8 +92,7 @@ def test_frames_dir_new_folder_gets_frames_with_normal_permissions(work, capsys)
 
 
 def test_frames_dir_is_undone_when_the_job_fails_midway(work, capsys, monkeypatch):
-    from fsth_core import media
-
+    from fsth_core.io import media
     real = media.VideoWriter.write
 
     def fail_on_second(self, frame):
@@ -138,7 +137,7 @@ def test_safetensors_detection_over_header_lengths_0_to_4096(tmp_path):
 
     from safetensors.numpy import load_file
 
-    from fsth_core.weights import WeightsError, parse_header, read_header
+    from fsth_core.models.weights import WeightsError, parse_header, read_header
 
     pk = 0x4B50  # b"PK" read as a little-endian length
     first_bytes = set()
@@ -169,7 +168,7 @@ def test_model_whose_header_length_starts_like_a_pickle_loads(tmp_path, capsys):
     """A real model file whose 8-byte header length begins with 0x80 (the pickle magic byte)."""
     import struct
 
-    from fsth_core.weights import load_model, save_model
+    from fsth_core.models.weights import load_model, save_model
 
     out = tmp_path / "m170.safetensors"
     assert cli(capsys, "init", "--preset", "tiny", "--videos", "170", "--out", out)[0] == 0
@@ -213,7 +212,7 @@ def test_malformed_weights_header_is_one_error_naming_the_file(tmp_path, capsys,
 
 # ------------------------------------------------------------------ 3. training never overwrites
 def test_train_never_overwrites_and_resume_is_checked(tmp_path, capsys, monkeypatch):
-    from fsth_core.data.synthetic import write_synthetic_dataset
+    from fsth_core.synthetic.heads import write_synthetic_dataset
     from fsth_core.training import meta
 
     data2, data3 = tmp_path / "two", tmp_path / "three"
@@ -281,7 +280,7 @@ def test_unknown_output_formats_are_refused(work, capsys, name, words):
 def test_each_output_format_is_what_its_name_says(work, capsys):
     import cv2
 
-    from fsth_core.media import iter_frames, probe
+    from fsth_core.io.media import iter_frames, probe
 
     src = work / "portrait.jpg"
     magic = {"a.mp4": b"ftypisom", "a.mov": b"ftypqt", "a.webm": b"\x1a\x45\xdf\xa3", "a.gif": b"GIF89a",
@@ -420,7 +419,7 @@ def _vfr_clip(path: Path) -> float:
 
 
 def test_variable_frame_rate_driver_keeps_its_duration(work, capsys):
-    from fsth_core.media import iter_frames, probe
+    from fsth_core.io.media import iter_frames, probe
 
     drv = work / "vfr.mp4"
     duration = _vfr_clip(drv)
@@ -463,7 +462,7 @@ def test_prepare_ids_are_unique_and_the_summary_counts_the_disk(work, capsys):
     import cv2
 
     from fsth_core.data.store import TrainingSet
-    from fsth_core.media import VideoWriter, load_image
+    from fsth_core.io.media import VideoWriter, load_image
 
     img = cv2.resize(load_image(PORTRAIT), (160, 160))
     videos = work / "videos"
@@ -496,7 +495,7 @@ def test_prepare_ids_are_unique_and_the_summary_counts_the_disk(work, capsys):
 def test_exif_orientation_is_applied_where_images_enter(work, capsys):
     from PIL import Image, ImageOps
 
-    from fsth_core.media import load_image
+    from fsth_core.io.media import load_image
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 255, (5, 8, 3), dtype=np.uint8)  # not square, not symmetric
@@ -529,8 +528,8 @@ def nodes():
 
     from test_nodes_run import N, T
 
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
 
     astronaut = cv2.resize(data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
     picture = torch.from_numpy(astronaut).float()[None] / 255
@@ -570,7 +569,7 @@ def test_generator_checks_its_source_picture(nodes):
 def test_driver_folder_of_mixed_sizes_is_resized_to_the_first_frame(work, capsys):
     import cv2
 
-    from fsth_core.media import iter_frames, load_image, probe
+    from fsth_core.io.media import iter_frames, load_image, probe
 
     img = load_image(PORTRAIT)
     folder = work / "drv"
@@ -604,7 +603,7 @@ def test_driver_folder_of_mixed_sizes_is_resized_to_the_first_frame(work, capsys
 def test_bad_model_metadata_names_the_file(tmp_path, capsys, meta, words):
     import torch
 
-    from fsth_core.weights import save_tensors
+    from fsth_core.models.weights import save_tensors
 
     p = save_tensors(tmp_path / "bad.safetensors", {"embedder.x": torch.zeros(1)}, meta)
     assert_refused(cli(capsys, "info", "--weights", p), "bad.safetensors", words)
@@ -613,7 +612,7 @@ def test_bad_model_metadata_names_the_file(tmp_path, capsys, meta, words):
 def test_bad_person_metadata_names_the_file(work, capsys, tiny_model):
     import torch
 
-    from fsth_core.weights import read_header, save_tensors
+    from fsth_core.models.weights import read_header, save_tensors
 
     config = read_header(tiny_model)[1]["config"]
     part = {"identity.embedding": torch.zeros(1)}

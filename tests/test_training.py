@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from fsth_core.data.synthetic import write_synthetic_dataset
+from fsth_core.models.weights import load_model, model_info
+from fsth_core.synthetic.heads import write_synthetic_dataset
 from fsth_core.training.checkpoint import train_state_path
 from fsth_core.training.meta import TrainOptions, state_digest, train
 from fsth_core.training.sampling import StepBatchSampler
-from fsth_core.weights import load_model, model_info
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,8 @@ def test_embedder_stays_informative_under_the_match_loss(dataset, tmp_path):
     import numpy as np
 
     from fsth_core.data.store import TrainingSet
-    from fsth_core.pipeline import Sources, compute_identity
+    from fsth_core.inference.pipeline import compute_identity
+    from fsth_core.inference.types import Sources
 
     model = train(_opts(dataset, tmp_path / "m.safetensors", steps=6, lr_g=5e-3, lr_d=5e-3), progress=False)
     ts = TrainingSet(dataset)
@@ -116,7 +117,7 @@ def test_embedder_stays_informative_under_the_match_loss(dataset, tmp_path):
 def test_paper_preset_refuses_to_train_without_vgg(tmp_path, monkeypatch):
     from fsth_core.training import meta
 
-    monkeypatch.setattr("fsth_core.paths.find_weights", lambda name: None)
+    monkeypatch.setattr("fsth_core.runtime.paths.find_weights", lambda name: None)
     opt = meta.TrainOptions(data=str(tmp_path), out=str(tmp_path / "m.safetensors"), preset="paper")
     with pytest.raises(ValueError, match="vgg19.safetensors.*--no-content-loss"):
         meta.require_content(opt)
@@ -126,9 +127,9 @@ def test_paper_preset_refuses_to_train_without_vgg(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("d_steps", [1, 2])
 def test_d_steps_updates_the_discriminator_that_many_times_per_step(dataset, tmp_path, d_steps):
-    from fsth_core.device import Execution
-    from fsth_core.model import build_model
-    from fsth_core.config import preset
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.runtime.device import Execution
     from fsth_core.training.meta import MetaTrainer
 
     opt = _opts(dataset, tmp_path / "m.safetensors", d_steps=d_steps)
@@ -174,9 +175,9 @@ def test_cli_resume_without_a_checkpoint_is_an_error(dataset, tmp_path, capsys):
 
 
 def test_grad_scaler_state_round_trips_through_a_checkpoint(dataset, tmp_path):
-    from fsth_core.config import preset
-    from fsth_core.device import Execution
-    from fsth_core.model import build_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.runtime.device import Execution
     from fsth_core.training.checkpoint import load_train_state, save_train_state
     from fsth_core.training.meta import MetaTrainer
 
@@ -269,10 +270,10 @@ def test_lazy_adam_is_dense_adam_on_touched_rows_and_leaves_the_others_bit_for_b
 
 
 def test_a_meta_step_updates_only_the_sampled_columns_of_w(dataset, tmp_path):
-    from fsth_core.config import preset
-    from fsth_core.device import Execution
-    from fsth_core.model import build_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
     from fsth_core.options import ADAM_BETAS
+    from fsth_core.runtime.device import Execution
     from fsth_core.training.meta import MetaTrainer
 
     ex = Execution.resolve("cpu", "fp32", training=True)
@@ -305,8 +306,8 @@ def test_a_meta_step_updates_only_the_sampled_columns_of_w(dataset, tmp_path):
 
 def test_loader_workers_do_not_change_the_batches(vox):
     """Episodes from worker processes (prefetching) are the batches the training process would load itself."""
+    from fsth_core.models.config import preset
     from fsth_core.training.meta import _episodes, default_workers, episode_loader, training_split
-    from fsth_core.config import preset
 
     opt = _opts(vox, "unused", batch=3)
     ts, split = training_split(opt)
@@ -329,12 +330,12 @@ def test_steps_report_the_time_waiting_for_data(dataset, tmp_path):
 
 
 def test_a_train_state_from_before_the_sparse_w_says_so(dataset, tmp_path):
-    from fsth_core.config import preset
-    from fsth_core.device import Execution
-    from fsth_core.model import build_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.models.weights import WeightsError
+    from fsth_core.runtime.device import Execution
     from fsth_core.training.checkpoint import load_train_state, save_train_state
     from fsth_core.training.meta import MetaTrainer
-    from fsth_core.weights import WeightsError
 
     opt = _opts(dataset, tmp_path / "m.safetensors")
     trainer = MetaTrainer(build_model(dataclasses.replace(preset("tiny"), num_videos=6), seed=0), opt,

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 
 from _landmark_helpers import moving_clip
-from fsth_core.config import preset
-from fsth_core.device import Execution
+from fsth_core.inference.pipeline import compute_identity, FrameGenerator, prepare_sources
+from fsth_core.inference.video2video import reanimate_video, relative_targets
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.track import extract_landmarks
-from fsth_core.model import build_model
-from fsth_core.pipeline import FrameGenerator, compute_identity, prepare_sources
-from fsth_core.video2video import reanimate_video, relative_targets
+from fsth_core.models.config import preset
+from fsth_core.models.model import build_model
+from fsth_core.runtime.device import Execution
 from fsth_core.warp import open_mouth
 
 
@@ -60,7 +60,7 @@ def test_neural_video_to_video_paints_from_each_frame(clip):
 
 def test_cli_source_video(clip, tmp_path, capsys):
     from fsth_core.cli import main
-    from fsth_core.media import VideoWriter, probe
+    from fsth_core.io.media import VideoWriter, probe
 
     frames, _ = clip
     src = tmp_path / "a.mp4"

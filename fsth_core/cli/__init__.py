@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    from fsth_core.signals import sigterm_as_interrupt
+    from fsth_core.runtime.signals import sigterm_as_interrupt
 
     try:
         with sigterm_as_interrupt():  # SIGTERM cleans up like Ctrl-C: no partial output

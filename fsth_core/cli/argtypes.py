@@ -61,7 +61,7 @@ def finite(text: str) -> float:
 
 def device(text: str) -> str:
     """auto, cpu, cuda, cuda:N, mps (availability is checked when the device is used)."""
-    from fsth_core.device import check_device_name
+    from fsth_core.runtime.device import check_device_name
 
     try:
         return check_device_name(text)
@@ -70,7 +70,7 @@ def device(text: str) -> str:
 
 
 def _fps():
-    from fsth_core.animate_checks import MAX_FPS
+    from fsth_core.inference.animate_checks import MAX_FPS
 
     return floats(0, MAX_FPS, low_open=True)
 

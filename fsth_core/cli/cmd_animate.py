@@ -10,11 +10,11 @@ HELP = "animate 1-32 source images of a person with a driving video or procedura
 
 
 def add_arguments(p) -> None:
-    from fsth_core.animate_checks import (DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY,
+    from fsth_core.inference.animate_checks import (DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY,
                                           MAX_THREADS)
     from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
+    from fsth_core.io.media import CRF_RANGE
     from fsth_core.landmarks.motion import MAX_FRAMES
-    from fsth_core.media import CRF_RANGE
     from fsth_core.options import (BACKENDS, FINETUNE_STEPS_HELP, LR_D, LR_G, METHODS, MOTIONS, PRECISIONS,
                                    RETARGET_MODES)
 
@@ -91,7 +91,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.animate import AnimateOptions, animate
+    from fsth_core.inference.animate import AnimateOptions, animate
     from fsth_core.landmarks.edit import ExpressionEdit
 
     if args.source and len(args.source) > 32:
@@ -99,7 +99,7 @@ def run(args) -> int:
     if args.source_video and (args.audio or args.person or args.person_out or args.min_realism is not None):
         raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out "
                          "or --min-realism)")
-    from fsth_core.realtime import PreviewWindow, camera_index
+    from fsth_core.inference.realtime import PreviewWindow, camera_index
 
     if args.source_video and (args.preview or camera_index(args.driver) is not None):
         raise ValueError("--source-video works with a driver video (not a camera) and without --preview")
@@ -115,7 +115,7 @@ def run(args) -> int:
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
                          edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads)
     if args.source_video:
-        from fsth_core.video2video import animate_clip
+        from fsth_core.inference.video2video import animate_clip
         s = animate_clip(args.model, args.source_video, args.out, args.driver, opt, args.frames_dir,
                          progress=not args.quiet)
     else:

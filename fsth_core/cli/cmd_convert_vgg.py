@@ -8,7 +8,7 @@ HELP = "convert torchvision's vgg19 and the VGGFace port (vgg_face_dag) to safet
 
 
 def add_arguments(p) -> None:
-    from fsth_core.paths import PACK_WEIGHTS
+    from fsth_core.runtime.paths import PACK_WEIGHTS
 
     p.add_argument("--vgg19", metavar="PTH", help="torchvision vgg19 state dict (vgg19-dcbb9e9d.pth)")
     p.add_argument("--vgg19-convention", default="torchvision", choices=["torchvision", "caffe"],
@@ -21,8 +21,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from fsth_core.cli import CLIError
-    from fsth_core.convert import convert_vgg
-    from fsth_core.losses import VGG_FILES
+    from fsth_core.models.convert import convert_vgg
+    from fsth_core.models.losses import VGG_FILES
 
     if not args.vgg19 and not args.vggface:
         raise CLIError("give --vgg19 and/or --vggface")

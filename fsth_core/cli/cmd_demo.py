@@ -8,8 +8,8 @@ HELP = "animate the bundled public-domain portrait with procedural motion and th
 
 
 def add_arguments(p) -> None:
-    from fsth_core.animate_checks import DEFAULT_FPS, MAX_FINETUNE_STEPS
     from fsth_core.cli.argtypes import SEED, floats, ints
+    from fsth_core.inference.animate_checks import DEFAULT_FPS, MAX_FINETUNE_STEPS
     from fsth_core.landmarks.motion import MAX_FRAMES
     from fsth_core.options import METHODS
 
@@ -22,7 +22,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.demo import run_demo
+    from fsth_core.inference.demo import run_demo
 
     res = run_demo(Path(args.out_dir), seconds=args.seconds, finetune_steps=args.finetune_steps,
                    method=args.method, seed=args.seed)

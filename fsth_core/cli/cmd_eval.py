@@ -18,8 +18,8 @@ def _videos(v: str):
 
 
 def add_arguments(p) -> None:
-    from fsth_core.animate_checks import MAX_BATCH, MAX_FINETUNE_STEPS
     from fsth_core.cli.argtypes import SEED, device, ints
+    from fsth_core.inference.animate_checks import MAX_BATCH, MAX_FINETUNE_STEPS
     from fsth_core.options import BACKENDS, METHODS, PRECISIONS
 
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")
@@ -53,8 +53,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import json
 
-    from fsth_core.evaluation import EvalOptions, evaluate, format_report
-    from fsth_core.outpaths import atomic_file, check_file_output
+    from fsth_core.evaluation.protocol import EvalOptions, evaluate, format_report
+    from fsth_core.io.outpaths import atomic_file, check_file_output
 
     if args.out:
         check_file_output(args.out, [args.model, args.data])

@@ -8,7 +8,7 @@ HELP = "print a preset's or a model file's parameter counts and GFLOPs per gener
 
 
 def add_arguments(p) -> None:
-    from fsth_core.config import PRESETS
+    from fsth_core.models.config import PRESETS
 
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", choices=sorted(PRESETS), help="a built-in preset")
@@ -20,9 +20,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.config import ModelConfig, preset
-    from fsth_core.model import build_model, generator_gflops
-    from fsth_core.weights import model_info
+    from fsth_core.models.config import ModelConfig, preset
+    from fsth_core.models.model import build_model, generator_gflops
+    from fsth_core.models.weights import model_info
 
     if args.videos is not None and (args.weights or args.videos < 1):
         print("error: --videos takes a positive count and goes with --preset")

@@ -9,7 +9,7 @@ HELP = "write a freshly initialized model (.safetensors)"
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, ints
-    from fsth_core.config import PRESETS
+    from fsth_core.models.config import PRESETS
 
     p.add_argument("--preset", choices=sorted(PRESETS), required=True)
     p.add_argument("--out", required=True, metavar="FILE", help="output .safetensors file")
@@ -22,11 +22,11 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import dataclasses
 
-    from fsth_core.config import preset
-    from fsth_core.model import build_model
-    from fsth_core.weights import save_model
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+    from fsth_core.models.weights import save_model
 
-    from fsth_core.outpaths import check_file_output
+    from fsth_core.io.outpaths import check_file_output
 
     if Path(args.out).exists():
         raise ValueError(f"{args.out}: already exists; init writes a fresh, untrained model only to a new file")

@@ -7,7 +7,7 @@ HELP = "turn a tree of videos (VoxCeleb2 layout or any folder) into a training s
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import ints
-    from fsth_core.config import PRESETS
+    from fsth_core.models.config import PRESETS
     from fsth_core.options import BACKENDS
 
     p.add_argument("videos", metavar="VIDEOS", help="folder of videos (searched recursively)")
@@ -22,8 +22,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.config import preset
     from fsth_core.data.prepare import PrepareOptions, prepare
+    from fsth_core.models.config import preset
 
     opt = PrepareOptions(size=args.size if args.size is not None else preset(args.preset).image_size,
                          max_frames=args.max_frames, frame_step=args.frame_step, backend=args.backend,

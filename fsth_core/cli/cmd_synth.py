@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fsth_core.data.store import TrainingSet, check_trainset_out
-    from fsth_core.data.synthetic import write_synthetic_dataset
+    from fsth_core.synthetic.heads import write_synthetic_dataset
 
     if args.identities < 1 or args.frames < 1:
         raise ValueError("--identities and --frames must be >= 1")

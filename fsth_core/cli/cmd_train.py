@@ -9,7 +9,7 @@ HELP = "meta-learn embedder, generator and discriminator on a training set (see 
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, device, floats, ints
-    from fsth_core.config import PRESETS
+    from fsth_core.models.config import PRESETS
     from fsth_core.options import LR_D, LR_G, PRECISIONS, VARIANTS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training set folder (from prepare or synth)")

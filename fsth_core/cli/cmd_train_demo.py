@@ -9,7 +9,7 @@ HELP = "make the synthetic data and train/export the bundled demo checkpoint (tw
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import ints
-    from fsth_core.paths import PACK_WEIGHTS
+    from fsth_core.runtime.paths import PACK_WEIGHTS
 
     p.add_argument("--work", default="demo_training", help="folder for the data and the training checkpoints")
     p.add_argument("--steps", type=ints(1), default=1500, help="steps of stage 2 (photographic heads)")
@@ -20,7 +20,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.data.synthetic import write_synthetic_dataset
+    from fsth_core.synthetic.heads import write_synthetic_dataset
     from fsth_core.training import demo_recipe as recipe
     from fsth_core.training.meta import train
 

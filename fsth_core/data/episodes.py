@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from fsth_core.data.store import TrainingSet
-from fsth_core.imaging import to_network
 from fsth_core.landmarks.render import draw_landmarks
+from fsth_core.models.imaging import to_network
 
 
 class EpisodeDataset(Dataset):

@@ -96,9 +96,9 @@ def _keep(i: int, opt: PrepareOptions) -> bool:
 
 def prepare_video(root: str, video_id: str, path: str, opt: PrepareOptions) -> tuple[str, dict | None, str]:
     """Worker: one video -> (id, meta or None, reason when skipped)."""
+    from fsth_core.io.media import iter_frames
     from fsth_core.landmarks.crop import head_crop_box
     from fsth_core.landmarks.track import extract_landmarks
-    from fsth_core.media import iter_frames
 
     try:
         kept = (f for i, f in enumerate(iter_frames(path)) if _keep(i, opt))

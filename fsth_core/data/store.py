@@ -27,7 +27,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from fsth_core.outpaths import atomic_file
+from fsth_core.io.outpaths import atomic_file
 
 FORMAT = "fsth-trainset"
 FORMAT_VERSION = 1
@@ -204,7 +204,7 @@ def finished_videos(root: str | os.PathLike) -> list[str]:
 def check_trainset_out(out: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
     """``out`` may receive a training set: a new or empty folder, or a training set (resumed); never
     the ``source`` folder (the videos) nor a folder holding it, never a user's non-empty folder."""
-    from fsth_core.outpaths import check_folder_writable, refuse_inputs
+    from fsth_core.io.outpaths import check_folder_writable, refuse_inputs
 
     out = Path(out)
     if source is not None:

@@ -5,8 +5,8 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from fsth_core.data.episodes import EpisodeDataset
-from fsth_core.guidance import WarpGuide
-from fsth_core.imaging import from_network
+from fsth_core.models.guidance import WarpGuide
+from fsth_core.models.imaging import from_network
 
 
 class WarpGuidedEpisodes(Dataset):

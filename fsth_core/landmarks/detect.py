@@ -22,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fsth_core.io.media import as_rgb_uint8
 from fsth_core.landmarks import dlib_models
-from fsth_core.media import as_rgb_uint8
 from fsth_core.options import BACKENDS  # noqa: F401  (re-exported: the detectors' names)
 
 _FA_URL = "https://www.adrianbulat.com/downloads/python-fan/"
@@ -62,7 +62,7 @@ class LandmarkResult:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the ``.npz`` landmark file (atomically: a temporary file renamed into place)."""
-        from fsth_core.outpaths import atomic_file
+        from fsth_core.io.outpaths import atomic_file
 
         with atomic_file(path) as f:
             self._write(f)
@@ -220,7 +220,7 @@ class FaceAlignmentDetector:
             raise ValueError(reason)
         import face_alignment
 
-        from fsth_core.device import pick_device
+        from fsth_core.runtime.device import pick_device
 
         self.device = pick_device(device)
         types = face_alignment.LandmarksType
@@ -267,7 +267,7 @@ def get_detector(backend: str = "auto", device: str = "auto"):
 
     ``auto`` uses face_alignment only when it is installed and its weights are cached, else
     dlib.  Asking for face_alignment explicitly when it cannot run raises a one-line ValueError.
-    ``device`` (see ``fsth_core.device.pick_device``) matters for face_alignment only.
+    ``device`` (see ``fsth_core.runtime.device.pick_device``) matters for face_alignment only.
     """
     if backend not in BACKENDS:
         raise ValueError(f"landmark backend must be one of {BACKENDS}, got {backend!r}")

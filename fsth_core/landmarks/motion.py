@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsth_core.landmarks.layout import (INNER_CORNERS, JAW_DROP, LOWER_LIDS, LOWER_LIP_DROP, MOUTH_CORNERS,
+from fsth_core.face_layout import (INNER_CORNERS, JAW_DROP, LOWER_LIDS, LOWER_LIP_DROP, MOUTH_CORNERS,
                                         UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
 from fsth_core.landmarks.pose import face_depth, rotate, to_local
 from fsth_core.warp.landmark_edits import widen_mouth

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsth_core.landmarks.layout import EYE_LEFT, EYE_RIGHT, EYES, JAW, MOUTH, NOSE, NOSE_BRIDGE, NOSTRILS
+from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, EYES, JAW, MOUTH, NOSE, NOSE_BRIDGE, NOSTRILS
 
 PIVOT_DEPTH = -0.8  # the head turns about a point this far behind the face (eye-distance units)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fsth_core.landmarks import layout
+from fsth_core import face_layout as layout
 from fsth_core.options import RETARGET_MODES as MODES
 
 # nose, eye corners and the jaw's ends next to the ears: little expression motion

@@ -13,9 +13,9 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from fsth_core.io.media import as_rgb_uint8
 from fsth_core.landmarks.detect import Face, LandmarkResult, choose_face, get_detector
 from fsth_core.landmarks.smooth import smooth_landmarks
-from fsth_core.media import as_rgb_uint8
 
 
 @dataclass(frozen=True)
@@ -246,10 +246,10 @@ def extract_landmarks_from_path(path: str | os.PathLike, rate: float | None = No
     """``extract_landmarks`` on an image, a folder of frames or a video file, streamed from disk.
 
     A video is read at a constant frame rate by its timestamps: ``rate`` if given, else its own
-    average rate (see ``fsth_core.media.iter_frames``), which becomes the result's ``fps``; so
+    average rate (see ``fsth_core.io.media.iter_frames``), which becomes the result's ``fps``; so
     T landmark frames last the video's real duration, also when its frame rate varies.
     """
-    from fsth_core.media import iter_frames, probe
+    from fsth_core.io.media import iter_frames, probe
 
     info = probe(path)
     if info.kind == "video" and rate:

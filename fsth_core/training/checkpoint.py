@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import torch
 
-from fsth_core.weights import WeightsError, load_tensors, meta_int, meta_json, save_tensors
+from fsth_core.models.weights import WeightsError, load_tensors, meta_int, meta_json, save_tensors
 
 
 def train_state_path(model_path: str | Path) -> Path:

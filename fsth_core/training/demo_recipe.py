@@ -7,7 +7,7 @@ Two stages, both on a CPU, the ``cpu128`` preset with warp-guided generation:
 2. **Photographic heads** (``SYNTH_PHOTO``, ``TRAIN_PHOTO``): started from stage 1 with the paint
    region added (the generator may paint only in the dilated mouth and eyes and where the warp
    fails; everywhere else its output *is* the warp), on synthetic heads most of which carry real
-   photographic texture, backgrounds and camera defects (fsth_core/data/photo_style.py).
+   photographic texture, backgrounds and camera defects (fsth_core/synthetic/photo_style.py).
 
 The shipped file is fp16 with the recommended fine-tuning settings in its metadata.
 """
@@ -47,7 +47,7 @@ def photo_options(data: str, out: str, init: str, steps: int, resume: bool = Tru
 
 def export(checkpoint: str | Path, dst: str | Path, stage1: str = "") -> Path:
     """fp16 copy of a training checkpoint with the recipe and fine-tuning recommendation in its metadata."""
-    from fsth_core.weights import load_model, model_info, save_model
+    from fsth_core.models.weights import load_model, model_info, save_model
 
     info = model_info(checkpoint)
     training = dict(info["training"])

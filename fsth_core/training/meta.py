@@ -19,18 +19,18 @@ from typing import Callable
 import torch
 from torch.utils.data import DataLoader
 
-from fsth_core.config import LossWeights, ModelConfig, preset
-from fsth_core.device import Execution
+from fsth_core.models.config import LossWeights, ModelConfig, preset
+from fsth_core.models.losses import ContentLoss, GeneratorLoss
+from fsth_core.models.model import TalkingHeadModel, adapt_model, build_model
+from fsth_core.models.weights import load_model, save_model
 from fsth_core.options import ADAM_BETAS, LR_D, LR_G, VARIANTS
-from fsth_core.losses import ContentLoss, GeneratorLoss
-from fsth_core.model import TalkingHeadModel, adapt_model, build_model
-from fsth_core.signals import sigterm_as_interrupt
+from fsth_core.runtime.device import Execution
+from fsth_core.runtime.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
 from fsth_core.training.lazy_adam import LazyAdam
 from fsth_core.training.sampling import StepBatchSampler
 from fsth_core.training.steps import AdversarialUpdate, StepResult
-from fsth_core.weights import load_model, save_model
 
 log = logging.getLogger("fsth")
 
@@ -205,8 +205,8 @@ CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train wi
 def require_content(opt: TrainOptions) -> None:
     """The ``paper`` and ``small`` presets refuse to start without both VGG files unless
     ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise)."""
-    from fsth_core.losses import VGG_FILES
-    from fsth_core.paths import find_weights, weights_dirs
+    from fsth_core.models.losses import VGG_FILES
+    from fsth_core.runtime.paths import find_weights, weights_dirs
 
     if not opt.content_loss or opt.preset not in CONTENT_REQUIRED:
         return
@@ -223,8 +223,8 @@ def check_out(opt: TrainOptions) -> bool:
     or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
     checkpoint to resume (``resume`` with a missing ``out`` starts a new run here; the CLI refuses it).
     """
-    from fsth_core.outpaths import check_file_output
-    from fsth_core.weights import read_header
+    from fsth_core.io.outpaths import check_file_output
+    from fsth_core.models.weights import read_header
 
     out, state = Path(opt.out), train_state_path(opt.out)
     check_file_output(out, [opt.init, opt.data])
@@ -250,7 +250,7 @@ def check_out(opt: TrainOptions) -> bool:
 
 def check_pair(out: str, step: int, extra: dict) -> None:
     """The model file and its training state must come from the same checkpoint write."""
-    from fsth_core.weights import model_info
+    from fsth_core.models.weights import model_info
 
     training = model_info(out).get("training", {})
     mismatch = (extra.get("checkpoint_id") != training.get("checkpoint_id")
@@ -263,7 +263,7 @@ def check_pair(out: str, step: int, extra: dict) -> None:
 
 def _check_columns(opt: TrainOptions, model: TalkingHeadModel, record: dict) -> None:
     """A resumed model's W columns must be the videos the data give now (count, then the clip grouping)."""
-    from fsth_core.weights import model_info
+    from fsth_core.models.weights import model_info
 
     old = model_info(opt.out).get("training", {}).get("w_columns") or {}
     have = model.config.num_videos

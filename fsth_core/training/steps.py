@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from fsth_core.losses import GeneratorLoss, LossOutput, discriminator_loss
-from fsth_core.networks import Discriminator
+from fsth_core.models.discriminator import Discriminator
+from fsth_core.models.losses import GeneratorLoss, LossOutput, discriminator_loss
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fsth_core.landmarks.layout import EYE_LEFT, EYE_RIGHT, LIPS_INNER
+from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, LIPS_INNER
 
 from .landmark_edits import face_down
 

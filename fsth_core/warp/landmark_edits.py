@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fsth_core.landmarks.layout import (BROW_RAISE, CORNER_PULL, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
+from fsth_core.face_layout import (BROW_RAISE, CORNER_PULL, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
                                         INNER_LIP_PAIRS, JAW_DROP, LOWER_LIP_DROP, MOUTH, MOUTH_CORNERS,
                                         UPPER_LID_SHARE)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import Delaunay
 
-from fsth_core.landmarks.layout import EYE_LEFT, EYE_RIGHT, EYES, LIPS_INNER, LIPS_OUTER, MOUTH, NOSE
+from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, EYES, LIPS_INNER, LIPS_OUTER, MOUTH, NOSE
 
 from .constrain import enforce_edges
 from .landmark_edits import close_eyes, face_down, inter_ocular, open_mouth

@@ -1,0 +1,44 @@
+"""The types the inference stages pass along: a person's sources and identity, and a progress callback.
+
+Kept apart from the stages (pipeline.py) so fine-tuning, person files and the nodes depend on the types
+alone."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from fsth_core.landmarks.crop import CropTransform
+
+Progress = Callable[[int, int], None]  # (done, total); may raise to cancel
+
+
+@dataclass
+class Sources:
+    """T source crops of one person: crops uint8 [T,S,S,3], points float32 [T,68,2] in crop pixels,
+    and per source the full image and the crop transform (for paste-back)."""
+
+    crops: np.ndarray
+    points: np.ndarray
+    images: list[np.ndarray] = field(default_factory=list)
+    transforms: list[CropTransform] = field(default_factory=list)
+
+
+@dataclass
+class Identity:
+    """One person for one model: ê [D], ψ = P·ê [N], D's projection w = w0 + ê [D], the first
+    source crop uint8 [S,S,3] with its landmarks [68,2] (the mesh-warp guide), the model's config
+    (JSON) it was made for, how many fine-tuning steps it had and from how many pictures (shots).
+    A fine-tuned person's generator/discriminator weights are not here: finetune() returns them as
+    a model (FinetuneResult.model), and person.py saves them beside the identity."""
+
+    embedding: torch.Tensor
+    psi: torch.Tensor
+    w: torch.Tensor
+    source: np.ndarray
+    source_points: np.ndarray
+    config_json: str
+    finetune_steps: int = 0
+    shots: int = 1

@@ -1,0 +1,1 @@
+"""The networks and what defines them: presets (config), layers, the three networks, the model that holds them, VGG content networks, losses, safetensors weights and converters."""
