@@ -45,3 +45,25 @@ FINETUNE_STEPS_HELP = f"~{FINETUNE_STEPS_ONE} for one image growing to ~{FINETUN
 
 # Meta-learning variants: "ft" (with the embedding-match loss, can be fine-tuned) or "ff" (without).
 VARIANTS = ("ft", "ff")
+
+# Limits the CLI, the nodes and the stages check (here so that --help imports neither torch nor cv2).
+MAX_FPS = 240.0      # highest frame rate accepted or written; a video claiming more is read at DEFAULT_FPS
+DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a usable rate
+CRF_RANGE = (0, 51)  # x264's scale (0 = visually lossless, 18 = default, 51 = worst); VP9 gets the same number
+MAX_FRAMES = 270_000
+MAX_BATCH = 1024           # frames generated at once
+MAX_FINETUNE_STEPS = 100_000
+MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively
+MAX_THREADS = 1024         # torch threads while generating
+
+# Expression-edit sliders: name -> (min, max, step, what it does); the CLI's --edit and the Edit Landmarks node.
+SLIDERS = {
+    "mouth": (-0.2, 0.6, 0.01, "Open the mouth (jaw drop, in mouth widths: 0.3 = wide open; negative presses "
+                               "the lips together)."),
+    "smile": (-1.0, 1.0, 0.05, "Pull the mouth corners out and up (1 = broad smile; negative = frown)."),
+    "eyes": (-0.5, 1.0, 0.05, "Close the eyes (1 = closed, 0.5 = half; negative opens them wider)."),
+    "brows": (-1.0, 1.0, 0.05, "Raise the eyebrows (1 = raised by 0.14 eye distances; negative lowers them)."),
+    "yaw": (-30.0, 30.0, 0.5, "Turn the head left/right, degrees (positive: towards the picture's right)."),
+    "pitch": (-25.0, 25.0, 0.5, "Tilt the head up/down, degrees (positive: up)."),
+    "roll": (-30.0, 30.0, 0.5, "Tilt the head sideways, degrees (positive: clockwise on screen)."),
+}

@@ -51,3 +51,14 @@ def test_finetuning_defaults_are_the_options_defaults():
     # a checkpoint's recommendation overrides the defaults, the caller overrides both
     assert options_from_recipe({"steps": 7, "lr_g": 1e-4}, 1, lr_g=3e-4).steps == 7
     assert options_from_recipe({"steps": 7, "lr_g": 1e-4}, 1, lr_g=3e-4).lr_g == 3e-4
+
+
+def test_cli_help_imports_neither_torch_nor_cv2():
+    """Every command's options come from options.py, so --help (all sub-parsers built) stays fast."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from fsth_core.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'cv2', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

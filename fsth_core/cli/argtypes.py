@@ -70,7 +70,7 @@ def device(text: str) -> str:
 
 
 def _fps():
-    from fsth_core.inference.animate_checks import MAX_FPS
+    from fsth_core.options import MAX_FPS
 
     return floats(0, MAX_FPS, low_open=True)
 

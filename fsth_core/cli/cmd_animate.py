@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import argparse
 
-from fsth_core.landmarks.edit import SLIDERS
+from fsth_core.options import SLIDERS
 
 NAME = "animate"
 HELP = "animate 1-32 source images of a person with a driving video or procedural motion"
 
 
 def add_arguments(p) -> None:
-    from fsth_core.inference.animate_checks import (DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY,
+    from fsth_core.options import (DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY,
                                           MAX_THREADS)
     from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
-    from fsth_core.io.media import CRF_RANGE
-    from fsth_core.landmarks.motion import MAX_FRAMES
+    from fsth_core.options import CRF_RANGE
+    from fsth_core.options import MAX_FRAMES
     from fsth_core.options import (BACKENDS, FINETUNE_STEPS_HELP, LR_D, LR_G, METHODS, MOTIONS, PRECISIONS,
                                    RETARGET_MODES)
 

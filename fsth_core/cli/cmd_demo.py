@@ -9,8 +9,8 @@ HELP = "animate the bundled public-domain portrait with procedural motion and th
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, floats, ints
-    from fsth_core.inference.animate_checks import DEFAULT_FPS, MAX_FINETUNE_STEPS
-    from fsth_core.landmarks.motion import MAX_FRAMES
+    from fsth_core.options import DEFAULT_FPS, MAX_FINETUNE_STEPS
+    from fsth_core.options import MAX_FRAMES
     from fsth_core.options import METHODS
 
     p.add_argument("--out-dir", default="demo_output", help="where demo.mp4 and preview.png go")

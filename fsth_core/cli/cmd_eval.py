@@ -19,7 +19,7 @@ def _videos(v: str):
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, device, ints
-    from fsth_core.inference.animate_checks import MAX_BATCH, MAX_FINETUNE_STEPS
+    from fsth_core.options import MAX_BATCH, MAX_FINETUNE_STEPS
     from fsth_core.options import BACKENDS, METHODS, PRECISIONS
 
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")

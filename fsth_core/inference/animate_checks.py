@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 
-from fsth_core.io.media import DEFAULT_FPS, MAX_FPS  # noqa: F401 - the frame-rate limits live with the media
+from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS,  # noqa: F401
+                                MAX_FRAMES, MAX_INTENSITY, MAX_THREADS)
 
-MAX_BATCH = 1024           # frames generated at once
-MAX_FINETUNE_STEPS = 100_000
-MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively
-MAX_THREADS = 1024         # torch threads while generating
 
 
 def _number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:
@@ -27,8 +24,6 @@ def _integer(name: str, v, lo: int, hi: int) -> None:
 
 def check_options(opt) -> None:
     """Raise ValueError naming the first option out of range (see AnimateOptions for the meaning)."""
-    from fsth_core.io.media import CRF_RANGE
-    from fsth_core.landmarks.motion import MAX_FRAMES
 
     if opt.fps is not None:
         _number("fps", opt.fps, 0, MAX_FPS, low_open=True)

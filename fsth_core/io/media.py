@@ -19,8 +19,7 @@ import numpy as np
 from fsth_core.options import VIDEO_EXTS  # noqa: F401  (re-exported; one home for the list)
 from fsth_core.io.outpaths import publish
 
-MAX_FPS = 240.0      # highest frame rate accepted or written; a video claiming more is read at DEFAULT_FPS
-DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a usable rate
+from fsth_core.options import CRF_RANGE, DEFAULT_FPS, MAX_FPS  # noqa: F401 - limits live in options
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -257,7 +256,6 @@ _VIDEO_CODECS = {
     ".webm": ("libvpx-vp9", "yuv420p", ["-crf", "{crf}", "-b:v", "0", "-row-mt", "1", "-cpu-used", "4"]),
     ".gif": ("gif", "pal8", ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse"]),
 }
-CRF_RANGE = (0, 51)  # x264's scale (0 = visually lossless, 18 = default, 51 = worst); VP9 gets the same number
 
 
 class VideoWriter:

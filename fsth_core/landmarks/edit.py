@@ -15,19 +15,8 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from fsth_core.landmarks.pose import turn_head
+from fsth_core.options import SLIDERS  # noqa: F401 - the slider table lives in options (the CLI reads it there)
 from fsth_core.warp.landmark_edits import close_eyes, open_mouth, raise_brows, smile
-
-# name -> (min, max, step, what it does): the one home of the sliders' ranges and help texts
-SLIDERS = {
-    "mouth": (-0.2, 0.6, 0.01, "Open the mouth (jaw drop, in mouth widths: 0.3 = wide open; negative presses "
-                               "the lips together)."),
-    "smile": (-1.0, 1.0, 0.05, "Pull the mouth corners out and up (1 = broad smile; negative = frown)."),
-    "eyes": (-0.5, 1.0, 0.05, "Close the eyes (1 = closed, 0.5 = half; negative opens them wider)."),
-    "brows": (-1.0, 1.0, 0.05, "Raise the eyebrows (1 = raised by 0.14 eye distances; negative lowers them)."),
-    "yaw": (-30.0, 30.0, 0.5, "Turn the head left/right, degrees (positive: towards the picture's right)."),
-    "pitch": (-25.0, 25.0, 0.5, "Tilt the head up/down, degrees (positive: up)."),
-    "roll": (-30.0, 30.0, 0.5, "Tilt the head sideways, degrees (positive: clockwise on screen)."),
-}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from fsth_core.landmarks.pose import face_depth, rotate, to_local
 from fsth_core.warp.landmark_edits import widen_mouth
 
 #: longest procedural motion: 3 hours at 25 fps (its landmarks alone take 147 MB)
-MAX_FRAMES = 270_000
+from fsth_core.options import MAX_FRAMES  # noqa: F401 - the limit lives in options
 _UPPER_LIDS = np.array(UPPER_LIDS)
 _LOWER_LIDS = np.array(LOWER_LIDS)
 _LEFT_CORNERS = [MOUTH_CORNERS[0], INNER_CORNERS[0]]
