@@ -41,7 +41,7 @@ def main() -> int:
     add_json_arg(ap)
     args = ap.parse_args()
 
-    from fsth_core.inference.pipeline import compute_identity, FrameGenerator
+    from fsth_core.inference.pipeline import FrameGenerator, compute_identity
 
     from fsth_core.inference.types import Sources
     from fsth_core.io.media import VideoWriter

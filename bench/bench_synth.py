@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fsth_core.data.episodes import EpisodeDataset  # noqa: E402
 from fsth_core.synthetic.heads import (identity_landmarks_sequence, render_frame, synthetic_identity,  # noqa: E402
-                                      write_synthetic_dataset)
+                                       write_synthetic_dataset)
 
 
 def _median_rate(fn, count: int, repeats: int) -> float:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
 from fsth_core.inference.finetune_pairs import perturb  # noqa: E402
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator, realism_scores  # noqa: E402
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, realism_scores  # noqa: E402
 from fsth_core.inference.types import Sources  # noqa: E402
 from fsth_core.models.guidance import paint_region  # noqa: E402
 from fsth_core.models.weights import load_model  # noqa: E402

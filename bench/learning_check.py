@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fsth_core.data.store import TrainingSet  # noqa: E402
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator  # noqa: E402
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity  # noqa: E402
 from fsth_core.inference.types import Sources  # noqa: E402
 from fsth_core.models.model import build_model  # noqa: E402
 from fsth_core.models.weights import load_model  # noqa: E402

@@ -60,7 +60,7 @@ def crop256_frame(image, sources, warper, p):
 
 
 def run_portrait(name, image, model, args, out_dir: Path) -> list[dict]:
-    from fsth_core.inference.pipeline import compute_identity, FrameGenerator
+    from fsth_core.inference.pipeline import FrameGenerator, compute_identity
 
     pts = extract_landmarks([image], progress=False, name=name).points[0]
     size = model.config.image_size if model is not None else 256

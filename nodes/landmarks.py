@@ -1,9 +1,9 @@
 """Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
 from __future__ import annotations
 
-from fsth_core.inference.animate_checks import MAX_FPS, MAX_INTENSITY
+from fsth_core.options import MAX_FPS, MAX_INTENSITY, SLIDERS
 from fsth_core.landmarks.audio import audio_motion
-from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
+from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import retarget

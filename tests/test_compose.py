@@ -8,7 +8,7 @@ import torch
 
 from _landmark_helpers import astronaut, astronaut_points
 from fsth_core.inference.compose import NativeCompositor, native_region, paste_frames
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator, prepare_sources
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.paste import paste_back
 from fsth_core.models.config import preset

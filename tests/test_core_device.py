@@ -48,7 +48,7 @@ def test_execution_bf16_autocast_runs_a_conv():
 def test_every_stage_defaults_to_the_same_execution():
     import numpy as np
 
-    from fsth_core.inference.pipeline import compute_identity, FrameGenerator, RealismScorer
+    from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity
 
     from fsth_core.inference.types import Sources
     from fsth_core.models.config import preset

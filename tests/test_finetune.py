@@ -5,7 +5,7 @@ import torch
 
 from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune
 from fsth_core.inference.person import load_person, save_person
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator, realism_scores
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, realism_scores
 from fsth_core.inference.types import Sources
 from fsth_core.models.config import preset
 from fsth_core.models.model import build_model

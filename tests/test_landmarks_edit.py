@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut, astronaut_points
 
-from fsth_core.landmarks.edit import SLIDERS, ExpressionEdit, edit_landmarks
+from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
+from fsth_core.options import SLIDERS
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.pose import turn_head
 from fsth_core.warp import eye_opening, mouth_opening

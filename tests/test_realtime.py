@@ -17,7 +17,7 @@ from fsth_core.cli import main
 from fsth_core.inference.animate import AnimateOptions, animate
 from fsth_core.io.media import iter_frames, probe
 from fsth_core.inference.realtime import (LiveMotion, Pipeline, camera_index, generation_threads, gui_support,
-                                open_camera)
+                                          open_camera)
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"

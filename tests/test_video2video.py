@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from _landmark_helpers import moving_clip
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator, prepare_sources
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
 from fsth_core.inference.video2video import reanimate_video, relative_targets
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.track import extract_landmarks

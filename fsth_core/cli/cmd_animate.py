@@ -3,20 +3,16 @@ from __future__ import annotations
 
 import argparse
 
-from fsth_core.options import SLIDERS
+from fsth_core.options import (BACKENDS, CRF_RANGE, DEFAULT_FPS, FINETUNE_STEPS_HELP, LR_D, LR_G, MAX_BATCH,
+                               MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY, MAX_THREADS, METHODS, MOTIONS,
+                               PRECISIONS, RETARGET_MODES, SLIDERS)
 
 NAME = "animate"
 HELP = "animate 1-32 source images of a person with a driving video or procedural motion"
 
 
 def add_arguments(p) -> None:
-    from fsth_core.options import (DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_INTENSITY,
-                                          MAX_THREADS)
     from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
-    from fsth_core.options import CRF_RANGE
-    from fsth_core.options import MAX_FRAMES
-    from fsth_core.options import (BACKENDS, FINETUNE_STEPS_HELP, LR_D, LR_G, METHODS, MOTIONS, PRECISIONS,
-                                   RETARGET_MODES)
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     src = p.add_mutually_exclusive_group(required=True)

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fsth_core.options import DEFAULT_FPS, MAX_FINETUNE_STEPS, MAX_FRAMES, METHODS
+
 NAME = "demo"
 HELP = "animate the bundled public-domain portrait with procedural motion and the bundled checkpoint"
 
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, floats, ints
-    from fsth_core.options import DEFAULT_FPS, MAX_FINETUNE_STEPS
-    from fsth_core.options import MAX_FRAMES
-    from fsth_core.options import METHODS
 
     p.add_argument("--out-dir", default="demo_output", help="where demo.mp4 and preview.png go")
     p.add_argument("--seconds", type=floats(0, MAX_FRAMES / DEFAULT_FPS, low_open=True), default=4.0)

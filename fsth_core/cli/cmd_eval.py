@@ -1,6 +1,8 @@
 """``eval``: the paper's self-reenactment protocol on held-out videos; a table per T and a JSON report."""
 from __future__ import annotations
 
+from fsth_core.options import BACKENDS, MAX_BATCH, MAX_FINETUNE_STEPS, METHODS, PRECISIONS
+
 NAME = "eval"
 HELP = "self-reenactment evaluation (L1, PSNR, SSIM, CSIM, AKD, realism, FID/LPIPS) on held-out videos"
 
@@ -19,8 +21,6 @@ def _videos(v: str):
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, device, ints
-    from fsth_core.options import MAX_BATCH, MAX_FINETUNE_STEPS
-    from fsth_core.options import BACKENDS, METHODS, PRECISIONS
 
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")
     p.add_argument("--data", required=True, metavar="DIR",

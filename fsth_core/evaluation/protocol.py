@@ -25,7 +25,7 @@ from fsth_core.evaluation.metrics import FaceEmbedder, MetricAccumulator, akd, c
 from fsth_core.evaluation.metrics.optional import fid_status, lpips_status
 from fsth_core.evaluation.videos import EvalVideo, open_videos, select_frames
 from fsth_core.inference.finetune import FinetuneOptions, finetune, options_from_recipe, recipe_from_training
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator, inference_copy, realism_scores
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, inference_copy, realism_scores
 from fsth_core.inference.types import Sources
 from fsth_core.models.losses import ContentLoss
 from fsth_core.models.weights import load_model, model_info

@@ -1,1 +1,3 @@
-"""Inference stages: sources -> identity -> fine-tuning -> frames -> video, the person file, native-resolution composition, video-to-video and the embedded demo."""
+"""Inference stages: sources -> identity -> fine-tuning -> frames -> video, the person file, native-resolution
+composition, video-to-video, the real-time pipeline (preview, camera) and the embedded demo.
+"""

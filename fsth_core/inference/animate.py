@@ -25,9 +25,13 @@ from fsth_core.inference.animate_checks import check_options
 from fsth_core.inference.compose import NativeCompositor
 from fsth_core.inference.finetune import finetune, finetune_recipe, options_from_recipe
 from fsth_core.inference.person import load_person, save_person
-from fsth_core.inference.pipeline import compute_identity, FrameGenerator, prepare_sources, RealismScorer
+from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity, prepare_sources
+from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
+                                          generation_threads, is_capture, mapped, open_camera, stop_requests,
+                                          torch_threads)
 from fsth_core.inference.types import Sources
 from fsth_core.io.media import load_image, mux_audio
+from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
 from fsth_core.landmarks.audio import audio_motion, load_audio
 from fsth_core.landmarks.crop import head_crop_box
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
@@ -35,12 +39,9 @@ from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.paste import paste_back
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_path
+from fsth_core.models.weights import load_model
 from fsth_core.options import METHODS, RETARGET_MODES
 from fsth_core.runtime.device import Execution
-from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
-                                generation_threads, is_capture, mapped, open_camera, stop_requests, torch_threads)
-from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
-from fsth_core.models.weights import load_model
 from fsth_core.warp import animate_warp
 
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS,  # noqa: F401
-                                MAX_FRAMES, MAX_INTENSITY, MAX_THREADS)
-
+from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES,
+                               MAX_INTENSITY, MAX_THREADS)
 
 
 def _number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:

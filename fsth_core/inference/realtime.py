@@ -35,6 +35,18 @@ class _Stopped(BaseException):
     """Raised inside a stage's thread when the pipeline closes: unwinds its generators quietly."""
 
 
+def _put_unless_stopped(q: queue.Queue, msg, stop: threading.Event) -> None:
+    """Put ``msg`` into the bounded queue, waiting for room; raise _Stopped as soon as ``stop`` is set."""
+    while True:
+        if stop.is_set():
+            raise _Stopped
+        try:
+            q.put(msg, timeout=_POLL)
+            return
+        except queue.Full:
+            pass
+
+
 def cpu_count() -> int:
     """CPUs this process may run on."""
     try:
@@ -122,14 +134,7 @@ class _Stage:
         self.thread = threading.Thread(target=self._run, name=f"fsth-{name}", daemon=True)
 
     def _put(self, msg) -> None:
-        while True:
-            if self.pipe.stopped.is_set():
-                raise _Stopped
-            try:
-                self._q.put(msg, timeout=_POLL)
-                return
-            except queue.Full:
-                pass
+        _put_unless_stopped(self._q, msg, self.pipe.stopped)
 
     def _run(self) -> None:
         it = iter(self._it)
@@ -216,7 +221,7 @@ def open_camera(index: int):
 
 def capture_fps(capture, default: float = 25.0) -> float:
     """The frame rate a capture reports (cv2.CAP_PROP_FPS), or ``default`` when it reports none usable."""
-    from fsth_core.io.media import MAX_FPS
+    from fsth_core.options import MAX_FPS
 
     try:
         import cv2
@@ -323,14 +328,7 @@ class LiveDriver:
                 self._put((_ERROR, exc))
 
     def _put(self, msg) -> None:
-        while True:
-            if self._stop.is_set():
-                raise _Stopped
-            try:
-                self._q.put(msg, timeout=_POLL)
-                return
-            except queue.Full:
-                pass
+        _put_unless_stopped(self._q, msg, self._stop)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if not self._started:

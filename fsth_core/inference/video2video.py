@@ -69,7 +69,7 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
     """A whole clip in memory (the ComfyUI node's entry): frames uint8 [T,H,W,3], points [T,68,2],
     motion [T',68,2] -> (uint8 [T,H,W,3], masks float32 [T,H,W]).  ``model``: a warp-guided model
     (its identity comes from the clip's first frame) or None for the mesh warp alone."""
-    from fsth_core.inference.pipeline import compute_identity, FrameGenerator, prepare_sources
+    from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
 
     if len(frames) != len(points):
         raise ValueError(f"the clip has {len(frames)} frames but its landmarks {len(points)}: extract the "

@@ -16,10 +16,9 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from fsth_core.options import VIDEO_EXTS  # noqa: F401  (re-exported; one home for the list)
 from fsth_core.io.outpaths import publish
+from fsth_core.options import CRF_RANGE, DEFAULT_FPS, MAX_FPS, VIDEO_EXTS
 
-from fsth_core.options import CRF_RANGE, DEFAULT_FPS, MAX_FPS  # noqa: F401 - limits live in options
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fsth_core.io.outpaths import (OutputError, OutputTarget, atomic_file, check_file_output, check_output,
-                               output_target, refuse_inputs, same_path)
+                                   output_target, refuse_inputs, same_path)
 from fsth_core.runtime.signals import check_terminated
 
 

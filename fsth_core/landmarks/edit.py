@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from fsth_core.landmarks.pose import turn_head
-from fsth_core.options import SLIDERS  # noqa: F401 - the slider table lives in options (the CLI reads it there)
+from fsth_core.options import SLIDERS
 from fsth_core.warp.landmark_edits import close_eyes, open_mouth, raise_brows, smile
 
 

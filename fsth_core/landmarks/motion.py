@@ -15,12 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from fsth_core.face_layout import (INNER_CORNERS, JAW_DROP, LOWER_LIDS, LOWER_LIP_DROP, MOUTH_CORNERS,
-                                        UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
+                                   UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
 from fsth_core.landmarks.pose import face_depth, rotate, to_local
+from fsth_core.options import MAX_FRAMES
 from fsth_core.warp.landmark_edits import widen_mouth
 
-#: longest procedural motion: 3 hours at 25 fps (its landmarks alone take 147 MB)
-from fsth_core.options import MAX_FRAMES  # noqa: F401 - the limit lives in options
 _UPPER_LIDS = np.array(UPPER_LIDS)
 _LOWER_LIDS = np.array(LOWER_LIDS)
 _LEFT_CORNERS = [MOUTH_CORNERS[0], INNER_CORNERS[0]]

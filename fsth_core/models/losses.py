@@ -18,7 +18,7 @@ from torch import nn
 from fsth_core.models.config import LossWeights
 from fsth_core.runtime.paths import find_weights, weights_dirs
 from fsth_core.models.vgg import (VGG16_LAYOUT, VGG19_LAYERS, VGG19_LAYOUT, VGGFACE_LAYERS, InputConvention,
-                           VGGFeatures, feature_l1)
+                                  VGGFeatures, feature_l1)
 
 log = logging.getLogger("fsth")
 VGG_FILES = {"vgg19": "vgg19.safetensors", "vggface": "vggface.safetensors"}

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from fsth_core.face_layout import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LIPS_OUTER,
-                                        NOSE_BRIDGE, NOSTRILS)
+                                   NOSE_BRIDGE, NOSTRILS)
 
 if TYPE_CHECKING:
     from fsth_core.synthetic.heads import HeadParams

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from fsth_core.face_layout import (BROW_LEFT, BROW_RAISE, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
-                                        INNER_CORNERS, JAW, JAW_DROP, LIPS_INNER, LIPS_OUTER, LOWER_LIP_DROP, MOUTH,
-                                        MOUTH_CORNERS, N_POINTS, NOSE_BRIDGE, NOSTRILS, UPPER_LID_SHARE,
-                                        UPPER_LIP_RAISE)
+                                   INNER_CORNERS, JAW, JAW_DROP, LIPS_INNER, LIPS_OUTER, LOWER_LIP_DROP, MOUTH,
+                                   MOUTH_CORNERS, N_POINTS, NOSE_BRIDGE, NOSTRILS, UPPER_LID_SHARE,
+                                   UPPER_LIP_RAISE)
 
 # Pixels per face unit is FACE_SCALE * image size; the template origin sits at (0.5, ORIGIN_Y) * size.
 FACE_SCALE = 0.255

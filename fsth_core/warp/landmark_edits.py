@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from fsth_core.face_layout import (BROW_RAISE, CORNER_PULL, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
-                                        INNER_LIP_PAIRS, JAW_DROP, LOWER_LIP_DROP, MOUTH, MOUTH_CORNERS,
-                                        UPPER_LID_SHARE)
+                                   INNER_LIP_PAIRS, JAW_DROP, LOWER_LIP_DROP, MOUTH, MOUTH_CORNERS,
+                                   UPPER_LID_SHARE)
 
 SMILE_SHIFT = 0.12   # corner travel (out and up) per unit of smile, in mouth widths
 WIDEN_SHIFT = 0.10   # corner travel (out) per unit of widen_mouth, in mouth widths
