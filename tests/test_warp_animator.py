@@ -7,7 +7,8 @@ import pytest
 
 from fsth_core.warp import MeshWarper, WarpOptions, animate_warp, build_mesh, close_eyes, open_mouth
 from fsth_core.warp.constrain import enforce_edges
-from fsth_core.warp.mesh import REQUIRED_EDGES, head_similarity
+from fsth_core.warp.mesh import INNER_CONTOUR, REQUIRED_EDGES, RIG, head_similarity
+from fsth_core.warp.mouth_mesh import N_RIG
 
 dlib = pytest.importorskip("dlib")
 skdata = pytest.importorskip("skimage.data")
@@ -182,8 +183,12 @@ def test_mesh_keeps_lip_and_eye_contours_and_tiles_the_frame(face):
     edges = {tuple(sorted((int(t[i]), int(t[(i + 1) % 3])))) for t in mesh.triangles for i in range(3)}
     for a, b in REQUIRED_EDGES:
         assert tuple(sorted((a, b))) in edges, (a, b)
-    mouth = np.isin(mesh.triangles, np.arange(60, 68)).all(1)
-    assert mouth.sum() == 6
+    # inside the smooth inner-lip contour there are only the mouth's own triangles (its two parts and the gap)
+    rig = np.isin(mesh.triangles, np.arange(RIG, RIG + N_RIG)).any(1)
+    centroids = mesh.vertices[mesh.triangles].mean(1)
+    contour = mesh.vertices[INNER_CONTOUR].astype(np.float32)
+    inside = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), False) > 0 for x, y in centroids])
+    assert inside.any() and not (inside & ~rig).any()
     v = mesh.vertices
     a, b, c = (v[mesh.triangles[:, i]] for i in range(3))
     area = 0.5 * ((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])

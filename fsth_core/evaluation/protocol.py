@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fsth_core.evaluation.metrics import FaceEmbedder, MetricAccumulator, akd, cosine, fid, l1, lpips, psnr, ssim
+from fsth_core.evaluation.metrics.mouth import is_open, mouth_metrics
 from fsth_core.evaluation.metrics.optional import fid_status, lpips_status
 from fsth_core.evaluation.videos import EvalVideo, open_videos, select_frames
 from fsth_core.inference.finetune import FinetuneOptions, finetune, options_from_recipe, recipe_from_training
@@ -31,7 +32,7 @@ from fsth_core.models.losses import ContentLoss
 from fsth_core.models.weights import load_model, model_info
 from fsth_core.options import METHODS
 from fsth_core.runtime.device import Execution
-from fsth_core.warp import MeshWarper
+from fsth_core.warp.shots import ShotWarper
 
 # name -> (description, better)
 METRICS = {
@@ -40,6 +41,10 @@ METRICS = {
     "ssim": ("structural similarity (Wang et al. 2004)", "higher"),
     "csim": ("cosine similarity of dlib ResNet face descriptors of real and generated frames", "higher"),
     "akd": ("mean 68-point landmark distance / inter-ocular distance (dlib predictor on both)", "lower"),
+    "mouth_l1": ("mouth (lips and interior) mean absolute error, 0..1, shape-aligned, open-mouth frames", "lower"),
+    "mouth_ssim": ("mouth (lips and interior) SSIM, shape-aligned, open-mouth frames", "higher"),
+    "inner_mouth_l1": ("mouth interior (teeth, tongue, cavity) mean absolute error, 0..1, open-mouth frames",
+                       "lower"),
     "realism": ("discriminator realism score r = v·w' + b of the generated frames", "higher"),
     "lpips": ("LPIPS (AlexNet) perceptual distance", "lower"),
     "fid": ("Fréchet Inception distance between the real and generated frames of each T", "lower"),
@@ -144,8 +149,14 @@ class Reenactor:
         return fake, realism_scores(model, identity, fake, targets, self.ex, self.opt.batch), done
 
     def _warp(self, sources: Sources, targets: np.ndarray) -> np.ndarray:
-        warper = MeshWarper(sources.crops[0], sources.points[0])
-        return np.stack([warper.warp(p)[0] for p in targets])
+        """Every shot, each region from the source nearest the target; the targets are frames apart, so
+        each is composed on its own (no hysteresis or cross-fade carried from the previous target)."""
+        warper = ShotWarper(list(sources.crops), list(sources.points))
+        out = []
+        for p in targets:
+            warper.reset()
+            out.append(warper.warp(p)[0])
+        return np.stack(out)
 
 
 def _load_model(model, method: str):
@@ -192,9 +203,9 @@ def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targe
             continue
         t0 = time.perf_counter()
         fake, realism, done = gen(Sources(np.stack([crops[i] for i in src]), video.points[src]), real_pts)
-        _add_frame_metrics(r.acc, probe, real, real_desc, real_lm, fake, boxes)
+        _add_frame_metrics(r.acc, probe, real, real_desc, real_lm, fake, boxes, real_pts)
         _add_frame_metrics(r.copy, probe, real, real_desc, real_lm, np.repeat(crops[src[0]][None], len(real), 0),
-                           boxes)
+                           boxes, real_pts)
         if realism is not None:
             r.acc.add("realism", realism)
         if status["lpips"] is None:
@@ -207,13 +218,16 @@ def _score(video: EvalVideo, probe: FaceProbe, shots: dict, sources: dict, targe
         bar.update(1)
 
 
-def _add_frame_metrics(acc, probe: FaceProbe, real, real_desc, real_lm, fake, boxes) -> None:
+def _add_frame_metrics(acc, probe: FaceProbe, real, real_desc, real_lm, fake, boxes, points) -> None:
     fake_desc, fake_lm = probe.describe(fake, boxes)
     acc.add("l1", l1(real, fake))
     acc.add("psnr", psnr(real, fake))
     acc.add("ssim", ssim(real, fake))
     acc.add("csim", _csim(real_desc, fake_desc))
     acc.add_result(akd(real_lm, fake_lm, np.isfinite(real_lm).all((1, 2)), np.isfinite(fake_lm).all((1, 2))))
+    opened = is_open(points)  # mouth metrics: open-mouth targets only (a closed mouth has no interior)
+    for name, values in mouth_metrics(real[opened], fake[opened], points[opened]).items():
+        acc.add(name, values)
 
 
 def _summaries(shots: dict, status: dict, has_realism: bool, realism_why: str) -> dict:

@@ -13,9 +13,13 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-from .fill import fill_eye, fill_mouth, sample_colours, smoothstep
-from .landmark_edits import _as_points, eye_opening, inter_ocular, mouth_opening
-from .mesh import Mesh, MeshOptions, build_mesh
+from .fill import fill_eye, sample_colours, smoothstep
+from .landmark_edits import _as_points, eye_opening, inter_ocular
+from .mesh import RIG, Mesh, MeshOptions, build_mesh
+from .mouth_mesh import rig_indices, teeth_split
+from .mouth_paint import mouth_palette, paint_mouth
+
+_CURVES = rig_indices(RIG)  # the target's lip curves and teeth lines, as mesh vertex indices
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,6 @@ class WarpOptions:
     mesh: MeshOptions = MeshOptions()
     fill_mouth: bool = True
     fill_eyes: bool = True
-    mouth_ramp: tuple[float, float] = (0.02, 0.12)  # extra inner-lip gap / inter-ocular: fill 0 -> 1
     eye_ramp: tuple[float, float] = (0.35, 0.85)    # eye closure relative to the source: fill 0 -> 1
     stretch_tolerance: float = 1.25                 # magnification up to this keeps validity 1
     validity_blur: float = 1.0 / 64                 # box blur of the validity mask, × crop side
@@ -101,13 +104,16 @@ class MeshWarper:
         self.source_points = pts
         self.options = options
         h, w = src.shape[:2]
-        self.mesh: Mesh = build_mesh(pts, h, w, options.mesh)
-        ys, xs = np.mgrid[0:h, 0:w]
-        self._xs, self._ys = xs.astype(np.float32), ys.astype(np.float32)
+        self.mesh: Mesh = build_mesh(pts, h, w, options.mesh, teeth_split(src, pts))
+        self._xy: tuple[np.ndarray, np.ndarray] | None = None  # the frame's pixel grid, made on first use
         self._colours = sample_colours(self.source, pts)
-        self._mouth_open = mouth_opening(pts)
+        self._palette = mouth_palette(self.source, pts)
         self._eye_open = (eye_opening(pts, False), eye_opening(pts, True))
         self._idmap = np.empty((h, w), np.uint16)
+        tri_v = self.mesh.vertices[self.mesh.triangles]  # [T, 3, 2]: each triangle's source box, 2 px wider
+        lo = np.concatenate([np.float32([[-1e9, -1e9]]), tri_v.min(1) - 2.0]).T.copy()
+        hi = np.concatenate([np.float32([[1e9, 1e9]]), tri_v.max(1) + 2.0]).T.copy()
+        self._reach = (lo.astype(np.float32), hi.astype(np.float32))
         k = max(1, int(round(min(h, w) * options.validity_blur)))
         self._blur = (2 * (k // 2) + 1,) * 2
 
@@ -125,32 +131,47 @@ class MeshWarper:
     def warp_with_motion(self, target_points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Like :meth:`warp`, plus where the picture changed: float32 [H, W] in 0..1 (1 where a pixel
         moves by 0.5 px or more or a feature is painted, 0 where the source pixel is copied as is)."""
+        h, w = self.source.shape[:2]
+        return self.warp_box(target_points, (0, 0, w, h))
+
+    def warp_box(self, target_points: np.ndarray, box: tuple[int, int, int, int]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`warp_with_motion` on the output pixels x0 <= x < x1, y0 <= y < y1 only (``box``, whole
+        pixels inside the source's frame): (image uint8 [h,w,3], validity [h,w], motion [h,w])."""
         tgt = _as_points(target_points, "target_points")
+        x0, y0, x1, y1 = (int(v) for v in box)
+        full = (x0, y0, x1, y1) == (0, 0) + self.source.shape[1::-1]
         mesh = self.mesh
         dst_v = mesh.target_vertices(tgt)
         A, det, degenerate = _affines(mesh.vertices, dst_v, mesh.triangles)
         tri_valid = _triangle_validity(A, det, degenerate, self.options.stretch_tolerance)
-        ids = self._rasterize(dst_v, det)
+        ids = self._rasterize(dst_v, det, (x0, y0, x1, y1))
         # id 0 = pixels no triangle reached (should not happen): identity map, validity 0
         coef = np.concatenate([np.float32([[[1, 0, 0], [0, 1, 0]]]), A]).reshape(-1, 6)
-        xs, ys = self._xs, self._ys
+        xs, ys = self._grid(x0, y0, x1, y1)
         map_x = coef[:, 0][ids] * xs + coef[:, 1][ids] * ys + coef[:, 2][ids]
         map_y = coef[:, 3][ids] * xs + coef[:, 4][ids] * ys + coef[:, 5][ids]
+        # a pixel samples near its own triangle's source: the rasterizer also covers pixels just outside
+        # a sliver triangle, where the sliver's affine map would extrapolate far across the picture
+        lo, hi = self._reach
+        np.clip(map_x, lo[0][ids], hi[0][ids], out=map_x)
+        np.clip(map_y, lo[1][ids], hi[1][ids], out=map_y)
         if self.options.fold_smoothing > 0:  # blur the displacement, not the map: still fields stay exact
-            sigma = self.options.fold_smoothing
-            map_x = xs + cv2.GaussianBlur(map_x - xs, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-            map_y = ys + cv2.GaussianBlur(map_y - ys, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+            sigma, border = self.options.fold_smoothing, cv2.BORDER_CONSTANT if full else cv2.BORDER_REPLICATE
+            map_x = xs + cv2.GaussianBlur(map_x - xs, (0, 0), sigma, borderType=border)
+            map_y = ys + cv2.GaussianBlur(map_y - ys, (0, 0), sigma, borderType=border)
         image = cv2.remap(self.source, map_x, map_y, _INTERP[self.options.interpolation],
                           borderMode=cv2.BORDER_REPLICATE)
         valid = np.concatenate([np.float32([0.0]), tri_valid])[ids]
-        h, w = valid.shape
+        h, w = self.source.shape[:2]
         outside = (map_x < -0.5) | (map_x > w - 0.5) | (map_y < -0.5) | (map_y > h - 0.5)
         valid[outside] *= 0.5
         before = valid.copy()
-        self._paint_features(image, valid, tgt)
+        offset = np.float32([x0, y0])
+        self._paint_features(image, valid, tgt - offset, dst_v - offset)
         # displacements under 1/64 px cannot change a pixel (remap samples on a 1/32 px grid): 0 there
         motion = (np.hypot(map_x - xs, map_y - ys) - 1.0 / 64) * 2.0
-        painted = before - valid  # fill_mouth / fill_eye lower the validity where they paint
+        painted = before - valid  # the mouth and eye painters lower the validity where they paint
         motion = np.clip(np.maximum(motion, painted * 16.0), 0.0, 1.0)
         valid = cv2.blur(valid, self._blur)
         return image, np.clip(valid, 0.0, 1.0), motion
@@ -160,27 +181,46 @@ class MeshWarper:
         tgt = _as_points(target_points, "target_points")
         dst_v = self.mesh.target_vertices(tgt)
         _, det, _ = _affines(self.mesh.vertices, dst_v, self.mesh.triangles)
-        return self._rasterize(dst_v, det).astype(np.int32) - 1
+        h, w = self.source.shape[:2]
+        return self._rasterize(dst_v, det, (0, 0, w, h)).astype(np.int32) - 1
 
-    def _rasterize(self, dst_v: np.ndarray, det: np.ndarray) -> np.ndarray:
-        """Triangle-id map uint16 [H, W] (id = triangle index + 1), drawn background layers first and,
-        within a layer, folded-over triangles first, so the face and unfolded triangles end on top."""
+    def _grid(self, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates (xs, ys) float32 [h, w] of a box; the whole frame's are made once."""
+        if (x0, y0) == (0, 0) and (x1, y1) == self.source.shape[1::-1]:
+            if self._xy is None:
+                ys, xs = np.mgrid[0:y1, 0:x1]
+                self._xy = (xs.astype(np.float32), ys.astype(np.float32))
+            return self._xy
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        return xs.astype(np.float32), ys.astype(np.float32)
+
+    def _rasterize(self, dst_v: np.ndarray, det: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """Triangle-id map uint16 [h, w] of the output box (id = triangle index + 1), drawn background
+        layers first and, within a layer, folded-over triangles first, so the face and unfolded triangles
+        end on top.  Triangles that miss the box are skipped."""
         mesh = self.mesh
+        x0, y0, x1, y1 = box
+        tv = dst_v[mesh.triangles]
+        hits = (tv[..., 0].max(1) >= x0 - 1) & (tv[..., 0].min(1) <= x1) & \
+               (tv[..., 1].max(1) >= y0 - 1) & (tv[..., 1].min(1) <= y1)
         order = np.lexsort(((det > 0).astype(np.int8), mesh.tri_layer))
-        fixed = np.round(dst_v * 16.0)
+        order = order[hits[order]]
+        fixed = np.round((dst_v - np.float32([x0, y0])) * 16.0)
         fixed = np.clip(fixed, -(1 << 26), 1 << 26).astype(np.int32)
-        idmap = self._idmap
-        idmap.fill(0)
+        if (x0, y0, x1, y1) == (0, 0) + self.source.shape[1::-1]:
+            idmap = self._idmap
+            idmap.fill(0)
+        else:
+            idmap = np.zeros((y1 - y0, x1 - x0), np.uint16)
         tris = mesh.triangles
         for k in order:
             cv2.fillConvexPoly(idmap, fixed[tris[k]], int(k) + 1, cv2.LINE_8, 4)
         return idmap
 
-    def _paint_features(self, image: np.ndarray, valid: np.ndarray, tgt: np.ndarray) -> None:
+    def _paint_features(self, image: np.ndarray, valid: np.ndarray, tgt: np.ndarray, dst_v: np.ndarray) -> None:
         opts = self.options
         if opts.fill_mouth:
-            extra = mouth_opening(tgt) - self._mouth_open
-            fill_mouth(image, valid, tgt, self._colours, smoothstep(extra, *opts.mouth_ramp))
+            paint_mouth(image, valid, tgt, {k: dst_v[ix] for k, ix in _CURVES.items()}, self._palette)
         if opts.fill_eyes:
             for left in (False, True):
                 src_open = self._eye_open[int(left)]

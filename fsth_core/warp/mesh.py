@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
@@ -20,6 +21,7 @@ from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, EYES, LIPS_INNER, LIPS_OU
 
 from .constrain import enforce_edges
 from .landmark_edits import close_eyes, face_down, inter_ocular, open_mouth
+from .mouth_mesh import N_RIG, MouthRig, contour_indices, mouth_triangles, rig_indices
 
 # landmarks that move with the skull (nose, eye corners, jaw ends): used to estimate head motion
 RIGID = np.array([0, 16, 27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
@@ -28,7 +30,9 @@ EYE_GROUPS = (np.arange(EYE_RIGHT.start, EYE_RIGHT.stop), np.arange(EYE_LEFT.sta
 # eyebrow points under the forehead anchors, and each anchor's height in eye-to-mouth distances
 _FOREHEAD = ((17, 0.55), (19, 0.85), (21, 0.95), (22, 0.95), (24, 0.85), (26, 0.55))
 
-LAYER_BORDER, LAYER_OUTER, LAYER_INNER, LAYER_FACE, LAYER_FEATURE = 0, 1, 2, 3, 4
+# draw order (low first): the mouth interior lies under the lips, the lower part under the upper one
+LAYER_BORDER, LAYER_OUTER, LAYER_INNER, LAYER_MOUTH_LOWER, LAYER_MOUTH_UPPER, LAYER_FACE, LAYER_FEATURE = range(7)
+RIG = 68  # index of the first mouth-rig vertex (mouth_mesh.py), right after the landmarks
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,11 @@ class MeshOptions:
 class Mesh:
     """A fixed triangulation over one source face.
 
-    vertices: float32 [N, 2] source positions (0..67 are the landmarks);
+    vertices: float32 [N, 2] source positions (0..67 are the landmarks, then the mouth rig);
     follow: float32 [N] fraction of the head motion each non-landmark vertex follows (1 forehead, 0 border);
     layer: int8 [N] vertex layer (LAYER_*); triangles: int32 [T, 3]; tri_layer: int8 [T] draw order
-    (low first); bounds: (x0, y0, x1, y1) box the rings are clamped into.
+    (low first); bounds: (x0, y0, x1, y1) box the rings are clamped into; rig: the mouth's vertices
+    (mouth_mesh.py), at index RIG.
     """
     vertices: np.ndarray
     follow: np.ndarray
@@ -60,6 +65,7 @@ class Mesh:
     tri_layer: np.ndarray
     bounds: tuple[float, float, float, float]
     options: MeshOptions
+    rig: MouthRig
 
     def target_vertices(self, target_points: np.ndarray) -> np.ndarray:
         """Positions of all vertices for a target landmark set.
@@ -75,6 +81,7 @@ class Mesh:
         moved = src @ m.T + t
         out = src + self.follow[:, None] * (moved - src)
         out[:68] = target_points
+        out[RIG:RIG + N_RIG] = self.rig.vertices(target_points, m)
         ring = (self.layer == LAYER_INNER) | (self.layer == LAYER_OUTER)
         x0, y0, x1, y1 = self.bounds
         out[ring, 0] = np.clip(out[ring, 0], x0, x1)
@@ -165,16 +172,19 @@ def _signed_area(v: np.ndarray, tri: np.ndarray) -> np.ndarray:
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
 
-def build_mesh(source_points: np.ndarray, height: int, width: int, options: MeshOptions = MeshOptions()) -> Mesh:
+def build_mesh(source_points: np.ndarray, height: int, width: int, options: MeshOptions = MeshOptions(),
+               teeth_split: float = 1.0) -> Mesh:
     """Build the fixed mesh for one source face.
 
     Args:
         source_points: float32 [68, 2] landmarks in the source crop (validated by the caller).
         height, width: crop size in pixels.
+        teeth_split: where the source's mouth interior divides between the lips (mouth_mesh.teeth_split).
     Returns:
-        Mesh whose vertices start with the 68 landmarks.
+        Mesh whose vertices start with the 68 landmarks and the mouth rig.
     """
     pts = source_points.astype(np.float32)
+    rig = MouthRig.build(pts, teeth_split)
     # the border box holds the whole frame and every landmark, so the mesh covers every pixel
     x0 = min(0.0, float(pts[:, 0].min()) - 1.0)
     y0 = min(0.0, float(pts[:, 1].min()) - 1.0)
@@ -192,8 +202,13 @@ def build_mesh(source_points: np.ndarray, height: int, width: int, options: Mesh
     # it under the chin (the face is drawn last) instead of dragging the neck and collar down
     depth = options.under_jaw_band * _eye_mouth(pts)
     under_jaw = _under_jaw(pts, depth)
-    groups, follows, layers = [pts, forehead], [np.zeros(68), np.ones(len(forehead))], \
-        [np.full(68, LAYER_FACE), np.full(len(forehead), LAYER_FACE)]
+    ix = rig_indices(RIG)
+    rig_v = rig.vertices(pts, np.eye(2))
+    rig_layer = np.full(N_RIG, LAYER_FACE)
+    rig_layer[np.isin(np.arange(RIG, RIG + N_RIG), np.concatenate([ix["line_up"], ix["line_lo"]]))] = \
+        LAYER_MOUTH_LOWER
+    groups, follows, layers = [pts, rig_v, forehead], [np.zeros(68), np.zeros(N_RIG), np.ones(len(forehead))], \
+        [np.full(68, LAYER_FACE), rig_layer, np.full(len(forehead), LAYER_FACE)]
     jaw_band = {}  # vertex index -> the jaw landmark it hangs under
     if depth >= 1.0:
         n = sum(len(g) for g in groups)
@@ -217,48 +232,74 @@ def build_mesh(source_points: np.ndarray, height: int, width: int, options: Mesh
 
     vertices = np.concatenate(groups).astype(np.float32)
     layer = np.concatenate(layers).astype(np.int8)
-    triangles = _triangulate(vertices, jaw_band)
+    triangles, n_mouth = _triangulate(vertices, jaw_band)
     tri_layer = layer[triangles].min(1)
     feature = np.zeros(len(triangles), bool)
-    for group in (MOUTH_INNER,) + EYE_GROUPS:
+    for group in EYE_GROUPS:
         feature |= np.isin(triangles, group).all(1)
     tri_layer[feature] = LAYER_FEATURE
+    upper_part = np.isin(triangles, np.concatenate([ix["upper"], ix["line_up"]])).all(1)
+    tri_layer[:n_mouth] = np.where(upper_part[:n_mouth], LAYER_MOUTH_UPPER, LAYER_MOUTH_LOWER)
     return Mesh(vertices, np.concatenate(follows).astype(np.float32), layer, triangles,
-                tri_layer.astype(np.int8), bounds, options)
+                tri_layer.astype(np.int8), bounds, options, rig)
 
 
 def _polygon_edges(indices: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(indices, np.roll(indices, -1))]
 
 
-REQUIRED_EDGES = (_polygon_edges(np.arange(LIPS_OUTER.start, LIPS_OUTER.stop)) + _polygon_edges(MOUTH_INNER)
+INNER_CONTOUR = contour_indices(RIG)  # the smooth inner-lip contour, landmarks and rig points
+REQUIRED_EDGES = (_polygon_edges(np.arange(LIPS_OUTER.start, LIPS_OUTER.stop)) + _polygon_edges(INNER_CONTOUR)
                   + _polygon_edges(EYE_GROUPS[0]) + _polygon_edges(EYE_GROUPS[1]))
+_TEETH_LINES = np.setdiff1d(np.concatenate([rig_indices(RIG)["line_up"], rig_indices(RIG)["line_lo"]]),
+                            MOUTH_INNER)
 
 
 def _constrained(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise Delaunay triangles [T, 3] on points with the lip and eye contours as edges
-    (best effort: unconstrained Delaunay if an edge cannot be inserted)."""
-    tri = Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
-    neg = _signed_area(points, tri) < 0
+    (best effort: unconstrained Delaunay if an edge cannot be inserted); the teeth-line vertices are
+    left out and nothing is inside the inner-lip contour (the mouth's own triangles go there)."""
+    used = np.setdiff1d(np.arange(len(points)), _TEETH_LINES)
+    sub = points[used].astype(np.float64)
+    tri = Delaunay(sub).simplices.astype(np.int32)
+    neg = _signed_area(sub, tri) < 0
     tri[neg] = tri[neg][:, [0, 2, 1]]
+    local = {int(v): i for i, v in enumerate(used)}
+    edges = [(local[a], local[b]) for a, b in REQUIRED_EDGES]
     try:
-        return enforce_edges(tri, points, REQUIRED_EDGES)
+        tri = enforce_edges(tri, sub, edges)
     except ValueError:
-        return tri
+        pass
+    tri = used[tri].astype(np.int32)
+    on_contour = np.isin(tri, INNER_CONTOUR).all(1)
+    centroid = points[tri].mean(1)
+    contour = points[INNER_CONTOUR].astype(np.float32)
+    inside = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), False) > 0 for x, y in centroid])
+    return tri[~(on_contour & inside)]
 
 
-def _triangulate(vertices: np.ndarray, jaw_band: dict[int, int]) -> np.ndarray:
-    """Triangles [T, 3] built on the vertices with the mouth and eyes opened (the under-jaw band
-    moving with the jaw), counter-clockwise there; falls back to the source geometry itself if that
-    topology would flip a source triangle."""
+def _oriented(tris: np.ndarray, points: np.ndarray) -> np.ndarray:
+    tris = tris.copy()
+    neg = _signed_area(points, tris) < 0
+    tris[neg] = tris[neg][:, [0, 2, 1]]
+    return tris
+
+
+def _triangulate(vertices: np.ndarray, jaw_band: dict[int, int]) -> tuple[np.ndarray, int]:
+    """(triangles [T, 3], how many of the first are the mouth interior's), built on the vertices with
+    the mouth and eyes opened (the under-jaw band moving with the jaw), counter-clockwise there; falls
+    back to the source geometry itself if that topology would flip a source triangle."""
     opened = vertices.copy()
     opened[:68] = close_eyes(open_mouth(vertices[:68], 0.25), -0.6)
+    opened[RIG:RIG + N_RIG] = MouthRig.build(opened[:68], 0.5).vertices(opened[:68], np.eye(2))
     for v, j in jaw_band.items():
         opened[v] += opened[j] - vertices[j]
+    parts, gap = mouth_triangles(RIG)
+    mouth = _oriented(np.vstack([gap, parts]), opened)
     tri = _constrained(opened)
     inside = np.zeros(len(tri), bool)
-    for group in (MOUTH_INNER,) + EYE_GROUPS:
+    for group in EYE_GROUPS:
         inside |= np.isin(tri, group).all(1)
     if ((_signed_area(vertices, tri) <= 0) & ~inside).any():
         tri = _constrained(vertices)
-    return tri
+    return np.vstack([mouth, tri]).astype(np.int32), len(mouth)

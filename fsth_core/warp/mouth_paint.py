@@ -1,0 +1,210 @@
+"""The inside of a mouth that no source shows: teeth, gums, tongue and cavity, painted into the gap.
+
+The gap is what opens between the source's own interior (hanging from the upper lip) and the part
+hanging from the lower lip (mouth_mesh.py); for a closed source it is the whole interior.  Everything
+is laid out in the mouth's frame and in inter-ocular units, so it scales with the face:
+
+- upper teeth hang from the upper lip's inner edge: individual teeth on a dental arch (centrals,
+  laterals, canines, premolars, projected so they narrow towards the corners), each with its own
+  rounded shading, dark gaps between them, a scalloped gum line under the lip, a translucent edge;
+  how far they show grows with the opening up to a tooth's length;
+- lower teeth stand on the lower lip's inner edge, smaller and in shadow, showing only as the mouth
+  opens wide;
+- a dark cavity, darkest at the corners and the back, with the tongue's rounded top rising from the
+  floor of the mouth;
+- colours follow the picture: teeth are as bright as its skin allows, the cavity and tongue take the
+  lips' hue, a monochrome picture (a drawing, a grey photo) gets a monochrome mouth.
+
+Every edge is a smooth ramp about a pixel wide, so nothing is pixel-hard at 1:1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fsth_core.face_layout import MOUTH_CORNERS
+
+from .landmark_edits import inter_ocular
+
+# the dental arch in inter-ocular units (about 62 mm): tooth widths from the midline outwards (central
+# incisor, lateral, canine, two premolars, a molar) and the arch radius; lower teeth are narrower
+_UPPER_WIDTHS = np.array([0.137, 0.105, 0.121, 0.113, 0.105, 0.16])
+_LOWER_WIDTHS = np.array([0.086, 0.095, 0.11, 0.113, 0.11, 0.17])
+_UPPER_LENGTH = np.array([1.0, 0.86, 0.92, 0.7, 0.62, 0.55])  # visible length relative to a central
+_ARCH_RADIUS = 0.42
+_TOOTH = np.float32([232, 222, 200])
+# per-tooth brightness and length (fixed, so a tooth never flickers): no two teeth are alike
+_VARY = np.array([0.0, 0.05, -0.04, 0.03, -0.06, 0.02])
+
+
+@dataclass(frozen=True)
+class MouthPalette:
+    """Colours (float32 RGB 0..255) of the painted interior, sampled once from the source."""
+
+    teeth: np.ndarray
+    gum: np.ndarray
+    tongue: np.ndarray
+    cavity: np.ndarray
+
+
+def _median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for poly in polygons:
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    pix = image[mask.astype(bool)]
+    return (np.median(pix, axis=0) if len(pix) else image.reshape(-1, 3).mean(0)).astype(np.float32)
+
+
+def mouth_palette(image: np.ndarray, pts: np.ndarray) -> MouthPalette:
+    """Palette from the source picture uint8 [H,W,3] and its landmarks [68,2]."""
+    lips = _median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])
+    skin = _median(image, [pts[[1, 2, 3, 31, 29]], pts[[15, 14, 13, 35, 29]]])
+    luma = np.float32([0.299, 0.587, 0.114])
+    skin_l, lips_l = float(skin @ luma), float(lips @ luma)
+    # how colourful the picture is: a drawing or a grey photo gets a grey mouth in its own tint
+    chroma = float(np.clip((np.ptp(skin) + np.ptp(lips)) / 2 / 40.0, 0.0, 1.0))
+    hue = lips / max(lips_l, 1.0)                                  # the lips' colour at luminance 1
+    red = 1.0 + chroma * (np.clip(hue, 0.5, 1.8) * np.float32([1.15, 0.85, 0.85]) - 1.0)
+    tint = skin / max(skin_l, 1.0)
+    gain = float(np.clip(skin_l / 190.0, 0.4, 1.0))              # teeth as bright as the light allows
+    light = 1.0 + (0.5 + 0.3 * (1.0 - chroma)) * (tint - 1.0)     # ... in the colour of the face's light
+    teeth = np.clip(_TOOTH * gain * light, 0, 255)
+    dark = max(min(skin_l, lips_l) * 0.26, 8.0)
+    return MouthPalette(teeth=teeth.astype(np.float32),
+                        gum=np.clip(red * lips_l * 0.95, 0, 255).astype(np.float32),
+                        tongue=np.clip(red * lips_l * 0.62, 0, 255).astype(np.float32),
+                        cavity=np.clip(red * dark, 0, 255).astype(np.float32))
+
+
+def _ramp(x: np.ndarray, width: float) -> np.ndarray:
+    """0 -> 1 around x = 0 over ``width`` (a pixel-wide antialiased edge)."""
+    return np.clip(x / max(width, 1e-6) + 0.5, 0.0, 1.0)
+
+
+def _curve_v(curve: np.ndarray, origin: np.ndarray, ax: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """v(u) of a polyline [K,2] (corner to corner) in the frame with origin and unit axis ``ax``."""
+    d = curve - origin
+    cu = d @ ax
+    cv = d @ np.array([-ax[1], ax[0]])
+    order = np.argsort(cu)
+    return np.interp(u, cu[order], cv[order]).astype(np.float32)
+
+
+def _teeth_row(x: np.ndarray, widths: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For positions x (inter-ocular units from the midline): (tooth index, position across it 0..1,
+    darkness of the gap between teeth 0..1) on an arch projected to the front."""
+    edges = np.concatenate([[0.0], np.cumsum(widths)])
+    s = _ARCH_RADIUS * np.arcsin(np.clip(np.abs(x) / _ARCH_RADIUS, 0.0, 0.999))  # back onto the arch
+    k = np.clip(np.searchsorted(edges, s) - 1, 0, len(widths) - 1)
+    across = (s - edges[k]) / widths[k]
+    # the projected width of the gap line shrinks with the arch's slope; at least ~0.7 px wide
+    slope = np.sqrt(np.clip(1.0 - (x / _ARCH_RADIUS) ** 2, 0.05, 1.0))
+    d_edge = np.minimum(across, 1.0 - across) * widths[k] * slope
+    gap = np.exp(-0.5 * (d_edge / max(0.004, 0.5 * px)) ** 2)
+    return k, across, gap
+
+
+def paint_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, curves: dict[str, np.ndarray],
+                palette: MouthPalette) -> None:
+    """Paint the interior into the gap, in place.
+
+    image uint8 [H,W,3], valid float32 [H,W] (lowered where painted), pts float32 [68,2] the target
+    landmarks, curves: target polylines corner to corner float [K,2]: ``upper``/``lower`` (the lips'
+    smooth inner edges), ``line_up``/``line_lo`` (the source interior's edge on each lip: the gap lies
+    between them).
+    """
+    up, lo, gap_top, gap_bot = (np.asarray(curves[k], np.float64)
+                                for k in ("upper", "lower", "line_up", "line_lo"))
+    a, b = up[0], up[-1]
+    width = float(np.hypot(*(b - a)))
+    iod = max(inter_ocular(pts), 1.0)
+    if width < 2.0:
+        return
+    ax = (b - a) / width
+    nrm = np.array([-ax[1], ax[0]])
+    down = pts[list(MOUTH_CORNERS)].mean(0) - pts[36:48].mean(0)
+    if down @ nrm < 0:  # v must point down the face
+        nrm = -nrm
+        ax = -ax
+        a, b = b, a
+    # the gap: the teeth line on the lower lip never above the one on the upper lip
+    thick = (gap_bot - gap_top) @ nrm
+    gap_bot = np.where((thick < 0)[:, None], gap_top, gap_bot)
+    if float(((gap_bot - gap_top) @ nrm).max()) < 0.25:
+        return
+    h, w = valid.shape
+    allp = np.vstack([up, lo])
+    x0, y0 = np.maximum(np.floor(allp.min(0)) - 2, 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(allp.max(0)) + 3, (w, h)).astype(int)
+    if x1 <= x0 or y1 <= y0:
+        return
+    shape = (y1 - y0, x1 - x0)
+    alpha = np.minimum(_poly_mask(np.vstack([up, lo[::-1]]), x0, y0, shape),
+                       _poly_mask(np.vstack([gap_top, gap_bot[::-1]]), x0, y0, shape))
+    if alpha.max() <= 0.0:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    u = (xs - a[0]) * ax[0] + (ys - a[1]) * ax[1]
+    v = (xs - a[0]) * nrm[0] + (ys - a[1]) * nrm[1]
+    patch = _interior(u, _curve_v(up, a, ax, u), _curve_v(lo, a, ax, u), v, width, iod, palette)
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    image[y0:y1, x0:x1] = np.clip(region + alpha[..., None] * (patch - region) + 0.5, 0, 255).astype(np.uint8)
+    valid[y0:y1, x0:x1] *= 1.0 - 0.9 * alpha
+
+
+def _poly_mask(poly: np.ndarray, x0: int, y0: int, shape: tuple[int, int]) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round((poly - (x0, y0)) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    return m.astype(np.float32) / 255.0
+
+
+def _lit(pal: MouthPalette, light: np.ndarray) -> np.ndarray:
+    """Teeth colour under ``light`` (0..1+): shadowed teeth take the cavity's warm dark, not grey."""
+    t = np.clip(light, 0.0, 1.2)[..., None]
+    return pal.cavity[None, None, :] + t * (pal.teeth[None, None, :] - pal.cavity[None, None, :])
+
+
+def _interior(u, v_up, v_lo, v, width: float, iod: float, pal: MouthPalette) -> np.ndarray:
+    """float32 [h,w,3] RGB interior for pixel coordinates (u along the mouth, v down) in the ROI."""
+    px = 1.0 / iod                                   # one pixel in inter-ocular units
+    gap = np.maximum(v_lo - v_up, 0.0) / iod         # local opening, inter-ocular units
+    x = (u - 0.5 * width) / iod                      # from the mouth's middle
+    half = 0.5 * width / iod
+    depth = (v - v_up) / iod                         # below the upper lip's edge
+    height = (v_lo - v) / iod                        # above the lower lip's edge
+    corner = np.clip(np.abs(x) / max(half, 1e-3), 0.0, 1.0)
+    # cavity: dark, darker towards the corners and the back of the mouth, lighter near the teeth
+    back = np.clip(depth / np.maximum(gap, 1e-3), 0.0, 1.0)
+    shade = (0.9 + 0.25 * np.exp(-depth / 0.04)) * (1.0 - 0.45 * corner ** 2) * (1.0 - 0.15 * np.sin(np.pi * back))
+    out = pal.cavity[None, None, :] * shade[..., None]
+    # tongue: a rounded hump rising from the floor, under the lower teeth
+    g = np.maximum(gap, 1e-6)
+    t_top = np.minimum(0.45 * g, 0.11) * np.clip(1.0 - (x / 0.33) ** 2, 0.0, 1.0) - 0.01
+    t_in = _ramp((t_top - height) / px, 1.2) * (g > 0.06)
+    lit = np.clip(0.75 + 0.35 * (1.0 - np.clip((t_top - height) / 0.06, 0.0, 1.0)) - 0.3 * corner, 0.4, 1.1)
+    out = out + t_in[..., None] * (pal.tongue[None, None, :] * lit[..., None] - out)
+    # lower teeth: a small row on the lower lip's edge, in shadow, showing as the mouth opens wide
+    lo_len = np.clip((gap - 0.14) * 0.3, 0.0, 0.045)
+    k, across, seam = _teeth_row(x, _LOWER_WIDTHS, px)
+    tip = lo_len * (1.0 - 0.1 * k + 0.5 * _VARY[k]) * (1.0 - 0.5 * (2 * across - 1) ** 4)
+    lo_in = _ramp((tip - height) / px, 1.2) * _ramp((0.85 * half - np.abs(x)) / px, 2.0)
+    lo_shade = (0.6 - 0.04 * k) * (1.0 - 0.06 * (2 * across - 1) ** 2) * (1.0 - 0.15 * seam) * (1 - 0.5 * corner)
+    out = out + lo_in[..., None] * (_lit(pal, lo_shade) - out)
+    # upper teeth: from under the upper lip down to their edges, each tooth shaded on its own
+    k, across, seam = _teeth_row(x, _UPPER_WIDTHS, px)
+    reach = np.minimum(0.8 * gap + 0.004, 0.1)              # how far the centrals show below the lip
+    tip = reach * _UPPER_LENGTH[k] * (1.0 + _VARY[k]) * (1.0 - 0.35 * (2 * across - 1) ** 6)  # rounded corners
+    up_in = _ramp((tip - depth) / px, 1.2) * _ramp((0.98 * half - np.abs(x)) / px, 2.0)
+    round_ = 1.0 - 0.08 * (2 * across - 1) ** 2
+    under_lip = 0.8 + 0.2 * np.clip(depth / 0.03, 0.0, 1.0)        # the lip's shadow on the teeth
+    edge = 1.0 - 0.18 * np.clip((depth - (tip - 0.02)) / 0.02, 0.0, 1.0)  # translucent incisal edge
+    up_shade = round_ * under_lip * edge * (1.0 - 0.2 * seam) * (1.0 - 0.5 * corner ** 1.5) * (1.0 - 0.06 * k) \
+        * (1.0 + 0.6 * _VARY[k])
+    teeth = _lit(pal, up_shade)
+    # gum line: pink papillae between the teeth just under the lip
+    gum = np.clip(1.0 - depth / (0.018 + 0.02 * seam), 0.0, 1.0) * (0.35 + 0.65 * seam) * up_in
+    teeth = teeth + gum[..., None] * (pal.gum[None, None, :] - teeth)
+    out = out + up_in[..., None] * (teeth - out)
+    return out.astype(np.float32)
