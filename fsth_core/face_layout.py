@@ -55,6 +55,13 @@ JAW_DROP = {3: 0.1, 4: 0.3, 5: 0.55, 6: 0.75, 7: 0.9, 8: 1.0, 9: 0.9, 10: 0.75, 
 # index -> weight of the lower lip's (and the corners') downward motion when the mouth opens
 LOWER_LIP_DROP = {55: 0.8, 56: 0.95, 57: 1.0, 58: 0.95, 59: 0.8, 65: 0.92, 66: 1.0, 67: 0.92,
                   48: 0.35, 54: 0.35, 60: 0.4, 64: 0.4}
+# real speech (talking clips, 68-point landmarks): the inner-lip gap stays under about 0.40 of the
+# inter-ocular distance (99th percentile); motion made here opens the mouth at most that far, and
+# approaches it softly above MOUTH_OPENING_KNEE
+MAX_MOUTH_OPENING = 0.40
+MOUTH_OPENING_KNEE = 0.30
+# a dropping jaw draws the mouth corners in: their inward travel per unit of opening (mouth widths)
+JAW_NARROWING = 0.25
 # index -> weight of the upper lip's upward motion when the mouth opens
 UPPER_LIP_RAISE = {49: 0.1, 50: 0.15, 51: 0.15, 52: 0.15, 53: 0.1, 61: 0.12, 62: 0.12, 63: 0.12}
 # mouth corners and their neighbours: index -> (side: -1 image-left / +1 image-right, weight along the

@@ -52,6 +52,7 @@ DEFAULT_FPS = 25.0   # frames of a folder, procedural motion, a video without a 
 CRF_RANGE = (0, 51)  # x264's scale (0 = visually lossless, 18 = default, 51 = worst); VP9 gets the same number
 MAX_FRAMES = 270_000  # longest procedural motion: 3 hours at 25 fps (its landmarks alone take 147 MB)
 MAX_BATCH = 1024           # frames generated at once
+MAX_SHOTS = 32             # pictures of one person (source images, or frames picked from a clip)
 MAX_FINETUNE_STEPS = 100_000
 MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively
 MAX_THREADS = 1024         # torch threads while generating

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut, astronaut_points
 
+from fsth_core.face_layout import MAX_MOUTH_OPENING
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
-from fsth_core.options import SLIDERS
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.pose import turn_head
+from fsth_core.options import SLIDERS
 from fsth_core.warp import eye_opening, mouth_opening
 
 
@@ -110,3 +111,12 @@ def test_an_edited_still_pose_renders_with_the_warp():
     mouth[y0:y1 + int(0.3 * (x1 - x0)), x0:x1] = True
     assert changed[mouth].mean() > 0.2  # the mouth opened
     assert not changed[mask == 0].any() and mask.max() == 1.0  # only the animated region changed
+
+
+def test_the_mouth_slider_opens_as_a_person_does():
+    """The widest slider on a picture that already smiles with the lips apart stays within real speech,
+    and the corners come in as the jaw drops."""
+    p = astronaut_points()
+    out = edit_landmarks(p, ExpressionEdit(mouth=SLIDERS["mouth"][1]))
+    assert mouth_opening(p) + 0.1 < mouth_opening(out) <= MAX_MOUTH_OPENING + 1e-6
+    assert np.hypot(*(out[54] - out[48])) < 0.99 * np.hypot(*(p[54] - p[48]))

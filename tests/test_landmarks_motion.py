@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut_points
 
+from fsth_core.face_layout import MAX_MOUTH_OPENING
 from fsth_core.landmarks.motion import procedural_motion
+from fsth_core.warp.landmark_edits import mouth_opening
 
 
 def _eye_open(p):
@@ -51,3 +53,18 @@ def test_bad_arguments():
             procedural_motion(src, **kw)
     with pytest.raises(ValueError):
         procedural_motion(np.zeros((10, 2)), 5)
+
+
+@pytest.mark.parametrize("intensity", [1.0, 3.0])
+def test_openings_a_person_makes(intensity):
+    """The total opening (the picture's own open smile included) stays within real speech, and the lips
+    change width as they open: syllables spread or round them, not one fixed-width "O"."""
+    src = astronaut_points()  # already smiling with the lips apart
+    out = procedural_motion(src, 250, fps=25.0, seed=0, intensity=intensity)
+    opening = np.array([mouth_opening(p) for p in out])
+    assert opening.max() <= MAX_MOUTH_OPENING + 1e-6
+    assert opening.max() > mouth_opening(src) + 0.08  # and it still talks
+    width = np.hypot(*(out[:, 54] - out[:, 48]).T) / np.hypot(*(src[54] - src[48]))
+    talking = opening > mouth_opening(src) + 0.05
+    assert width[talking].std() > 0.02  # spread and rounded syllables
+    assert width[talking].min() < 0.98 < 1.02 < width[talking].max()

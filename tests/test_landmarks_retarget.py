@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut_points
 
+from fsth_core.face_layout import MAX_MOUTH_OPENING, MOUTH_OPENING_KNEE
 from fsth_core.landmarks.retarget import fit_similarity, retarget
+from fsth_core.warp.landmark_edits import mouth_opening
 
 
 def _sim(points, scale, angle_deg, shift):
@@ -47,11 +49,29 @@ def test_expression_moves_transfer_scaled_but_face_shape_does_not():
     assert (rel[1, [66, 57], 1] - src[[66, 57], 1] > 5.0).all()  # the mouth opens
     absolute = retarget(src, drv, "absolute")
     assert np.array_equal(absolute, drv)
-    # same face shape: the expression change arrives exactly, scaled to the source's size
+    # same face shape: the expression change arrives exactly, scaled to the source's size (an opening
+    # within the range of real speech; see test_openings_stay_within_real_speech)
     opened = src.copy()
-    opened[[56, 57, 58, 65, 66, 67], 1] += 8.0
+    opened[[56, 57, 58, 65, 66, 67], 1] += 3.0
+    assert mouth_opening(opened) < MOUTH_OPENING_KNEE
     rel = retarget(src, _sim(np.stack([src, opened]), 2.0, 10.0, (50, 50)))
     assert np.abs(rel[1] - opened).max() < 1e-2
+
+
+def test_openings_stay_within_real_speech():
+    """A driver's opening added to an open smile would go past what people reach when they talk: the
+    total stays under MAX_MOUTH_OPENING, and a wide-open picture is not closed by a still driver."""
+    src = astronaut_points().copy()  # an open smile: the inner lips already apart
+    iod = np.hypot(*(src[42:48].mean(0) - src[36:42].mean(0)))
+    wide = src.copy()
+    wide[[56, 57, 58, 65, 66, 67], 1] += 0.45 * iod  # the driver opens by 0.45 inter-ocular distances
+    rel = retarget(src, np.stack([src, wide]))
+    assert mouth_opening(wide) > MAX_MOUTH_OPENING
+    assert MOUTH_OPENING_KNEE < mouth_opening(rel[1]) <= MAX_MOUTH_OPENING
+    screaming = src.copy()
+    screaming[[56, 57, 58, 65, 66, 67], 1] += 0.6 * iod
+    still = retarget(screaming, np.stack([src, src]))
+    assert abs(mouth_opening(still[1]) - mouth_opening(screaming)) < 1e-3
 
 
 def test_lips_do_not_cross_when_a_closing_driver_meets_an_open_source():

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 
 from fsth_core.options import (BACKENDS, CRF_RANGE, DEFAULT_FPS, FINETUNE_STEPS_HELP, LR_D, LR_G, MAX_BATCH,
-                               MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY, MAX_THREADS, METHODS, MOTIONS,
-                               PRECISIONS, RETARGET_MODES, SLIDERS)
+                               MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY, MAX_SHOTS, MAX_THREADS, METHODS,
+                               MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
 
 NAME = "animate"
-HELP = "animate 1-32 source images of a person with a driving video or procedural motion"
+HELP = "animate 1-32 pictures (or a clip) of a person with a driving video, procedural motion or a sound"
 
 
 def add_arguments(p) -> None:
@@ -16,7 +16,13 @@ def add_arguments(p) -> None:
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--source", nargs="+", metavar="IMG", help="1-32 images of the person")
+    src.add_argument("--source", nargs="+", metavar="IMG",
+                     help=f"1-{MAX_SHOTS} images of the person: each region of every frame (mouth, eyes, the rest of "
+                          "the face) comes from the one nearest in shape and pose; the first is the picture animated")
+    src.add_argument("--source-clip", metavar="VIDEO",
+                     help=f"a video (or folder of frames) of the person: up to --shots (default {MAX_SHOTS}) frames "
+                          "showing the face in different ways are picked by their landmarks and used as the sources; "
+                          "the most typical frame is the picture animated")
     src.add_argument("--source-video", metavar="CLIP",
                      help="video-to-video: re-animate the face in this video (or folder of frames), frame by frame "
                           "at its own resolution; the motion (--driver or --motion) is added to its own")
@@ -30,6 +36,8 @@ def add_arguments(p) -> None:
     motion.add_argument("--audio", metavar="FILE",
                         help="talk to a sound (wav, mp3, or the sound of a video): the mouth follows its loudness, "
                              "the video is as long as the sound and carries it")
+    p.add_argument("--shots", type=ints(1, MAX_SHOTS), default=MAX_SHOTS, metavar="N",
+                   help=f"with --source-clip: how many frames to pick (1-{MAX_SHOTS})")
     p.add_argument("--out", required=True, metavar="OUT",
                    help="the result: a video (.mp4, .mov, .mkv: H.264; .webm: VP9; .gif), or lossless PNG frames: "
                         "a new or empty folder (ending in /) or a pattern such as frames/f_%%05d.png; never one "
@@ -90,8 +98,8 @@ def run(args) -> int:
     from fsth_core.inference.animate import AnimateOptions, animate
     from fsth_core.landmarks.edit import ExpressionEdit
 
-    if args.source and len(args.source) > 32:
-        raise ValueError(f"at most 32 source images, got {len(args.source)}")
+    if args.source and len(args.source) > MAX_SHOTS:
+        raise ValueError(f"at most {MAX_SHOTS} source images, got {len(args.source)}")
     if args.source_video and (args.audio or args.person or args.person_out or args.min_realism is not None):
         raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out "
                          "or --min-realism)")
@@ -109,7 +117,8 @@ def run(args) -> int:
                          intensity=0.0 if args.motion == "still" else args.intensity,
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
-                         edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads)
+                         edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads,
+                         shots=args.shots)
     if args.source_video:
         from fsth_core.inference.video2video import animate_clip
         s = animate_clip(args.model, args.source_video, args.out, args.driver, opt, args.frames_dir,
@@ -117,9 +126,10 @@ def run(args) -> int:
     else:
         window = PreviewWindow() if args.preview else None  # no display: one error line, before any work
         try:
-            s = animate(args.model, args.source, args.out, driver=args.driver, options=opt,
+            s = animate(args.model, args.source or [], args.out, driver=args.driver, options=opt,
                         frames_dir=args.frames_dir, person_in=args.person, person_out=args.person_out,
-                        progress=not args.quiet, audio=args.audio, preview=window).as_summary()
+                        progress=not args.quiet, audio=args.audio, preview=window,
+                        source_clip=args.source_clip).as_summary()
         finally:
             if window is not None:
                 window.close()

@@ -22,7 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from fsth_core.inference.animate_checks import check_options
-from fsth_core.inference.compose import NativeCompositor
+from fsth_core.inference.clip_shots import clip_sources
+from fsth_core.inference.compose import NativeCompositor, shot_regions
 from fsth_core.inference.finetune import finetune, finetune_recipe, options_from_recipe
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity, prepare_sources
@@ -40,9 +41,9 @@ from fsth_core.landmarks.paste import paste_back
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_path
 from fsth_core.models.weights import load_model
-from fsth_core.options import METHODS, RETARGET_MODES
+from fsth_core.options import MAX_SHOTS, METHODS, RETARGET_MODES
 from fsth_core.runtime.device import Execution
-from fsth_core.warp import animate_warp
+from fsth_core.warp.shots import ShotWarper
 
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into
 
@@ -68,6 +69,7 @@ class AnimateOptions:
     device: str = "auto"
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
+    shots: int = MAX_SHOTS            # frames picked from a source clip (source_clip)
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
     crf: int = 18                     # video quality of the output (x264 CRF: 0 best .. 51 worst)
     edit: ExpressionEdit | None = None  # expression edit applied to every frame of the motion
@@ -150,7 +152,8 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
             driver=None, options: AnimateOptions = AnimateOptions(),
             frames_dir: str | os.PathLike | None = None, person_in: str | os.PathLike | None = None,
             person_out: str | os.PathLike | None = None, progress: bool = True,
-            audio: str | os.PathLike | None = None, preview=False) -> AnimateResult:
+            audio: str | os.PathLike | None = None, preview=False,
+            source_clip: str | os.PathLike | None = None) -> AnimateResult:
     """Run the whole job; returns what it did (frames, fps, output paths, fine-tuning steps).  With ``audio``
     (and no driver) the motion talks to that sound, and the sound is muxed into the video.
 
@@ -159,11 +162,14 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     A live recording runs until the camera ends, q/Esc in the preview or Ctrl-C, and the video of what
     was recorded is written whole (a second Ctrl-C aborts and leaves nothing).  ``preview``: True for
     an OpenCV window showing the frames with the achieved fps (a one-line ValueError where there is no
-    display), or an object with ``show(frame) -> bool`` (False: stop) and ``close()``."""
+    display), or an object with ``show(frame) -> bool`` (False: stop) and ``close()``.  ``source_clip``: a
+    video (or folder of frames) of the person instead of ``source_paths``: up to ``options.shots`` diverse
+    frames of it are the sources (fsth_core.inference.clip_shots), the most typical one animated."""
     t_start = time.perf_counter()
     cam = camera_index(driver)
     live = cam is not None or is_capture(driver)
-    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, None if live else driver, person_in, audio],
+    check_outputs(out, frames_dir, inputs=[model_path, *source_paths, source_clip, None if live else driver,
+                                           person_in, audio],
                   files={"--person-out": person_out})
     if live and (options.min_realism is not None or audio is not None):
         raise ValueError("a camera driver works without --min-realism and --audio")
@@ -173,7 +179,7 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     capture = open_camera(cam) if cam is not None else (driver if live else None)
     try:
         return _animate(model_path, source_paths, out, driver, capture, options, frames_dir, person_in,
-                        person_out, progress, audio, window, t_start)
+                        person_out, progress, audio, window, t_start, source_clip)
     finally:
         if window is not None and preview is True:
             window.close()
@@ -182,11 +188,14 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
 
 
 def _animate(model_path, source_paths, out, driver, capture, options: AnimateOptions, frames_dir, person_in,
-             person_out, progress: bool, audio, window, t_start: float) -> AnimateResult:
+             person_out, progress: bool, audio, window, t_start: float, source_clip=None) -> AnimateResult:
     ex = Execution.resolve(options.device, options.precision)
     model = load_model(model_path) if options.method == "neural" else None
     size = model.config.image_size if model is not None else options.warp_size
-    sources = load_sources(source_paths, size, options.backend)
+    if source_clip is not None:
+        sources = clip_sources(source_clip, size, options.shots, options.backend, progress)
+    else:
+        sources = load_sources(source_paths, size, options.backend)
     landmarks_s, live = 0.0, capture is not None
     if live:
         fps = options.fps or capture_fps(capture)
@@ -326,7 +335,9 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
 
 
 def _compositor(sources: Sources, size: int):
-    return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size)
+    """The picture's compositor, with every source as a shot (each region from the nearest)."""
+    return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size,
+                            shots=shot_regions(sources)[1:])
 
 
 def _warp_frames(sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
@@ -335,7 +346,8 @@ def _warp_frames(sources: Sources, points: Iterable[np.ndarray], options: Animat
     (no paste-back) head crops.  ``pipe``: the warp runs in a thread of its own."""
     pipe = pipe or Pipeline(enabled=False)
     if not options.paste_back:
-        frames = animate_warp(sources.crops[0], sources.points[0], points, progress=False)
+        warper = ShotWarper(list(sources.crops), list(sources.points))
+        frames = mapped(lambda p: warper.warp(p)[0], points)
     else:
         comp = _compositor(sources, sources.crops.shape[1])
         frames = mapped(lambda p: comp.paste(comp.region_frame(p)[0])[0], points)

@@ -19,8 +19,10 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
+from fsth_core.inference.types import Sources
 from fsth_core.landmarks.crop import CropTransform
-from fsth_core.warp import MeshWarper, WarpOptions
+from fsth_core.warp import WarpOptions
+from fsth_core.warp.shots import ShotWarper
 
 NATIVE_WARP = WarpOptions(interpolation="cubic", fold_smoothing=1.0)
 
@@ -68,17 +70,20 @@ class NativeCompositor:
         box: the head box the model's crops come from.
         points: float32 [68, 2] the picture's landmarks in crop pixels of a ``size`` crop.
         size: the model's crop side S.
+        shots: more pictures of the person, (uint8 [h,w,3], landmarks [68,2] in its pixels) each: every
+            region of a frame comes from the nearest (fsth_core.warp.shots).
     """
 
     def __init__(self, image: np.ndarray, box: CropTransform, points: np.ndarray, size: int,
-                 options: WarpOptions = NATIVE_WARP):
+                 options: WarpOptions = NATIVE_WARP, shots=()):
         self.image = np.asarray(image)
         self.box, self.size = box, int(size)
         self.region = native_region(box, self.image.shape[:2])
         self._to_crop = region_to_crop(box, self.region, self.size)
         self._from_crop = cv2.invertAffineTransform(self._to_crop)
         self.source = np.ascontiguousarray(self.region.cut(self.image))
-        self.warper = MeshWarper(self.source, self.to_region(points), options)
+        self.warper = ShotWarper([self.source, *(img for img, _ in shots)],
+                                 [self.to_region(points), *(p for _, p in shots)], options)
 
     def to_region(self, crop_points: np.ndarray) -> np.ndarray:
         """[..., 2] crop pixels (size S) -> float32 region pixels."""
@@ -124,6 +129,20 @@ class NativeCompositor:
         if moved is not None:
             mask[r.y0:r.y1, r.x0:r.x1] = moved
         return full, mask
+
+
+def shot_regions(sources: Sources) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Each source picture's head region at its own resolution with its landmarks in the region's
+    pixels: (uint8 [h,w,3], float32 [68,2]) per source (the crops themselves when there are no pictures)."""
+    size = sources.crops.shape[1]
+    if not sources.images:
+        return tuple((c, p) for c, p in zip(sources.crops, sources.points))
+    out = []
+    for img, tf, pts in zip(sources.images, sources.transforms, sources.points):
+        r = native_region(tf, img.shape[:2])
+        full = tf.points_from_crop(pts, size)
+        out.append((np.ascontiguousarray(r.cut(img)), (full - np.float32([r.x0, r.y0])).astype(np.float32)))
+    return tuple(out)
 
 
 def composed_frames(comp: NativeCompositor, points: Iterable[np.ndarray], generator=None,

@@ -43,21 +43,23 @@ def render_frames(identity: Identity, points: np.ndarray, size: int, generator: 
     1 where the picture changes); otherwise head crops (uint8 [T,S,S,3], masks of ones).
     """
     from fsth_core.inference.compose import NativeCompositor, composed_frames
-    from fsth_core.warp import animate_warp
+    from fsth_core.warp.shots import ShotWarper
 
     if picture is not None and (generator is None or generator.warp_guided):
         if box is None:
             raise ValueError("render_frames: a picture needs its head box")
         check_picture(picture, box, identity)
-        comp = NativeCompositor(picture, box, identity.source_points, size)
+        comp = NativeCompositor(picture, box, identity.source_points, size, shots=identity.extra_shots())
         parts = list(composed_frames(comp, points, generator, progress))
         return np.stack([f for f, _ in parts]), np.stack([m for _, m in parts])
     if generator is not None:
         frames = np.stack(list(generator.stream(points, total=len(points), progress=progress)))
     else:
         frames = []
-        for i, f in enumerate(animate_warp(identity.source, identity.source_points, points, progress=False)):
-            frames.append(f)
+        shots = identity.extra_shots()
+        warper = ShotWarper([identity.source, *(s for s, _ in shots)], [identity.source_points, *(p for _, p in shots)])
+        for i, p in enumerate(points):
+            frames.append(warper.warp(p)[0])
             if progress:
                 progress(i + 1, len(points))
         frames = np.stack(frames)

@@ -21,6 +21,9 @@ def save_person(path: str | os.PathLike, identity: Identity, model: TalkingHeadM
     tensors = {"identity.embedding": identity.embedding, "identity.psi": identity.psi,
                "identity.w": identity.w, "identity.source": torch.from_numpy(np.ascontiguousarray(identity.source)),
                "identity.source_points": torch.from_numpy(np.asarray(identity.source_points, np.float32))}
+    for k, (image, points) in enumerate(identity.pictures):  # every shot, for the warp (older files: none)
+        tensors[f"identity.picture.{k}"] = torch.from_numpy(np.ascontiguousarray(image))
+        tensors[f"identity.picture_points.{k}"] = torch.from_numpy(np.asarray(points, np.float32))
     if model is not None:
         if model.folded:
             raise ValueError("save the fine-tuned model before folding it for inference")
@@ -31,6 +34,19 @@ def save_person(path: str | os.PathLike, identity: Identity, model: TalkingHeadM
             "config": identity.config_json, "finetune_steps": str(identity.finetune_steps),
             "shots": str(identity.shots), "finetuned": json.dumps(model is not None)}
     return save_tensors(path, tensors, meta)
+
+
+def _pictures(path: Path, tensors: dict) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The shots' head regions and landmarks a person file holds (none in older files)."""
+    out = []
+    while f"identity.picture.{len(out)}" in tensors:
+        k = len(out)
+        image, points = tensors[f"identity.picture.{k}"], tensors.get(f"identity.picture_points.{k}")
+        if image.dtype != torch.uint8 or image.ndim != 3 or image.shape[2] != 3 or points is None \
+                or tuple(points.shape) != (68, 2):
+            raise WeightsError(f"{path}: shot {k} is not a picture with 68 landmarks")
+        out.append((image.numpy(), points.float().numpy()))
+    return tuple(out)
 
 
 def load_person(path: str | os.PathLike, base: TalkingHeadModel) -> tuple[TalkingHeadModel, Identity]:
@@ -50,7 +66,8 @@ def load_person(path: str | os.PathLike, base: TalkingHeadModel) -> tuple[Talkin
     ident = Identity(tensors["identity.embedding"].float(), tensors["identity.psi"].float(),
                      tensors["identity.w"].float(), tensors["identity.source"].numpy(),
                      tensors["identity.source_points"].numpy(), meta["config"],
-                     meta_int(path, meta, "finetune_steps", 0), meta_int(path, meta, "shots", 1))
+                     meta_int(path, meta, "finetune_steps", 0), meta_int(path, meta, "shots", 1),
+                     _pictures(path, tensors))
     nets = {k: v.float() for k, v in tensors.items()
             if k.startswith(("generator.", "discriminator.")) and k != W_KEY}  # older files also hold W
     if not nets:

@@ -10,6 +10,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
+from fsth_core.inference.compose import shot_regions
 from fsth_core.inference.types import Identity, Progress, Sources
 from fsth_core.landmarks.crop import head_crop_box
 from fsth_core.models.generator import blend
@@ -56,7 +57,7 @@ def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execu
     psi = model.generator.project(e.to(model.generator.projection.device))
     w = model.discriminator.w0[None] + e.to(model.discriminator.w0.device)
     return Identity(e[0].cpu(), psi[0].cpu(), w[0].cpu(), sources.crops[0].copy(), sources.points[0].copy(),
-                    model.config.to_json(), 0, len(sources.crops))
+                    model.config.to_json(), 0, len(sources.crops), shot_regions(sources))
 
 
 def inference_copy(model: TalkingHeadModel, execution: Execution) -> TalkingHeadModel:
@@ -87,7 +88,8 @@ class FrameGenerator:
         self.guide = None
         if self.model.config.warp_guided:
             from fsth_core.models.guidance import WarpGuide
-            self.guide = WarpGuide(identity.source, identity.source_points, region=True)
+            self.guide = WarpGuide(identity.source, identity.source_points, region=True,
+                                   extra=identity.extra_shots())
 
     @property
     def warp_guided(self) -> bool:

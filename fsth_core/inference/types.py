@@ -29,8 +29,11 @@ class Sources:
 @dataclass
 class Identity:
     """One person for one model: ê [D], ψ = P·ê [N], D's projection w = w0 + ê [D], the first
-    source crop uint8 [S,S,3] with its landmarks [68,2] (the mesh-warp guide), the model's config
-    (JSON) it was made for, how many fine-tuning steps it had and from how many pictures (shots).
+    source crop uint8 [S,S,3] with its landmarks [68,2] (the base of the mesh-warp guide), the model's
+    config (JSON) it was made for, how many fine-tuning steps it had and from how many pictures (shots),
+    and every picture's head region at its own resolution with its landmarks in its pixels (uint8
+    [h,w,3], float32 [68,2]; the first is the base): the mesh warp takes each region of a frame from the
+    nearest of them (empty: the source crop alone).
     A fine-tuned person's generator/discriminator weights are not here: finetune() returns them as
     a model (FinetuneResult.model), and person.py saves them beside the identity."""
 
@@ -42,3 +45,9 @@ class Identity:
     config_json: str
     finetune_steps: int = 0
     shots: int = 1
+    pictures: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+
+    def extra_shots(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """The shots after the first, (head region uint8 [h,w,3], landmarks [68,2]) each: what the mesh
+        warp composes from besides its base."""
+        return tuple(self.pictures[1:])

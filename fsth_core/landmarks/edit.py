@@ -16,7 +16,7 @@ import numpy as np
 
 from fsth_core.landmarks.pose import turn_head
 from fsth_core.options import SLIDERS
-from fsth_core.warp.landmark_edits import close_eyes, open_mouth, raise_brows, smile
+from fsth_core.warp.landmark_edits import cap_opening, close_eyes, open_mouth, raise_brows, smile
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ def _edit_pose(points: np.ndarray, e: ExpressionEdit) -> np.ndarray:
         p = close_eyes(p, e.eyes)
     if e.brows:
         p = raise_brows(p, e.brows)
+    p = cap_opening(p, points)  # within the openings of real speech, whatever the picture already has
     if e.yaw or e.pitch or e.roll:
         p = turn_head(p, e.yaw, e.pitch, e.roll)
     return np.asarray(p, np.float32)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsth_core.face_layout import (INNER_CORNERS, JAW_DROP, LOWER_LIDS, LOWER_LIP_DROP, MOUTH_CORNERS,
-                                   UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
+from fsth_core.face_layout import (INNER_CORNERS, JAW_DROP, JAW_NARROWING, LOWER_LIDS, LOWER_LIP_DROP,
+                                   MOUTH_CORNERS, UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
 from fsth_core.landmarks.pose import face_depth, rotate, to_local
 from fsth_core.options import MAX_FRAMES
-from fsth_core.warp.landmark_edits import widen_mouth
+from fsth_core.warp.landmark_edits import cap_opening, widen_mouth
 
 _UPPER_LIDS = np.array(UPPER_LIDS)
 _LOWER_LIDS = np.array(LOWER_LIDS)
@@ -73,9 +73,11 @@ def blink_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) -> 
     return out
 
 
-def speech_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) -> np.ndarray:
-    """Mouth opening in [0, 1]: syllables (~``syllable_rate``/s) in phrases of 1-3 s with pauses."""
-    out = np.zeros_like(t)
+def speech_curves(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) -> tuple[np.ndarray, np.ndarray]:
+    """(mouth opening in [0, 1], lip shape in [-1, 1]) per time step: syllables (~``syllable_rate``/s) in
+    phrases of 1-3 s with pauses; each syllable has its own vowel, from rounded ("oo", < 0) to spread
+    ("ee", > 0), which the lips take as the mouth opens for it."""
+    out, shape = np.zeros_like(t), np.zeros_like(t)
     end = float(t[-1]) if len(t) else 0.0
     start = rng.uniform(0.0, 0.4)
     while start < end:
@@ -83,10 +85,17 @@ def speech_curve(rng: np.random.Generator, t: np.ndarray, opt: MotionOptions) ->
         s = start
         while s < stop:
             width = rng.uniform(0.16, 0.26)
-            _max_bump(out, t, s + width / 2, width, rng.uniform(0.3, 1.0))
+            amp, vowel = rng.uniform(0.3, 1.0), rng.uniform(-0.7, 0.9)
+            centre = s + width / 2
+            i0, i1 = np.searchsorted(t, [centre - width / 2, centre + width / 2])
+            if i1 > i0:
+                bump = amp * _bump(t[i0:i1], centre, width)
+                wins = bump > out[i0:i1]
+                shape[i0:i1] = np.where(wins, vowel * bump / amp, shape[i0:i1])
+                out[i0:i1] = np.maximum(out[i0:i1], bump)
             s += rng.uniform(0.7, 1.3) / opt.syllable_rate
         start = stop + rng.uniform(0.3, 1.0)
-    return out
+    return out, shape
 
 
 def _mouth_weights() -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +147,10 @@ def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: 
     pitch = np.radians(options.pitch_deg) * k * _smooth_noise(rng, t, (0.13, 0.23, 0.37))
     roll = np.radians(options.roll_deg) * k * _smooth_noise(rng, t, (0.07, 0.17))
     blink = blink_curve(rng, t, options) * min(k, 1.0)
-    mouth = (speech_curve(rng, t, options) if mouth is None else np.clip(mouth, 0.0, 1.0)) * options.mouth_open * k
+    if mouth is None:
+        mouth, vowels = speech_curves(rng, t, options)
+        width = vowels if width is None else width
+    mouth = np.clip(mouth, 0.0, 1.0) * options.mouth_open * k
     width = np.zeros(len(t)) if width is None else np.clip(np.asarray(width, np.float64) * k, -1.0, 1.0)
     down, up = _mouth_weights()
     lid_gap = local[_LOWER_LIDS, 1] - local[_UPPER_LIDS, 1]
@@ -147,11 +159,11 @@ def procedural_motion(points: np.ndarray, frames: int, fps: float = 25.0, seed: 
     for i in range(len(t)):
         p = local.copy()
         p[:, 1] += mouth[i] * down - mouth[i] * up
-        p[_LEFT_CORNERS, 0] += 0.08 * mouth[i]  # corners come in a little as the mouth opens
-        p[_RIGHT_CORNERS, 0] -= 0.08 * mouth[i]
+        p[_LEFT_CORNERS, 0] += JAW_NARROWING * 0.5 * mouth[i]  # a dropping jaw draws the corners in
+        p[_RIGHT_CORNERS, 0] -= JAW_NARROWING * 0.5 * mouth[i]
         p[_UPPER_LIDS, 1] += blink[i] * UPPER_LID_SHARE * lid_gap
         p[_LOWER_LIDS, 1] -= blink[i] * (1.0 - UPPER_LID_SHARE) * lid_gap
         if width[i]:
             p = widen_mouth(p, width[i])
         out[i] = frame.to_image(rotate(p, z, yaw[i], pitch[i], roll[i]))
-    return out
+    return cap_opening(out, pts)

@@ -17,6 +17,7 @@ import numpy as np
 
 from fsth_core import face_layout as layout
 from fsth_core.options import RETARGET_MODES as MODES
+from fsth_core.warp.landmark_edits import cap_opening
 
 # nose, eye corners and the jaw's ends next to the ears: little expression motion
 STABLE = np.array(layout.STABLE)
@@ -111,4 +112,4 @@ def retarget(source_points: np.ndarray, driver_points: np.ndarray, mode: str = "
         in_ref = (moved - b_ref) / a_ref
         posed = a_ref * ((in_ref - b_t) / a_t) + b_ref
         out[t] = _xy(posed)
-    return out
+    return cap_opening(out, src)  # the driver's opening on top of the source's own stays within real speech

@@ -19,7 +19,7 @@ import torch
 
 from fsth_core.face_layout import (BROWS, EYE_INNER_LEFT, EYE_INNER_RIGHT, EYE_OUTER_LEFT, EYE_OUTER_RIGHT,
                                    LIPS_OUTER, MOUTH_CORNERS)
-from fsth_core.warp.animator import MeshWarper
+from fsth_core.warp.shots import ShotWarper
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,15 @@ def _plane(a: np.ndarray) -> torch.Tensor:
 
 
 class WarpGuide:
-    """Per-identity warper: ``inputs(landmark_images, target_points)`` -> generator input [B,7|8,S,S]."""
+    """Per-identity warper: ``inputs(landmark_images, target_points)`` -> generator input [B,7|8,S,S].
 
-    def __init__(self, source: np.ndarray, source_points: np.ndarray, region: bool = False):
-        self.warper = MeshWarper(source, np.asarray(source_points, np.float32))
+    ``extra``: more shots of the person ((picture uint8 [h,w,3], landmarks [68,2]) each): the warp then
+    takes each region from the nearest shot (fsth_core.warp.shots), so the generator is guided by every
+    picture the user gave."""
+
+    def __init__(self, source: np.ndarray, source_points: np.ndarray, region: bool = False, extra=()):
+        self.warper = ShotWarper([source, *(s for s, _ in extra)],
+                                 [np.asarray(source_points, np.float32), *(p for _, p in extra)])
         self.region = region
 
     def inputs(self, landmark_images: torch.Tensor, target_points: np.ndarray) -> torch.Tensor:

@@ -43,7 +43,8 @@ def _affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
     """Per-triangle affine maps target -> source.
 
     Returns (A float32 [T,2,3], det float32 [T] of the target->source linear part, degenerate bool [T]).
-    Degenerate target triangles get a pure translation (centroid to centroid).
+    Degenerate and folded-over target triangles get a pure translation (centroid to centroid); a folded
+    one's det is -1.
     """
     s0, s1, s2 = (src_v[tris[:, i]].astype(np.float64) for i in range(3))
     t0, t1, t2 = (dst_v[tris[:, i]].astype(np.float64) for i in range(3))
@@ -59,14 +60,20 @@ def _affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
     m01 = sa[:, 0] * i01 + sb[:, 0] * i11
     m10 = sa[:, 1] * i00 + sb[:, 1] * i10
     m11 = sa[:, 1] * i01 + sb[:, 1] * i11
-    m00[degenerate], m11[degenerate], m01[degenerate], m10[degenerate] = 1.0, 1.0, 0.0, 0.0
+    det = m00 * m11 - m01 * m10
+    # a triangle folded over (its orientation flipped) lies under the face that folded over it; mapped
+    # affinely it would stretch a contour (a jaw line) into a streak along the fold: translate it instead
+    det_s = sa[:, 0] * sb[:, 1] - sb[:, 0] * sa[:, 1]
+    flipped = (det < 0) & ~degenerate & (np.abs(det_s) > 1e-3)
+    shifted = degenerate | flipped
+    m00[shifted], m11[shifted], m01[shifted], m10[shifted] = 1.0, 1.0, 0.0, 0.0
     c_t, c_s = (t0 + t1 + t2) / 3.0, (s0 + s1 + s2) / 3.0
-    o_t = np.where(degenerate[:, None], c_t, t0)
-    o_s = np.where(degenerate[:, None], c_s, s0)
+    o_t = np.where(shifted[:, None], c_t, t0)
+    o_s = np.where(shifted[:, None], c_s, s0)
     b0 = o_s[:, 0] - m00 * o_t[:, 0] - m01 * o_t[:, 1]
     b1 = o_s[:, 1] - m10 * o_t[:, 0] - m11 * o_t[:, 1]
     A = np.stack([np.stack([m00, m01, b0], 1), np.stack([m10, m11, b1], 1)], 1).astype(np.float32)
-    det = (m00 * m11 - m01 * m10).astype(np.float32)
+    det = np.where(flipped, -1.0, m00 * m11 - m01 * m10).astype(np.float32)  # the sign keeps the draw order
     return A, det, degenerate
 
 

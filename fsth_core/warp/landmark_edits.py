@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from fsth_core.face_layout import (BROW_RAISE, CORNER_PULL, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
-                                   INNER_LIP_PAIRS, JAW_DROP, LOWER_LIP_DROP, MOUTH, MOUTH_CORNERS,
-                                   UPPER_LID_SHARE)
+                                   INNER_LIP_PAIRS, JAW_DROP, JAW_NARROWING, LOWER_LIP_DROP, MAX_MOUTH_OPENING,
+                                   MOUTH, MOUTH_CORNERS, MOUTH_OPENING_KNEE, UPPER_LID_SHARE)
 
 SMILE_SHIFT = 0.12   # corner travel (out and up) per unit of smile, in mouth widths
 WIDEN_SHIFT = 0.10   # corner travel (out) per unit of widen_mouth, in mouth widths
@@ -40,8 +40,18 @@ def face_down(points: np.ndarray) -> np.ndarray:
     return (d / n).astype(np.float32) if n > 1e-6 else np.float32([0.0, 1.0])
 
 
+def _drop_jaw(pts: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The jaw and the lower lip moved by ``shift`` [2] (pixels), each point by its weight."""
+    out = pts.copy()
+    for table in (JAW_DROP, LOWER_LIP_DROP):
+        for i, w in table.items():
+            out[i] += w * shift
+    return out
+
+
 def open_mouth(points: np.ndarray, amount: float) -> np.ndarray:
-    """Drop the jaw and lower lip by ``amount`` × mouth width (0 = unchanged; negative closes).
+    """Drop the jaw and lower lip by ``amount`` × mouth width (0 = unchanged; negative closes); the corners
+    come in a little as the jaw drops (JAW_NARROWING).
 
     Args:
         points: float [68, 2].
@@ -51,11 +61,32 @@ def open_mouth(points: np.ndarray, amount: float) -> np.ndarray:
     """
     pts = _as_points(points)
     width = _mouth_width(pts)
-    shift = face_down(pts) * (amount * width)
-    out = pts.copy()
-    for table in (JAW_DROP, LOWER_LIP_DROP):
-        for i, w in table.items():
-            out[i] += w * shift
+    out = _drop_jaw(pts, face_down(pts) * (amount * width))
+    return _move_corners(out, -JAW_NARROWING * max(float(amount), 0.0), 0.0) if amount > 0 else out
+
+
+def cap_opening(points: np.ndarray, reference: np.ndarray | None = None, limit: float = MAX_MOUTH_OPENING,
+                knee: float = MOUTH_OPENING_KNEE) -> np.ndarray:
+    """Keep the mouth within the openings of real speech: an inner-lip gap over ``knee`` (inter-ocular
+    distances) is brought softly towards ``limit`` (never past it) by raising the jaw and lower lip.
+    ``reference`` [68, 2]: the face the motion was made for; a mouth it already opens wider than ``knee``
+    may stay as open as it is there (a wide-open picture is not closed), but opens no further.
+    points [68, 2] or [T, 68, 2] -> float32, same shape; the input is not modified."""
+    if reference is not None:
+        own = mouth_opening(_as_points(reference, "reference"))
+        knee, limit = max(knee, own), max(limit, own + 0.02)
+    pts = np.asarray(points, np.float32)
+    if pts.ndim == 3:
+        return np.stack([cap_opening(p, None, limit, knee) for p in pts]) if len(pts) else pts.copy()
+    pts = _as_points(pts)
+    out = pts
+    for _ in range(2):  # the gap is not exactly linear in the jaw's travel: a second pass settles it
+        o = mouth_opening(out)
+        if o <= knee:
+            break
+        soft = knee + (limit - knee) * np.tanh((o - knee) / (limit - knee))
+        lower = float(np.mean([LOWER_LIP_DROP[lo] for _, lo in INNER_LIP_PAIRS]))
+        out = _drop_jaw(out, -face_down(out) * ((o - soft) * inter_ocular(out) / lower))
     return out
 
 

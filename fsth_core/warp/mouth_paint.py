@@ -41,12 +41,16 @@ _VARY = np.array([0.0, 0.05, -0.04, 0.03, -0.06, 0.02])
 
 @dataclass(frozen=True)
 class MouthPalette:
-    """Colours (float32 RGB 0..255) of the painted interior, sampled once from the source."""
+    """Colours (float32 RGB 0..255) of the painted interior, sampled once from the source.  ``ink`` and
+    ``paper``: the two tones of a line drawing (None for a photo or a painting), in which the interior is
+    drawn in those two tones only: dark mouth, light teeth."""
 
     teeth: np.ndarray
     gum: np.ndarray
     tongue: np.ndarray
     cavity: np.ndarray
+    ink: np.ndarray | None = None
+    paper: np.ndarray | None = None
 
 
 def _median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
@@ -72,10 +76,30 @@ def mouth_palette(image: np.ndarray, pts: np.ndarray) -> MouthPalette:
     light = 1.0 + (0.5 + 0.3 * (1.0 - chroma)) * (tint - 1.0)     # ... in the colour of the face's light
     teeth = np.clip(_TOOTH * gain * light, 0, 255)
     dark = max(min(skin_l, lips_l) * 0.26, 8.0)
+    ink, paper = _line_art_tones(image, pts)
     return MouthPalette(teeth=teeth.astype(np.float32),
                         gum=np.clip(red * lips_l * 0.95, 0, 255).astype(np.float32),
                         tongue=np.clip(red * lips_l * 0.62, 0, 255).astype(np.float32),
-                        cavity=np.clip(red * dark, 0, 255).astype(np.float32))
+                        cavity=np.clip(red * dark, 0, 255).astype(np.float32), ink=ink, paper=paper)
+
+
+def _line_art_tones(image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(ink, paper) RGB when the face is drawn in two tones (nearly all its pixels near one of them), else
+    (None, None)."""
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int), 0)
+    x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
+    face = image[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+    if len(face) < 64:
+        return None, None
+    lum = face @ np.float32([0.299, 0.587, 0.114])
+    lo, hi = np.percentile(lum, [5, 95])
+    if hi - lo < 80:
+        return None, None
+    near = (np.abs(lum - lo) < 0.2 * (hi - lo)) | (np.abs(lum - hi) < 0.2 * (hi - lo))
+    if near.mean() < 0.85:
+        return None, None
+    mid = (lo + hi) / 2
+    return face[lum < mid].mean(0).astype(np.float32), face[lum >= mid].mean(0).astype(np.float32)
 
 
 def _ramp(x: np.ndarray, width: float) -> np.ndarray:
@@ -149,6 +173,11 @@ def paint_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, curves: d
     u = (xs - a[0]) * ax[0] + (ys - a[1]) * ax[1]
     v = (xs - a[0]) * nrm[0] + (ys - a[1]) * nrm[1]
     patch = _interior(u, _curve_v(up, a, ax, u), _curve_v(lo, a, ax, u), v, width, iod, palette)
+    if palette.ink is not None:  # a line drawing: the interior in its two tones, edges a pixel soft
+        lum = patch @ np.float32([0.299, 0.587, 0.114])
+        mid = float((palette.ink + palette.paper) @ np.float32([0.299, 0.587, 0.114])) / 2
+        t = np.clip((lum - mid) / 12.0 + 0.5, 0.0, 1.0)[..., None]
+        patch = palette.ink + t * (palette.paper - palette.ink)
     region = image[y0:y1, x0:x1].astype(np.float32)
     image[y0:y1, x0:x1] = np.clip(region + alpha[..., None] * (patch - region) + 0.5, 0, 255).astype(np.uint8)
     valid[y0:y1, x0:x1] *= 1.0 - 0.9 * alpha
