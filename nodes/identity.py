@@ -5,11 +5,12 @@ import os
 import re
 
 from fsth_core.evaluation.metrics.face import check_one_person
+from fsth_core.inference.clip_shots import select_shots
 from fsth_core.inference.finetune import finetune, options_from_recipe
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import compute_identity, prepare_sources
 from fsth_core.inference.types import Sources
-from fsth_core.options import FINETUNE_STEPS_HELP
+from fsth_core.options import FINETUNE_STEPS_HELP, MAX_SHOTS
 
 from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
                      make_room, to_uint8)
@@ -17,21 +18,29 @@ from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
 _MODEL_TIP = {"tooltip": "An FSTH model (Load Model)."}
-_IMAGES_TIP = {"tooltip": "1-32 full pictures of one person (cropped internally around the face). Pictures of "
-                          "several people are refused (dlib face descriptors)."}
+_IMAGES_TIP = {"tooltip": "1-32 full pictures of one person (cropped internally around the face), or the frames "
+                          "of a clip of them (max_shots are picked). Pictures of several people are refused (dlib "
+                          "face descriptors)."}
 _LANDMARKS_TIP = {"tooltip": "Landmarks of these pictures (Landmark Extract, input_kind = photos)."}
+_SHOTS_TIP = {"default": MAX_SHOTS, "min": 1, "max": MAX_SHOTS,
+              "tooltip": "With more pictures than this (the frames of a clip of the person), this many are "
+                         "picked by their landmarks: the most typical one first, then those that show the face "
+                         "most differently (open mouth, smile, blink, head turn). Each region of every frame is "
+                         "then taken from the picture nearest in shape and pose."}
 
 
-def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks) -> Sources:
-    """Full IMAGE batch + its landmarks -> head crops at the model's size."""
+def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: int = MAX_SHOTS) -> Sources:
+    """Full IMAGE batch + its landmarks -> head crops at the model's size (at most ``max_shots`` pictures:
+    a clip's frames are picked by their landmarks, as different from each other as possible)."""
     imgs = to_uint8(images, "images")
     if len(imgs) != len(landmarks):
         raise ValueError(f"images has {len(imgs)} pictures but landmarks has {len(landmarks)} frames")
     if tuple(imgs.shape[1:3]) != tuple(landmarks.image_size):
         raise ValueError(f"images are {imgs.shape[2]}x{imgs.shape[1]} but the landmarks were found on "
                          f"{landmarks.image_size[1]}x{landmarks.image_size[0]} pictures")
-    check_one_person(imgs, landmarks.points)
-    return prepare_sources(list(imgs), landmarks.points, model.size)
+    pics, points = select_shots(list(imgs), landmarks.points, int(max_shots), landmarks.found)
+    check_one_person(pics, points)
+    return prepare_sources(pics, points, model.size)
 
 
 class EmbedPerson:
@@ -46,10 +55,11 @@ class EmbedPerson:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {"model": ("FSTH_MODEL", _MODEL_TIP), "images": ("IMAGE", _IMAGES_TIP),
-                             "landmarks": ("FSTH_LANDMARKS", _LANDMARKS_TIP)}}
+                             "landmarks": ("FSTH_LANDMARKS", _LANDMARKS_TIP)},
+                "optional": {"max_shots": ("INT", _SHOTS_TIP)}}
 
-    def embed(self, model: FSTHModel, images, landmarks: FSTHLandmarks):
-        ident = compute_identity(model.model, sources_of(model, images, landmarks), model.execution())
+    def embed(self, model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: int = MAX_SHOTS):
+        ident = compute_identity(model.model, sources_of(model, images, landmarks, max_shots), model.execution())
         return (FSTHIdentity(ident, f"{model.name} x{ident.shots}"),)
 
 
@@ -76,10 +86,11 @@ class FewShotFinetune:
                                    "tooltip": "Pictures per step (drawn from the given ones)."}),
             "seed": ("INT", {"default": 0, "min": 0, "max": 2 ** 31 - 1, "control_after_generate": True,
                              "tooltip": "Seed of the order in which pictures are drawn."}),
-        }}
+        }, "optional": {"max_shots": ("INT", _SHOTS_TIP)}}
 
-    def finetune(self, model: FSTHModel, images, landmarks: FSTHLandmarks, steps: int, batch_size: int, seed: int):
-        sources, ex = sources_of(model, images, landmarks), model.execution()
+    def finetune(self, model: FSTHModel, images, landmarks: FSTHLandmarks, steps: int, batch_size: int, seed: int,
+                 max_shots: int = MAX_SHOTS):
+        sources, ex = sources_of(model, images, landmarks, max_shots), model.execution()
         ident = compute_identity(model.model, sources, ex)
         rec = model.recipe
         opts = options_from_recipe(rec, len(sources.crops), steps=int(steps) if steps >= 0 else None,

@@ -49,6 +49,19 @@ def clip_shots(path: str | os.PathLike, shots: int = MAX_SHOTS, backend: str = "
     return frames, res.points[pick].astype(np.float32)
 
 
+def select_shots(images, points: np.ndarray, shots: int = MAX_SHOTS, usable: np.ndarray | None = None
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The pictures to use when more than ``shots`` are given (a clip's frames): the most typical one and
+    the most different from it and each other, by their landmarks [N,68,2] -> (pictures, landmarks)."""
+    pts = np.asarray(points, np.float32)
+    if len(images) <= shots and (usable is None or np.all(usable)):
+        return list(images), pts
+    pick = diverse_frames(pts, int(shots), usable)
+    if len(pick) == 0:
+        raise ValueError("no picture with a face")
+    return [images[int(i)] for i in pick], pts[pick]
+
+
 def clip_sources(path: str | os.PathLike, size: int, shots: int = MAX_SHOTS, backend: str = "auto",
                  progress: bool = True) -> Sources:
     """Sources (head crops at ``size``, the full frames for paste-back) from a clip's diverse frames."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from .fill import fill_eye, sample_colours, smoothstep
 from .landmark_edits import _as_points, eye_opening, inter_ocular
-from .mesh import RIG, Mesh, MeshOptions, build_mesh
+from .mesh import LAYER_MOUTH_LOWER, LAYER_MOUTH_UPPER, RIG, Mesh, MeshOptions, build_mesh
 from .mouth_mesh import rig_indices, teeth_split
 from .mouth_paint import mouth_palette, paint_mouth
 
@@ -77,6 +77,12 @@ def _affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
     return A, det, degenerate
 
 
+def _area2(tv: np.ndarray) -> np.ndarray:
+    """Twice the signed area of triangles [T,3,2]."""
+    a, b, c = tv[:, 0], tv[:, 1], tv[:, 2]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
 def _triangle_validity(A: np.ndarray, det: np.ndarray, degenerate: np.ndarray, tolerance: float) -> np.ndarray:
     """Validity [T] in 0..1 from how much each triangle magnifies the source (1/σ_min of target->source)."""
     a, b, c, d = A[:, 0, 0], A[:, 0, 1], A[:, 1, 0], A[:, 1, 1]
@@ -117,6 +123,7 @@ class MeshWarper:
         self._palette = mouth_palette(self.source, pts)
         self._eye_open = (eye_opening(pts, False), eye_opening(pts, True))
         self._idmap = np.empty((h, w), np.uint16)
+        self._mouth_tri = np.isin(self.mesh.tri_layer, (LAYER_MOUTH_LOWER, LAYER_MOUTH_UPPER))
         tri_v = self.mesh.vertices[self.mesh.triangles]  # [T, 3, 2]: each triangle's source box, 2 px wider
         lo = np.concatenate([np.float32([[-1e9, -1e9]]), tri_v.min(1) - 2.0]).T.copy()
         hi = np.concatenate([np.float32([[1e9, 1e9]]), tri_v.max(1) + 2.0]).T.copy()
@@ -159,10 +166,15 @@ class MeshWarper:
         map_x = coef[:, 0][ids] * xs + coef[:, 1][ids] * ys + coef[:, 2][ids]
         map_y = coef[:, 3][ids] * xs + coef[:, 4][ids] * ys + coef[:, 5][ids]
         # a pixel samples near its own triangle's source: the rasterizer also covers pixels just outside
-        # a sliver triangle, where the sliver's affine map would extrapolate far across the picture
-        lo, hi = self._reach
-        np.clip(map_x, lo[0][ids], hi[0][ids], out=map_x)
-        np.clip(map_y, lo[1][ids], hi[1][ids], out=map_y)
+        # a sliver triangle, where the sliver's affine map (it shrinks the source a lot) would extrapolate
+        # far across the picture
+        sliver = np.concatenate([[False], np.abs(det) > 4.0])
+        if sliver.any():
+            at = sliver[ids]
+            if at.any():
+                k, (lo, hi) = ids[at], self._reach
+                map_x[at] = np.clip(map_x[at], lo[0][k], hi[0][k])
+                map_y[at] = np.clip(map_y[at], lo[1][k], hi[1][k])
         if self.options.fold_smoothing > 0:  # blur the displacement, not the map: still fields stay exact
             sigma, border = self.options.fold_smoothing, cv2.BORDER_CONSTANT if full else cv2.BORDER_REPLICATE
             map_x = xs + cv2.GaussianBlur(map_x - xs, (0, 0), sigma, borderType=border)
@@ -210,6 +222,9 @@ class MeshWarper:
         tv = dst_v[mesh.triangles]
         hits = (tv[..., 0].max(1) >= x0 - 1) & (tv[..., 0].min(1) <= x1) & \
                (tv[..., 1].max(1) >= y0 - 1) & (tv[..., 1].min(1) <= y1)
+        # the mouth's own triangles collapse to lines when the source's interior is closed: the lips' edges
+        # already cover those pixels
+        hits &= ~(self._mouth_tri & (np.abs(_area2(tv)) < 0.5))
         order = np.lexsort(((det > 0).astype(np.int8), mesh.tri_layer))
         order = order[hits[order]]
         fixed = np.round((dst_v - np.float32([x0, y0])) * 16.0)
@@ -219,9 +234,8 @@ class MeshWarper:
             idmap.fill(0)
         else:
             idmap = np.zeros((y1 - y0, x1 - x0), np.uint16)
-        tris = mesh.triangles
-        for k in order:
-            cv2.fillConvexPoly(idmap, fixed[tris[k]], int(k) + 1, cv2.LINE_8, 4)
+        for k, poly in zip((order + 1).tolist(), fixed[mesh.triangles[order]]):
+            cv2.fillConvexPoly(idmap, poly, k, cv2.LINE_8, 4)
         return idmap
 
     def _paint_features(self, image: np.ndarray, valid: np.ndarray, tgt: np.ndarray, dst_v: np.ndarray) -> None:

@@ -23,12 +23,12 @@ from fsth_core.face_layout import LIPS_INNER
 
 from .landmark_edits import mouth_opening
 
-SUB = 3  # extra contour points per inner-lip segment
+SUB = 2  # extra contour points per inner-lip segment
 UPPER = (60, 61, 62, 63, 64)  # inner upper lip, corner to corner
 LOWER = (60, 67, 66, 65, 64)  # inner lower lip, corner to corner
-N_CURVE = (len(UPPER) - 1) * (SUB + 1) + 1  # points on each lip's curve, corners included (17)
+N_CURVE = (len(UPPER) - 1) * (SUB + 1) + 1  # points on each lip's curve, corners included
 N_LINE = N_CURVE - 2  # teeth-line points (the corners are shared with the lips)
-N_DENSE = 2 * (N_CURVE - 1) - len(range(LIPS_INNER.start, LIPS_INNER.stop))  # new contour points (24)
+N_DENSE = 2 * (N_CURVE - 1) - len(range(LIPS_INNER.start, LIPS_INNER.stop))  # new contour points
 N_RIG = N_DENSE + 2 * N_LINE
 
 
@@ -37,23 +37,20 @@ def catmull_rom(points: np.ndarray, sub: int = SUB) -> np.ndarray:
     the input points are at every (sub+1)-th position."""
     p = np.asarray(points, np.float64)
     ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
-    out = [p[0]]
-    ts = np.arange(1, sub + 2) / (sub + 1)
-    for i in range(1, len(ext) - 2):
-        p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
-        d01, d12, d23 = (max(np.hypot(*(b - a)) ** 0.5, 1e-6) for a, b in ((p0, p1), (p1, p2), (p2, p3)))
-        t1, t2 = d01, d01 + d12
-        t3 = t2 + d23
-        for s in ts[:-1]:
-            t = t1 + s * (t2 - t1)
-            a1 = (t1 - t) / t1 * p0 + t / t1 * p1
-            a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
-            a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
-            b1 = (t2 - t) / t2 * a1 + t / t2 * a2
-            b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
-            out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
-        out.append(p2)
-    return np.array(out)
+    p0, p1, p2, p3 = (ext[i:i + len(p) - 1, None, :] for i in range(4))  # [S,1,2] per segment
+    d01, d12, d23 = (np.maximum(np.hypot(*(b - a)[:, 0].T), 1e-12) ** 0.5 for a, b in ((p0, p1), (p1, p2), (p2, p3)))
+    t1 = np.maximum(d01, 1e-6)[:, None, None]
+    t2 = t1 + np.maximum(d12, 1e-6)[:, None, None]
+    t3 = t2 + np.maximum(d23, 1e-6)[:, None, None]
+    s = (np.arange(sub + 1) / (sub + 1))[None, :, None]
+    t = t1 + s * (t2 - t1)                                     # [S, sub+1, 1]: the segment's start and sub points
+    a1 = (t1 - t) / t1 * p0 + t / t1 * p1
+    a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+    a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+    b1 = (t2 - t) / t2 * a1 + t / t2 * a2
+    b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+    c = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
+    return np.vstack([c.reshape(-1, 2), p[-1:]])
 
 
 def lip_curves(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -159,7 +159,7 @@ def paint_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, curves: d
     if float(((gap_bot - gap_top) @ nrm).max()) < 0.25:
         return
     h, w = valid.shape
-    allp = np.vstack([up, lo])
+    allp = np.vstack([gap_top, gap_bot])  # the gap's box: only there is anything painted
     x0, y0 = np.maximum(np.floor(allp.min(0)) - 2, 0).astype(int)
     x1, y1 = np.minimum(np.ceil(allp.max(0)) + 3, (w, h)).astype(int)
     if x1 <= x0 or y1 <= y0:
@@ -169,7 +169,7 @@ def paint_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, curves: d
                        _poly_mask(np.vstack([gap_top, gap_bot[::-1]]), x0, y0, shape))
     if alpha.max() <= 0.0:
         return
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u = (xs - a[0]) * ax[0] + (ys - a[1]) * ax[1]
     v = (xs - a[0]) * nrm[0] + (ys - a[1]) * nrm[1]
     patch = _interior(u, _curve_v(up, a, ax, u), _curve_v(lo, a, ax, u), v, width, iod, palette)
