@@ -159,3 +159,26 @@ def boxes_for(face_boxes, n: int, what: str = "source image") -> list[FaceBox | 
     if len(boxes) != n:
         raise ValueError(f"give one face box for every {what}, or one per {what} ({n}), got {len(boxes)}")
     return boxes
+
+
+def boxes_of_masks(masks: np.ndarray, image_size: tuple[int, int], start: int, stop: int,
+                   each: bool) -> "FaceBox | list[FaceBox | None] | None":
+    """Face boxes from masks float [B, H, W] painted over the face (ComfyUI's MASK, 1 = painted) for images
+    ``start:stop`` of a batch of pictures of ``image_size`` (h, w).  One mask holds for every image; B masks
+    (one per image of the batch) give each image its own box, or (``each`` False: a video, tracked) the
+    first used image's box, which seeds the track.  None when nothing is painted (ComfyUI's Load Image gives
+    an empty 64x64 mask for a picture without one)."""
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or not (masks > 0.5).any():
+        return None
+    if masks.shape[1:] != tuple(image_size):
+        raise ValueError(f"face_mask is {masks.shape[2]}x{masks.shape[1]} but the images are "
+                         f"{image_size[1]}x{image_size[0]}: paint the mask on the same picture")
+    if len(masks) == 1:
+        return FaceBox.of_mask(masks[0])
+    if len(masks) < stop:
+        raise ValueError(f"face_mask holds {len(masks)} masks for images up to {stop}: give one mask, or one "
+                         "per image")
+    if not each:
+        return FaceBox.of_mask(masks[start])
+    return [FaceBox.of_mask(m) for m in masks[start:stop]]
