@@ -7,6 +7,7 @@ from _landmark_helpers import astronaut, astronaut_points, drawn_face
 
 from fsth_core import face_layout as layout
 from fsth_core.cli import main
+from fsth_core.landmarks.box_fit import fit_template
 from fsth_core.landmarks.detect import LandmarkResult, get_detector
 from fsth_core.landmarks.face_box import TEMPLATE_BACKEND, FaceBox, boxes_for, boxes_of_masks
 from fsth_core.landmarks.face_template import in_box
@@ -120,10 +121,37 @@ def test_drawn_face_in_a_box_gets_the_template_where_its_features_are_drawn(draw
     res = extract_landmarks([img], backend="dlib", progress=False, name="drawn.png", face_box=FaceBox(*box))
     assert res.backend == TEMPLATE_BACKEND and res.found.all()
     assert "landmarks of drawn.png come from the face box" in capsys.readouterr().out
-    p = res.points[0]
+    eyes, mouth = _misplacement(res.points[0], features, box[3])
+    assert eyes < 0.07 and mouth < 0.05  # of the box's height: on the drawn eyes (28 high) and mouth (12)
+
+
+def _misplacement(p, features, height):
+    """How far the template's eye centres and mouth centre lie from the drawn ones, in box heights."""
     eyes = np.stack([p[layout.EYE_RIGHT].mean(0), p[layout.EYE_LEFT].mean(0)])
-    assert np.abs(eyes - features["eyes"]).max() < 0.05 * box[3]
-    assert np.abs(p[layout.LIPS_OUTER].mean(0) - features["mouth"]).max() < 0.05 * box[3]
+    return (float(np.abs(eyes - features["eyes"]).max()) / height,
+            float(np.abs(p[layout.LIPS_OUTER].mean(0) - features["mouth"]).max()) / height)
+
+
+@pytest.mark.parametrize("eye_y,mouth_y,eye_size", [(-5, 30, 1.0), (-45, 62, 1.0), (-5, 62, 1.6)])
+def test_the_template_moves_its_eyes_and_mouth_onto_the_drawn_ones(eye_y, mouth_y, eye_size):
+    """Eyes set low or high, a mouth near the nose or the chin: placed by proportion the template misses
+    them by a tenth of the face or more; fitted to the picture it lands on them."""
+    img, (x, y, w, h), features = drawn_face(eye_y=eye_y, mouth_y=mouth_y, eye_size=eye_size)
+    box = (x, y, x + w, y + h)
+    pts, fitted = fit_template(img, box)
+    assert fitted
+    eyes, mouth = _misplacement(pts, features, h)
+    assert eyes < 0.06 and mouth < 0.03
+    assert max(_misplacement(in_box(box), features, h)) > 0.1
+    assert (pts[layout.EYE_RIGHT, 0].mean() < x + w / 2 < pts[layout.EYE_LEFT, 0].mean()
+            and pts[layout.EYES, 1].mean() < pts[layout.NOSE_TIP, 1] < pts[layout.MOUTH, 1].mean())  # still a face
+
+
+def test_a_flat_box_keeps_the_placement_by_proportion():
+    img = np.full((200, 160, 3), 128, np.uint8)
+    pts, fitted = fit_template(img, (20, 20, 140, 180))
+    assert not fitted
+    np.testing.assert_array_equal(pts, in_box((20, 20, 140, 180)))
 
 
 def test_a_face_too_small_for_the_whole_picture_is_found_in_its_box():
@@ -183,7 +211,7 @@ def test_landmarks_cli_with_a_box_and_its_errors(drawn, tmp_path, cli):
     assert r.returncode == 0, r.stderr
     assert "backend face box" in r.stdout
     res = LandmarkResult.load(out)
-    np.testing.assert_allclose(res.points[0], in_box(FaceBox(*box).corners), atol=1e-4)
+    np.testing.assert_allclose(res.points[0], fit_template(img, FaceBox(*box).corners)[0], atol=1e-4)
     for bad, needle in (("300,38,124,164", "lies outside the picture"), ("38,38,0,164", "has no area")):
         r = cli("landmarks", path, "--out", tmp_path / "x.npz", "--face-box", bad)
         _one_line_error(r, needle)
@@ -215,7 +243,7 @@ def test_animate_with_given_landmarks_is_animate_with_the_box(drawn, tmp_path, c
     """The template fitted into the box, written as a file, animates the same frames as the box itself."""
     path, img, box, _ = drawn
     given = tmp_path / "given.npz"
-    np.savez(given, points=in_box(FaceBox(*box).corners))
+    np.savez(given, points=fit_template(img, FaceBox(*box).corners)[0])
     common = ("animate", "--quiet", "--method", "warp", "--source", path, "--motion", "talk", "--seconds", "0.4",
               "--fps", "10")
     r = cli(*common, "--landmarks", given, "--out", f"{tmp_path}/g/")

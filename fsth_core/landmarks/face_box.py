@@ -3,8 +3,8 @@
 Inside the box the detectors are tried first, on a copy of the region around it scaled so that the box's
 longer side is BOX_FACE_PX (a face of 40 px in a small reproduction of a painting is too small for them,
 at 200 px it is not).  Where they still find nothing, the neutral face template
-(fsth_core/landmarks/face_template.py) is fitted into the box, and the landmarks say so
-(``TEMPLATE_BACKEND``).  A box is in pixels of the picture (of the first frame of a video): X, Y its top-left
+(fsth_core/landmarks/face_template.py) is fitted into the box, its eyes and mouth moved onto the
+picture's own where it shows them clearly (box_fit.py), and the landmarks say so (``TEMPLATE_BACKEND``).  A box is in pixels of the picture (of the first frame of a video): X, Y its top-left
 corner, W, H its size.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fsth_core.landmarks.box_fit import fit_template
 from fsth_core.landmarks.detect import Face
 from fsth_core.landmarks.face_search import cnn
-from fsth_core.landmarks.face_template import in_box
 
 BOX_FACE_PX = 200     # the box's longer side in the copy the detectors search
 SEARCH_MARGIN = 0.5   # the searched region: the box grown by this share of its longer side on each side
@@ -145,7 +145,7 @@ def face_in_box(detector, image: np.ndarray, box: FaceBox, name: str = "the pict
     face = detect_in_box(detector, image, box)
     if face is not None:
         return face, False
-    return Face(in_box(box.corners), 0.0, box.corners), True
+    return Face(fit_template(image, box.corners)[0], 0.0, box.corners), True
 
 
 def boxes_for(face_boxes, n: int, what: str = "source image") -> list[FaceBox | None]:
