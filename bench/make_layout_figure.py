@@ -79,8 +79,8 @@ def draw() -> np.ndarray:
         off = np.array([x, y]) + d - np.array([7, -5])
         cv2.putText(img, str(i), (int(off[0]), int(off[1])), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
                     cv2.LINE_AA)
-    cv2.putText(img, "image left = the face's right; drawn with the mouth open", (20, H - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (90, 90, 90), 1,
-                cv2.LINE_AA)
+    cv2.putText(img, "image left = the face's right; drawn with the mouth open", (20, H - 20),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.5, (90, 90, 90), 1, cv2.LINE_AA)
     return img
 
 

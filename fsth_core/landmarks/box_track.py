@@ -17,7 +17,7 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class FlowOptions:
+class AlignmentOptions:
     """The face's region is aligned at ``work_px`` (its longer side, never enlarged), grown by ``margin`` of
     that side; ``iterations`` of ECC per frame."""
 
@@ -34,19 +34,20 @@ def _gray(image: np.ndarray, f: float) -> np.ndarray:
     return cv2.resize(g, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-class FlowTracker:
+class AlignmentTracker:
     """``step(image) -> (points [68, 2], box [4]) | None`` (None: lost) for a face first seen in
     ``image`` with ``points`` and ``box`` (x0, y0, x1, y1)."""
 
-    def __init__(self, image: np.ndarray, points: np.ndarray, box: np.ndarray, options: FlowOptions = FlowOptions()):
+    def __init__(self, image: np.ndarray, points: np.ndarray, box: np.ndarray, options: AlignmentOptions = AlignmentOptions()):
         self.opt = options
         box = np.asarray(box, np.float64)
         side = float(max(box[2] - box[0], box[3] - box[1]))
         self._f = min(1.0, options.work_px / side)
         g = _gray(image, self._f)
         m = options.margin * side * self._f
-        x0, y0 = int(max(0, np.floor(box[0] * self._f - m))), int(max(0, np.floor(box[1] * self._f - m)))
-        x1, y1 = int(min(g.shape[1], np.ceil(box[2] * self._f + m))), int(min(g.shape[0], np.ceil(box[3] * self._f + m)))
+        b = box * self._f
+        x0, y0 = int(max(0, np.floor(b[0] - m))), int(max(0, np.floor(b[1] - m)))
+        x1, y1 = int(min(g.shape[1], np.ceil(b[2] + m))), int(min(g.shape[0], np.ceil(b[3] + m)))
         self._ref = np.ascontiguousarray(g[y0:y1, x0:x1])
         self._origin = np.array([x0, y0], np.float64)
         self._shape = image.shape[:2]

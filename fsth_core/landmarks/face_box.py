@@ -4,8 +4,8 @@ Inside the box the detectors are tried first, on a copy of the region around it 
 longer side is BOX_FACE_PX (a face of 40 px in a small reproduction of a painting is too small for them,
 at 200 px it is not).  Where they still find nothing, the neutral face template
 (fsth_core/landmarks/face_template.py) is fitted into the box, its eyes and mouth moved onto the
-picture's own where it shows them clearly (box_fit.py), and the landmarks say so (``TEMPLATE_BACKEND``).  A box is in pixels of the picture (of the first frame of a video): X, Y its top-left
-corner, W, H its size.
+picture's own where it shows them clearly (box_fit.py), and the landmarks say so (``TEMPLATE_BACKEND``).
+A box is in pixels of the picture (of the first frame of a video): X, Y its top-left corner, W, H its size.
 """
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def boxes_for(face_boxes, n: int, what: str = "source image") -> list[FaceBox | 
     if len(boxes) == 1:
         return boxes * n
     if len(boxes) != n:
-        raise ValueError(f"give one face box for every {what}, or one per {what} ({n}), got {len(boxes)}")
+        raise ValueError(f"give one face box for all {what}s, or one per {what} ({n}), got {len(boxes)}")
     return boxes
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from fsth_core.io.media import as_rgb_uint8
-from fsth_core.landmarks.box_track import FlowTracker
+from fsth_core.landmarks.box_track import AlignmentTracker
 from fsth_core.landmarks.detect import Face, LandmarkResult, choose_face, get_detector
 from fsth_core.landmarks.face_box import HINT, TEMPLATE_BACKEND, FaceBox, box_iou, face_in_box
 from fsth_core.landmarks.smooth import smooth_landmarks
@@ -81,7 +81,7 @@ class FaceTracker:
         self._score = 0.0
         self._since_verify = 0
         self._tmpl: np.ndarray | None = None
-        self._flow: FlowTracker | None = None
+        self._flow: AlignmentTracker | None = None
         self._last_box: np.ndarray | None = None  # set once a face box seeded the track
         self.detections = 0
         self.from_template = 0
@@ -149,7 +149,7 @@ class FaceTracker:
         if templated:
             self.from_template += 1
             if self.track:
-                self._flow = FlowTracker(image, face.points, face.box)
+                self._flow = AlignmentTracker(image, face.points, face.box)
         else:
             self._anchor(face, image)
         return face
