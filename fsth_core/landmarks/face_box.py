@@ -27,7 +27,8 @@ MIN_OVERLAP = 0.25    # a detection counts as the boxed face when its IoU with t
 #: LandmarkResult.backend of landmarks that come from the box (the template), not from a detector
 TEMPLATE_BACKEND = "face box"
 #: the way forward when no face is found, for every "no face found" message
-HINT = "give the face's box by hand (--face-box X,Y,W,H on the command line, a face_mask in ComfyUI)"
+HINT = ("give the face's box by hand (--face-box X,Y,W,H on the command line, --driver-face-box for a driver "
+        "video; a face_mask in ComfyUI)")
 
 
 def box_iou(a, b) -> float:
