@@ -255,3 +255,27 @@ def test_animate_with_given_landmarks_is_animate_with_the_box(drawn, tmp_path, c
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
     r3 = cli(*common, "--landmarks", given, "--face-box", "1,2,3,4", "--out", f"{tmp_path}/c/")
     assert r3.returncode == 2 and "not allowed with argument" in r3.stderr
+
+
+def test_source_video_and_driver_take_their_boxes(tmp_path, cli):
+    """--source-video and --driver, each a clip of a drawn face no detector finds: their first frames' boxes
+    seed the tracking of both; landmarks of another clip length are refused."""
+    from fsth_core.io.media import VideoWriter
+
+    img, box, _ = drawn_face()
+    clip = tmp_path / "clip.mp4"
+    with VideoWriter(clip, fps=10) as w:
+        for i in range(6):
+            w.write(cv2.warpAffine(img, np.float32([[1, 0, i], [0, 1, 0]]), img.shape[1::-1],
+                                   borderMode=cv2.BORDER_REPLICATE))
+    text = ",".join(map(str, box))
+    r = cli("animate", "--quiet", "--method", "warp", "--source-video", clip, "--face-box", text, "--driver", clip,
+            "--driver-face-box", text, "--out", tmp_path / "o.mp4")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("come from the face box") == 2 and "6 of 6 frames" in r.stdout
+    assert "wrote" in r.stdout and ": 6 frames" in r.stdout
+    one = tmp_path / "one.npz"
+    np.savez(one, points=in_box(FaceBox(*box).corners))
+    r = cli("animate", "--quiet", "--method", "warp", "--source-video", clip, "--landmarks", one, "--motion", "talk",
+            "--out", tmp_path / "p.mp4")
+    _one_line_error(r, "holds 1 frames of landmarks", "has about 6")
