@@ -57,6 +57,11 @@ MAX_FINETUNE_STEPS = 100_000
 MAX_INTENSITY = 3.0        # procedural motion: 0 still, 1 natural, 2 lively
 MAX_THREADS = 1024         # torch threads while generating
 
+# A face box by hand (fsth_core/landmarks/face_box.py): the CLI's --face-box help and the node's face_mask tooltip.
+FACE_BOX_HELP = ("for a face no detector finds (a painting, a cartoon, a drawing): the detectors search in the box at "
+                 "a larger scale; where they still find nothing, the 68-point face template is fitted into it, so draw "
+                 "it from the forehead to the chin, cheek to cheek")
+
 # Expression-edit sliders: name -> (min, max, step, what it does); the CLI's --edit and the Edit Landmarks node.
 SLIDERS = {
     "mouth": (-0.2, 0.6, 0.01, "Open the mouth (jaw drop, in mouth widths: 0.3 = wide open; negative presses "

@@ -1,16 +1,17 @@
 """Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
 from __future__ import annotations
 
-from fsth_core.options import MAX_FPS, MAX_INTENSITY, SLIDERS
+from fsth_core.options import FACE_BOX_HELP, MAX_FPS, MAX_INTENSITY, SLIDERS
 from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
+from fsth_core.landmarks.face_box import HINT, boxes_of_masks
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks
 from fsth_core.options import BACKENDS, RETARGET_MODES
 
-from ._comfy import Progress, audio_to_numpy, iter_uint8, to_image, to_image_stream, torch_device
+from ._comfy import Progress, audio_to_numpy, iter_uint8, mask_to_numpy, to_image, to_image_stream, torch_device
 from ._types import FSTHLandmarks
 
 CATEGORY = "FSTH/landmarks"
@@ -53,15 +54,22 @@ class ExtractLandmarks:
                               "tooltip": "First frame to use (0-based): skip the start of a long clip."}),
             "length": ("INT", {"default": 0, "min": 0, "max": 1000000,
                                "tooltip": "How many frames to use from start (0 = all the rest)."}),
+            "face_mask": ("MASK", {"tooltip": "Optional, when no face is found: paint over the face in Load Image's "
+                                              "mask editor and connect its MASK. Its bounding box marks the face "
+                                              "(in a video: in the first frame used, which seeds the tracking; in "
+                                              "photos: one mask for all, or one per photo), " + FACE_BOX_HELP
+                                              + ". An empty mask is ignored."}),
         }}
 
     def extract(self, images, input_kind: str, backend: str, face: str, smoothing: float, fps=None, start=None,
-                length=None):
+                length=None, face_mask=None):
         first = int(start or 0)
         stop = len(images) if not length else min(len(images), first + int(length))
         if not 0 <= first < stop:
             raise ValueError(f"start {first} is outside the {len(images)} images")
         video, bar = input_kind == "video", Progress(stop - first)
+        boxes = None if face_mask is None else boxes_of_masks(mask_to_numpy(face_mask, "face_mask"),
+                                                              tuple(images.shape[1:3]), first, stop, not video)
 
         def stream():
             for f in iter_uint8(images, first, stop, "images"):
@@ -71,13 +79,13 @@ class ExtractLandmarks:
         res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
                                 smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
                                 total=stop - first, name="images", fps=float(fps) if fps else None,
-                                device=str(torch_device()))
+                                device=str(torch_device()), face_box=boxes)
         missing = [i for i, f in enumerate(res.found) if not f]
         if not video and missing:  # a photo's landmarks must not be copied from another photo
             raise ValueError(f"no face found in photo {missing[0] + 1} of {stop - first} "
                              f"(images[{first + missing[0]}])"
                              + (f" nor in {len(missing) - 1} other(s)" if len(missing) > 1 else "")
-                             + ": give only photos that show the face")
+                             + f": give only photos that show the face, or {HINT}")
         lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
         drawn = (draw_landmarks(p, res.image_size) for p in res.points)
         return lm, to_image_stream(drawn, len(res.points))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from fsth_core import face_layout as layout
+from fsth_core.landmarks.face_template import template
 from fsth_core.synthetic import template as fm
 from fsth_core.warp.landmark_edits import close_eyes, eye_opening
 
@@ -12,14 +13,14 @@ def test_parts_cover_every_point_once_in_order():
 
 
 def test_pairs_are_upper_over_lower_on_the_template():
-    pts = fm.template()
+    pts = template()
     for up, lo in layout.EYELID_PAIRS + layout.INNER_LIP_PAIRS:
         assert pts[up, 1] < pts[lo, 1], (up, lo)  # y grows downwards
     assert pts[layout.CHIN, 1] == pts[layout.JAW, 1].max()
 
 
 def test_closing_the_eyes_meets_at_the_upper_lid_share():
-    pts = fm.project(fm.template(), fm.Pose(), 256)
+    pts = fm.project(template(), fm.Pose(), 256)
     shut = close_eyes(pts, 1.0)
     for up, lo in layout.EYELID_PAIRS:
         meet = pts[up] + layout.UPPER_LID_SHARE * (pts[lo] - pts[up])

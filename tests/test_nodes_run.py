@@ -126,6 +126,28 @@ def test_missing_backends_say_what_to_install(picture, monkeypatch):
         N["FSTH_LandmarkExtract"].extract(picture, "photos", "dlib", "largest", 0.0)
 
 
+def test_landmark_extract_takes_a_face_mask_for_a_face_no_detector_finds():
+    """A drawn face: refused (saying to connect a face mask) with Load Image's empty mask; with a mask painted
+    over the face, its landmarks are the face template fitted into the mask's bounding box (and its features)."""
+    from _landmark_helpers import drawn_face
+
+    from fsth_core.landmarks.box_fit import fit_template
+
+    img, (x, y, w, h), _ = drawn_face()
+    images = torch.from_numpy(img).float()[None] / 255
+    node = N["FSTH_LandmarkExtract"]
+    with pytest.raises(ValueError, match="no face found in images.*a face_mask in ComfyUI"):
+        node.extract(images, "photos", "dlib", "largest", 0.0, None, None, None, torch.zeros(1, 64, 64))
+    mask = torch.zeros(1, *img.shape[:2])
+    mask[0, y:y + h, x:x + w] = 1.0
+    lm, drawn = check("FSTH_LandmarkExtract", node.extract(images, "photos", "dlib", "largest", 0.0, None, None, None,
+                                                           mask))
+    np.testing.assert_allclose(lm.points[0], fit_template(img, (x, y, x + w, y + h))[0], atol=1e-3)
+    assert lm.found.all() and drawn.shape == (1, *img.shape)
+    with pytest.raises(ValueError, match="face_mask is 32x32 but the images are 200x240"):
+        node.extract(images, "photos", "dlib", "largest", 0.0, None, None, None, torch.ones(1, 32, 32))
+
+
 def test_render_landmarks(source):
     (crop,) = check("FSTH_RenderLandmarks", N["FSTH_RenderLandmarks"].render(source[0], "crop", 64))
     (frame,) = check("FSTH_RenderLandmarks", N["FSTH_RenderLandmarks"].render(source[0], "frame", 64))

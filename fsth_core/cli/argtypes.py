@@ -69,6 +69,16 @@ def device(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def face_box(text: str):
+    """X,Y,W,H in pixels (a FaceBox; whether it fits the picture is checked when the picture is read)."""
+    from fsth_core.landmarks.face_box import FaceBox  # cv2: imported only when the option is given
+
+    try:
+        return FaceBox.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _fps():
     from fsth_core.options import MAX_FPS
 

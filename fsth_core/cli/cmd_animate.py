@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import argparse
 
-from fsth_core.options import (BACKENDS, CRF_RANGE, DEFAULT_FPS, FINETUNE_STEPS_HELP, LR_D, LR_G, MAX_BATCH,
-                               MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY, MAX_SHOTS, MAX_THREADS, METHODS,
-                               MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
+from fsth_core.options import (BACKENDS, CRF_RANGE, DEFAULT_FPS, FACE_BOX_HELP, FINETUNE_STEPS_HELP, LR_D, LR_G,
+                               MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY, MAX_SHOTS,
+                               MAX_THREADS, METHODS, MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
 
 NAME = "animate"
 HELP = "animate 1-32 pictures (or a clip) of a person with a driving video, procedural motion or a sound"
 
 
 def add_arguments(p) -> None:
-    from fsth_core.cli.argtypes import FPS, SEED, device, finite, floats, ints
+    from fsth_core.cli.argtypes import FPS, SEED, device, face_box, finite, floats, ints
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -38,6 +38,18 @@ def add_arguments(p) -> None:
                              "the video is as long as the sound and carries it")
     p.add_argument("--shots", type=ints(1, MAX_SHOTS), default=MAX_SHOTS, metavar="N",
                    help=f"with --source-clip: how many frames to pick (1-{MAX_SHOTS})")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--face-box", type=face_box, nargs="+", metavar="X,Y,W,H",
+                       help="the face's box in each --source image (one box for all, or one per image, in order) "
+                            "or in the first frame of --source-video: X,Y its top-left corner, W,H its size, in "
+                            "pixels; " + FACE_BOX_HELP)
+    given.add_argument("--landmarks", metavar="FILE.npz",
+                       help="the source's 68 landmarks instead of detecting them (e.g. the landmarks command's "
+                            "output, corrected): 'points' [N,68,2], one set per --source image in order, or one "
+                            "per frame of --source-video; x, y in pixels (docs/landmarks.md shows the layout)")
+    p.add_argument("--driver-face-box", type=face_box, metavar="X,Y,W,H",
+                   help="the face's box in the first frame of the --driver video (it seeds the tracker); "
+                        + FACE_BOX_HELP)
     p.add_argument("--out", required=True, metavar="OUT",
                    help="the result: a video (.mp4, .mov, .mkv: H.264; .webm: VP9; .gif), or lossless PNG frames: "
                         "a new or empty folder (ending in /) or a pattern such as frames/f_%%05d.png; never one "
@@ -109,6 +121,13 @@ def run(args) -> int:
         raise ValueError("--source-video works with a driver video (not a camera) and without --preview")
     if args.min_realism is not None and camera_index(args.driver) is not None:
         raise ValueError("--min-realism works with a driver video or --motion, not a camera")
+    if args.driver_face_box is not None and (args.driver is None or camera_index(args.driver) is not None):
+        raise ValueError("--driver-face-box marks the face in a --driver video (not a camera, not --motion/--audio)")
+    if args.source_clip and (args.face_box or args.landmarks):
+        raise ValueError("--face-box and --landmarks go with --source or --source-video; a --source-clip's frames "
+                         "are found by the detector")
+    if args.source_video and args.face_box and len(args.face_box) != 1:
+        raise ValueError(f"--source-video takes one --face-box (its first frame's), got {len(args.face_box)}")
     opt = AnimateOptions(method=args.method, finetune_steps=0 if args.no_finetune else args.finetune_steps,
                          finetune_lr_g=args.finetune_lr[0] if args.finetune_lr else None,
                          finetune_lr_d=args.finetune_lr[1] if args.finetune_lr else None,
@@ -118,7 +137,8 @@ def run(args) -> int:
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
                          edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads,
-                         shots=args.shots)
+                         shots=args.shots, face_boxes=tuple(args.face_box) if args.face_box else None,
+                         driver_face_box=args.driver_face_box, source_landmarks=args.landmarks)
     if args.source_video:
         from fsth_core.inference.video2video import animate_clip
         s = animate_clip(args.model, args.source_video, args.out, args.driver, opt, args.frames_dir,

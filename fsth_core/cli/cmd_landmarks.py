@@ -20,8 +20,8 @@ def _face_rule(text: str):
 
 
 def add_arguments(p) -> None:
-    from fsth_core.cli.argtypes import FPS, device, floats
-    from fsth_core.options import BACKENDS
+    from fsth_core.cli.argtypes import FPS, device, face_box, floats
+    from fsth_core.options import BACKENDS, FACE_BOX_HELP
 
     p.add_argument("input", help="an image, a folder of images or a video file")
     p.add_argument("--out", help="output .npz (default: INPUT's name + .landmarks.npz, next to it)")
@@ -29,6 +29,9 @@ def add_arguments(p) -> None:
                    help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
     p.add_argument("--device", type=device, default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
     p.add_argument("--face", default="largest", help="which face: 'largest' or N, the N-th from the left (0-based)")
+    p.add_argument("--face-box", type=face_box, metavar="X,Y,W,H",
+                   help="the face's box: X,Y its top-left corner, W,H its size, in pixels of the picture (of a "
+                        "video's first frame, where it seeds the tracker), " + FACE_BOX_HELP)
     p.add_argument("--smoothing", type=floats(0, 1), default=0.0,
                    help="temporal smoothing strength 0 (off) .. 1")
     p.add_argument("--no-track", action="store_true", help="detect in every frame instead of tracking")
@@ -51,7 +54,7 @@ def run(args) -> int:
         raise ValueError(f"{out}: --out must end in .npz")
     check_file_output(out, [src])
     kwargs = dict(backend=args.backend, device=args.device, face=_face_rule(args.face), smoothing=args.smoothing,
-                  track=not args.no_track, progress=not args.quiet)
+                  track=not args.no_track, progress=not args.quiet, face_box=args.face_box)
     if args.fps:
         kwargs["fps"] = kwargs["rate"] = args.fps
     res = extract_landmarks_from_path(src, **kwargs)

@@ -36,6 +36,8 @@ from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported
 from fsth_core.landmarks.audio import audio_motion, load_audio
 from fsth_core.landmarks.crop import head_crop_box
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
+from fsth_core.landmarks.face_box import FaceBox, boxes_for
+from fsth_core.landmarks.given import given_points
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.paste import paste_back
 from fsth_core.landmarks.retarget import retarget
@@ -76,6 +78,11 @@ class AnimateOptions:
     pipeline: bool = True             # stages in threads (the same frames); False: one after another
     threads: int | None = None        # torch threads while generating; None: all CPUs but one when
                                       # pipelined (one is left to the other stages and the encoder)
+    # where no detector finds a face (fsth_core/landmarks/face_box.py): its box in each source picture (one
+    # for all, or one per picture) or in a source video's first frame, and in the driver video's first frame
+    face_boxes: tuple[FaceBox, ...] | None = None
+    driver_face_box: FaceBox | None = None
+    source_landmarks: str | None = None  # a .npz of the sources' landmarks, given instead of detected
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -109,24 +116,32 @@ class AnimateResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto") -> Sources:
-    """Read 1-32 source images, find the face in each (one clear error per bad file), crop."""
+def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto", face_boxes=None,
+                 landmarks: str | os.PathLike | None = None) -> Sources:
+    """Read 1-32 source images, find the face in each (one clear error per bad file), crop.  ``face_boxes``:
+    the face's box in every picture, or one per picture (see fsth_core.landmarks.face_box.boxes_for);
+    ``landmarks``: a .npz of the pictures' landmarks, used instead of detecting them (landmarks/given.py)."""
     if not paths:
         raise ValueError("give at least one source image")
-    images, points = [], []
-    for p in paths:
-        img = load_image(p)
-        res = extract_landmarks([img], backend=backend, progress=False, name=str(p))
-        images.append(img)
-        points.append(res.points[0])
+    if landmarks is not None and face_boxes is not None:
+        raise ValueError("give the sources' landmarks or their face boxes, not both")
+    images = [load_image(p) for p in paths]
+    if landmarks is not None:
+        return prepare_sources(images, given_points(landmarks, [i.shape[:2] for i in images], list(map(str, paths))),
+                               size)
+    points = [extract_landmarks([img], backend=backend, progress=False, name=str(p), face_box=box).points[0]
+              for img, p, box in zip(images, paths, boxes_for(face_boxes, len(paths)))]
     return prepare_sources(images, points, size)
 
 
 def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: str, backend: str = "auto",
-                  smoothing: float = 0.3, progress: bool = True, fps: float | None = None) -> tuple[np.ndarray, float]:
+                  smoothing: float = 0.3, progress: bool = True, fps: float | None = None,
+                  face_box: FaceBox | None = None) -> tuple[np.ndarray, float]:
     """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps).  A video is
-    sampled by its timestamps at ``fps`` (default: its average rate): the motion lasts as long."""
-    res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress)
+    sampled by its timestamps at ``fps`` (default: its average rate): the motion lasts as long.
+    ``face_box``: the driver's face in its first frame (it seeds the tracker)."""
+    res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress,
+                                      face_box=face_box)
     box = head_crop_box(res.points, res.image_size)
     drv = box.points_to_crop(res.points, size)
     return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0)
@@ -169,10 +184,10 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     cam = camera_index(driver)
     live = cam is not None or is_capture(driver)
     check_outputs(out, frames_dir, inputs=[model_path, *source_paths, source_clip, None if live else driver,
-                                           person_in, audio],
+                                           person_in, audio, options.source_landmarks],
                   files={"--person-out": person_out})
-    if live and (options.min_realism is not None or audio is not None):
-        raise ValueError("a camera driver works without --min-realism and --audio")
+    if live and (options.min_realism is not None or audio is not None or options.driver_face_box is not None):
+        raise ValueError("a camera driver works without --min-realism, --audio and --driver-face-box")
     if options.method == "neural" and model_path is None:
         raise ValueError("the neural method needs --model (or use --method warp)")
     window = PreviewWindow() if preview is True else (preview or None)
@@ -195,7 +210,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     if source_clip is not None:
         sources = clip_sources(source_clip, size, options.shots, options.backend, progress)
     else:
-        sources = load_sources(source_paths, size, options.backend)
+        sources = load_sources(source_paths, size, options.backend, options.face_boxes, options.source_landmarks)
     landmarks_s, live = 0.0, capture is not None
     if live:
         fps = options.fps or capture_fps(capture)
@@ -204,7 +219,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     elif driver is not None:
         t = time.perf_counter()
         points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
-                                    options.smoothing, progress, fps=options.fps)
+                                    options.smoothing, progress, fps=options.fps, face_box=options.driver_face_box)
         landmarks_s = time.perf_counter() - t
         fps = options.fps or fps
     elif audio is not None:

@@ -85,6 +85,33 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
     return np.stack([f for f, _ in out]), np.stack([m for _, m in out])
 
 
+def _clip_landmarks(clip, opt, progress: bool):
+    """The clip's landmarks: tracked (from its face box, if given), or the user's .npz (one set per frame)."""
+    from fsth_core.io.media import probe
+    from fsth_core.landmarks.detect import LandmarkResult
+    from fsth_core.landmarks.face_box import boxes_for
+    from fsth_core.landmarks.given import given_points
+    from fsth_core.landmarks.track import extract_landmarks_from_path
+
+    if opt.source_landmarks is None:
+        box = boxes_for(opt.face_boxes, 1, "source video")[0]
+        return extract_landmarks_from_path(clip, rate=opt.fps, backend=opt.backend, smoothing=opt.smoothing,
+                                           progress=progress, face_box=box)
+    if opt.face_boxes is not None:
+        raise ValueError("give the source video's landmarks or its face box, not both")
+    info, res = probe(clip), LandmarkResult.load(opt.source_landmarks)
+    expected = info.frames
+    if info.kind == "video" and opt.fps and info.fps:
+        expected = int(round(info.frames * opt.fps / info.fps))
+    if expected and abs(len(res) - expected) > 1 + 0.01 * expected:
+        raise ValueError(f"{opt.source_landmarks} holds {len(res)} frames of landmarks, {clip} has about {expected}: "
+                         "give one set per frame (the landmarks command on the clip, at the same --fps)")
+    res.points = given_points(opt.source_landmarks, [(info.height, info.width)] * len(res), [str(clip)] * len(res),
+                              "frame")
+    res.fps = res.fps or opt.fps or info.fps
+    return res
+
+
 def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, driver: str | os.PathLike | None = None,
                  options=None, frames_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
     """The command line's ``animate --source-video``: re-animate the face in ``clip`` (a video or a folder of
@@ -100,14 +127,13 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     from fsth_core.runtime.device import Execution
 
     opt = options or AnimateOptions()
-    check_outputs(out, frames_dir, inputs=[model_path, clip, driver])
+    check_outputs(out, frames_dir, inputs=[model_path, clip, driver, opt.source_landmarks])
     ex = Execution.resolve(opt.device, opt.precision)
-    track = extract_landmarks_from_path(clip, rate=opt.fps, backend=opt.backend, smoothing=opt.smoothing,
-                                        progress=progress)
+    track = _clip_landmarks(clip, opt, progress)
     fps = float(opt.fps or track.fps or 25.0)
     if driver is not None:
         motion = extract_landmarks_from_path(driver, rate=fps, backend=opt.backend, smoothing=opt.smoothing,
-                                             progress=progress).points
+                                             progress=progress, face_box=opt.driver_face_box).points
     else:
         motion = procedural_motion(track.points[0], len(track), fps=fps, seed=opt.seed, intensity=opt.intensity)
     if opt.edit is not None:

@@ -1,20 +1,24 @@
 """Streaming landmark extraction: detect once, then track; re-detect only when tracking is lost.
 
 Frames are consumed one at a time from any iterable and dropped at once, so a long video
-is never held in memory; only the landmarks (68 x 2 floats a frame) are kept.
+is never held in memory; only the landmarks (68 x 2 floats a frame) are kept.  A face box given by
+hand (fsth_core/landmarks/face_box.py) seeds the tracker: the face found in it, or the face template
+fitted into it, which box_track.py then follows.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
 
 from fsth_core.io.media import as_rgb_uint8
+from fsth_core.landmarks.box_track import AlignmentTracker
 from fsth_core.landmarks.detect import Face, LandmarkResult, choose_face, get_detector
+from fsth_core.landmarks.face_box import HINT, TEMPLATE_BACKEND, FaceBox, box_iou, face_in_box
 from fsth_core.landmarks.smooth import smooth_landmarks
 
 
@@ -53,20 +57,17 @@ def _patch(image: np.ndarray, box: np.ndarray, size: int = 24) -> np.ndarray | N
     return p / n if n > 2.0 * size else None
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 class FaceTracker:
     """Per-frame landmarks of one face: ``step(image) -> Face | None``.
 
     After a detection, the detector's box is stored relative to the landmarks (centre and
     radius); on the next frame that box is placed on the previous landmarks and only the
     landmark fit runs.  A periodic check detects in a small region around the box.
+
+    ``step(image, box)`` with a FaceBox takes the face in that box (seeding the track): the one a
+    detector finds there, else the face template fitted into it, which is then followed by optical flow
+    (``from_template`` counts those frames).  After a box, a re-detection prefers the face that overlaps
+    the last known box.
     """
 
     def __init__(self, detector, face: str | int = "largest", track: bool = True,
@@ -80,10 +81,13 @@ class FaceTracker:
         self._score = 0.0
         self._since_verify = 0
         self._tmpl: np.ndarray | None = None
+        self._flow: AlignmentTracker | None = None
+        self._last_box: np.ndarray | None = None  # set once a face box seeded the track
         self.detections = 0
+        self.from_template = 0
 
     def reset(self) -> None:
-        self._prev = None
+        self._prev = self._flow = None
 
     def _anchor(self, face: Face, image: np.ndarray) -> None:
         c, r = _frame_of(face.points)
@@ -130,7 +134,7 @@ class FaceTracker:
         best = None
         for b, sc in self.detector.detect_boxes(roi, detect_size=None):
             full = np.array([b[0] / sx + x0, b[1] / sy + y0, b[2] / sx + x0, b[3] / sy + y0], np.float32)
-            iou = _iou(full, box)
+            iou = box_iou(full, box)
             if iou > 0.3 and (best is None or iou > best[0]):
                 best = (iou, full, sc)
         if best is None:
@@ -138,8 +142,45 @@ class FaceTracker:
         pts, _ = self.detector.fit(image, best[1])
         return Face(pts, best[2], best[1])
 
-    def step(self, image: np.ndarray) -> Face | None:
-        """Landmarks of the chosen face in uint8 RGB [H, W, 3] ``image``, or None when there is none."""
+    def _from_box(self, image: np.ndarray, box: FaceBox, name: str) -> Face:
+        face, templated = face_in_box(self.detector, image, box, name)
+        self._last_box = face.box
+        self._prev = self._flow = None
+        if templated:
+            self.from_template += 1
+            if self.track:
+                self._flow = AlignmentTracker(image, face.points, face.box)
+        else:
+            self._anchor(face, image)
+        return face
+
+    def _choose(self, faces: list[Face], image: np.ndarray) -> Face | None:
+        if self._last_box is not None:  # seeded by a box: the face there, if it is still there
+            near = [(box_iou(f.box, self._last_box), i) for i, f in enumerate(faces)]
+            near = [(v, i) for v, i in near if v > 0.1]
+            if near:
+                return faces[max(near)[1]]
+        return choose_face(faces, self.face, image.shape[:2])
+
+    def step(self, image: np.ndarray, box: FaceBox | None = None, name: str = "the picture") -> Face | None:
+        """Landmarks of the chosen face in uint8 RGB [H, W, 3] ``image``, or None when there is none.
+        ``box``: the face is the one in this box (``name`` is the picture's, for its errors)."""
+        if box is not None:
+            return self._from_box(image, box, name)
+        if self._flow is not None:
+            moved = self._flow.step(image)
+            if moved is not None:
+                self.from_template += 1
+                face = Face(moved[0], 0.0, moved[1])
+            else:
+                self._flow = face = None
+        if self._flow is None:
+            face = self._step(image)
+        if face is not None and self._last_box is not None:
+            self._last_box = face.box
+        return face
+
+    def _step(self, image: np.ndarray) -> Face | None:
         if self.track and self._prev is not None:
             box = self._box_from(self._prev)
             pts, score = self.detector.fit(image, box)
@@ -158,7 +199,7 @@ class FaceTracker:
                     return face
             self._prev = None
         self.detections += 1
-        face = choose_face(self.detector.detect(image), self.face, image.shape[:2])
+        face = self._choose(self.detector.detect(image), image)
         if face is None:
             self._prev = None
             return None
@@ -177,6 +218,13 @@ def _fill_missing(values: np.ndarray, found: np.ndarray) -> np.ndarray:
     return out.reshape(values.shape).astype(np.float32)
 
 
+def _box_of(face_box, i: int, track: bool) -> FaceBox | None:
+    """The face box of frame ``i``: one box seeds a track (frame 0) or, untracked, holds for every frame."""
+    if face_box is None or isinstance(face_box, FaceBox):
+        return face_box if (i == 0 or not track) else None
+    return face_box[i] if i < len(face_box) else None
+
+
 def _frames_of(frames):
     if isinstance(frames, np.ndarray) and (frames.ndim == 2 or (frames.ndim == 3 and frames.shape[2] in (3, 4))):
         return [frames]  # one image, not a stack of frames
@@ -185,8 +233,8 @@ def _frames_of(frames):
 
 def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "largest", smoothing: float = 0.0,
                       track: bool = True, progress: bool = True, total: int | None = None, name: str = "input",
-                      fps: float | None = None, device: str = "auto",
-                      options: TrackOptions = TrackOptions()) -> LandmarkResult:
+                      fps: float | None = None, device: str = "auto", options: TrackOptions = TrackOptions(),
+                      face_box: FaceBox | Sequence[FaceBox | None] | None = None) -> LandmarkResult:
     """Landmarks of one face over a stream of frames.
 
     Args:
@@ -198,10 +246,15 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
         track: track the face box from the previous frame's landmarks (False: detect every frame).
         total: frame count for the progress bar, if known.  name: the input's name, for errors.
         fps: frame rate (smoothing timescale; stored in the result).
+        face_box: the face's box given by hand (see fsth_core.landmarks.face_box): one FaceBox for the
+            first frame (it seeds the track; with ``track=False`` it is used in every frame), or one
+            FaceBox or None per frame.  Where no detector finds the face in it, the face template is
+            fitted into it, a line says so, and the result's ``backend`` is TEMPLATE_BACKEND.
     Returns:
         LandmarkResult with T entries; frames without a face are interpolated and marked.
     Raises:
-        ValueError naming ``name`` when no frame has a face, or a frame is not an image.
+        ValueError naming ``name`` when no frame has a face (saying how to give its box), a frame is
+        not an image, or a face box lies outside its frame.
     """
     from tqdm import tqdm
 
@@ -217,7 +270,7 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
                 size = img.shape[:2]
             elif img.shape[:2] != size:
                 tracker.reset()  # a folder of frames of mixed sizes: no tracking across a size change
-            f = tracker.step(img)
+            f = tracker.step(img, _box_of(face_box, i, track), f"{name}" + (f" frame {i}" if i else ""))
             del img
             found.append(f is not None)
             pts.append(f.points if f is not None else np.full((68, 2), np.nan, np.float32))
@@ -230,7 +283,11 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
         raise ValueError(f"{name}: no frames")
     found = np.array(found, bool)
     if not found.any():
-        raise ValueError(f"no face found in {name}" + (f" (none of its {len(found)} frames)" if len(found) > 1 else ""))
+        raise ValueError(f"no face found in {name}" + (f" (none of its {len(found)} frames)" if len(found) > 1 else "")
+                         + f": {HINT}")
+    if tracker.from_template:
+        print(f"note: the landmarks of {name} come from the face box (the face template fitted into it), not from a "
+              "detector" + (f": {tracker.from_template} of {len(found)} frames" if len(found) > 1 else ""))
     points = np.stack(pts).astype(np.float32)
     box_arr = np.stack(boxes).astype(np.float32)
     if not found.all():
@@ -238,8 +295,9 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
         box_arr = _fill_missing(box_arr, found)
     if smoothing:
         points = smooth_landmarks(points, smoothing, fps or 25.0)
+    name_of = TEMPLATE_BACKEND if tracker.from_template else getattr(detector, "name", str(backend))
     return LandmarkResult(points, found, np.array(score, np.float32), box_arr, ~found,
-                          (int(size[0]), int(size[1])), fps, getattr(detector, "name", str(backend)))
+                          (int(size[0]), int(size[1])), fps, name_of)
 
 
 def extract_landmarks_from_path(path: str | os.PathLike, rate: float | None = None, **kwargs) -> LandmarkResult:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fsth_core.data.store import DatasetWriter
+from fsth_core.landmarks.face_template import ShapeParams, template
 from fsth_core.synthetic import template as fm
 from fsth_core.synthetic.render import render_frame
 
@@ -80,14 +81,14 @@ def _random_hue(rng, sat: tuple[float, float], val: tuple[float, float]) -> RGB:
 
 def random_identity(rng: np.random.Generator) -> HeadParams:
     """Draw a random identity (face shape, colours, hair, clothes, accessories)."""
-    shape = fm.ShapeParams(
+    shape = ShapeParams(
         face_width=rng.uniform(0.86, 1.1), face_length=rng.uniform(0.9, 1.12), jaw_square=rng.uniform(0, 1),
         eye_spacing=rng.uniform(-0.04, 0.05), eye_size=rng.uniform(0.85, 1.2), eye_height=rng.uniform(0.8, 1.25),
         brow_height=rng.uniform(-0.04, 0.06), brow_tilt=rng.uniform(-0.5, 0.8),
         nose_length=rng.uniform(0.85, 1.12), nose_width=rng.uniform(0.8, 1.35),
         mouth_width=rng.uniform(0.8, 1.2), lip_upper=rng.uniform(0.7, 1.4), lip_lower=rng.uniform(0.7, 1.4),
         mouth_y=rng.uniform(-0.03, 0.04))
-    pts3d = fm.template(shape)
+    pts3d = template(shape)
     noise = rng.normal(0, 0.012, (68, 3)).astype(np.float32)
     noise[:, 2] = 0
     skin = _colour(rng, _SKIN[rng.integers(len(_SKIN))], 10)
