@@ -65,6 +65,10 @@ def add_arguments(p) -> None:
     p.add_argument("--finetune-lr", type=floats(0, 1, low_open=True), nargs=2, metavar=("LR_G", "LR_D"),
                    help=f"learning rates (default: the checkpoint's recommendation, else {LR_G:g} {LR_D:g})")
     p.add_argument("--finetune-pixel-l1", type=floats(0, 1e6), help="extra pixel L1 weight while fine-tuning")
+    p.add_argument("--driver-mouth", action="store_true",
+                   help="with a driver video: every frame's mouth interior (teeth, tongue) is the driver's own, "
+                        "aligned to the animated lips and colour-matched to the picture, instead of the source's "
+                        "or a painted one")
     p.add_argument("--retarget", default="relative", choices=RETARGET_MODES,
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
     p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=True,
@@ -137,7 +141,7 @@ def run(args) -> int:
                          seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
                          edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads,
-                         shots=args.shots, face_boxes=tuple(args.face_box) if args.face_box else None,
+                         shots=args.shots, driver_mouth=args.driver_mouth, face_boxes=tuple(args.face_box) if args.face_box else None,
                          driver_face_box=args.driver_face_box, source_landmarks=args.landmarks)
     if args.source_video:
         from fsth_core.inference.video2video import animate_clip

@@ -31,7 +31,7 @@ from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, Prev
                                           generation_threads, is_capture, mapped, open_camera, stop_requests,
                                           torch_threads)
 from fsth_core.inference.types import Sources
-from fsth_core.io.media import load_image, mux_audio
+from fsth_core.io.media import iter_frames, load_image, mux_audio
 from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
 from fsth_core.landmarks.audio import audio_motion, load_audio
 from fsth_core.landmarks.crop import head_crop_box
@@ -72,6 +72,7 @@ class AnimateOptions:
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
     shots: int = MAX_SHOTS            # frames picked from a source clip (source_clip)
+    driver_mouth: bool = False        # a driver video's own mouth interior (teeth, tongue) in every frame
     min_realism: float | None = None  # frames D scores below this are replaced by the last kept frame
     crf: int = 18                     # video quality of the output (x264 CRF: 0 best .. 51 worst)
     edit: ExpressionEdit | None = None  # expression edit applied to every frame of the motion
@@ -136,15 +137,16 @@ def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "
 
 def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: str, backend: str = "auto",
                   smoothing: float = 0.3, progress: bool = True, fps: float | None = None,
-                  face_box: FaceBox | None = None) -> tuple[np.ndarray, float]:
-    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps).  A video is
-    sampled by its timestamps at ``fps`` (default: its average rate): the motion lasts as long.
-    ``face_box``: the driver's face in its first frame (it seeds the tracker)."""
+                  face_box: FaceBox | None = None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps, the driver's own
+    landmarks [T,68,2] in its frames' pixels).  A video is sampled by its timestamps at ``fps`` (default:
+    its average rate): the motion lasts as long.  ``face_box``: the driver's face in its first frame (it
+    seeds the tracker)."""
     res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress,
                                       face_box=face_box)
     box = head_crop_box(res.points, res.image_size)
     drv = box.points_to_crop(res.points, size)
-    return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0)
+    return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0), res.points
 
 
 def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensity: float) -> np.ndarray:
@@ -186,8 +188,12 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
     check_outputs(out, frames_dir, inputs=[model_path, *source_paths, source_clip, None if live else driver,
                                            person_in, audio, options.source_landmarks],
                   files={"--person-out": person_out})
-    if live and (options.min_realism is not None or audio is not None or options.driver_face_box is not None):
-        raise ValueError("a camera driver works without --min-realism, --audio and --driver-face-box")
+    if live and (options.min_realism is not None or audio is not None or options.driver_face_box is not None
+                 or options.driver_mouth):
+        raise ValueError("a camera driver works without --min-realism, --audio, --driver-face-box and "
+                         "--driver-mouth")
+    if options.driver_mouth and driver is None:
+        raise ValueError("--driver-mouth takes the mouth of a driver video: give --driver")
     if options.method == "neural" and model_path is None:
         raise ValueError("the neural method needs --model (or use --method warp)")
     window = PreviewWindow() if preview is True else (preview or None)
@@ -211,16 +217,19 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
         sources = clip_sources(source_clip, size, options.shots, options.backend, progress)
     else:
         sources = load_sources(source_paths, size, options.backend, options.face_boxes, options.source_landmarks)
-    landmarks_s, live = 0.0, capture is not None
+    landmarks_s, live, mouths = 0.0, capture is not None, None
     if live:
         fps = options.fps or capture_fps(capture)
         options = dataclasses.replace(options, batch=1)  # live: one frame at a time, the lowest latency
         points = None
     elif driver is not None:
         t = time.perf_counter()
-        points, fps = driver_motion(driver, sources, size, options.retarget, options.backend,
-                                    options.smoothing, progress, fps=options.fps, face_box=options.driver_face_box)
+        points, fps, own = driver_motion(driver, sources, size, options.retarget, options.backend,
+                                         options.smoothing, progress, fps=options.fps,
+                                         face_box=options.driver_face_box)
         landmarks_s = time.perf_counter() - t
+        if options.driver_mouth:  # the driver's frames again, streamed beside the motion, for their mouths
+            mouths = zip(iter_frames(driver, fps=options.fps), own)
         fps = options.fps or fps
     elif audio is not None:
         fps = options.fps or 25.0
@@ -255,9 +264,9 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
                                         options.smoothing, fps, options.edit)
                     points = driver_stage = LiveDriver(capture, motion, end=stop)
                 if model is not None:
-                    frames = _neural_frames(model, identity, sources, points, options, ex, pipe)
+                    frames = _neural_frames(model, identity, sources, points, options, ex, pipe, mouths)
                 else:
-                    frames = _warp_frames(sources, points, options, pipe)
+                    frames = _warp_frames(sources, points, options, pipe, mouths)
                 setup_s = time.perf_counter() - t_start - landmarks_s
                 t0 = time.perf_counter()
                 with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
@@ -356,21 +365,22 @@ def _compositor(sources: Sources, size: int):
 
 
 def _warp_frames(sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
-                 pipe: Pipeline | None = None) -> Iterator[tuple[np.ndarray, bool]]:
+                 pipe: Pipeline | None = None, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
     """The mesh warp alone, as (frame, held=False) pairs: the whole picture at its own resolution, or
-    (no paste-back) head crops.  ``pipe``: the warp runs in a thread of its own."""
+    (no paste-back) head crops.  ``pipe``: the warp runs in a thread of its own.  ``mouths``: (driver
+    frame, its landmarks) per frame, whose mouth interior each frame takes (--driver-mouth)."""
     pipe = pipe or Pipeline(enabled=False)
     if not options.paste_back:
         warper = ShotWarper(list(sources.crops), list(sources.points))
         frames = mapped(lambda p: warper.warp(p)[0], points)
     else:
         comp = _compositor(sources, sources.crops.shape[1])
-        frames = mapped(lambda p: comp.paste(comp.region_frame(p)[0])[0], points)
+        frames = mapped(lambda p: comp.paste(comp.region_frame(p, mouth=_next(mouths))[0])[0], points)
     return ((f, False) for f in pipe.stage(frames, "warp"))
 
 
 def _neural_frames(model, identity, sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
-                   ex: Execution, pipe: Pipeline | None = None) -> Iterator[tuple[np.ndarray, bool]]:
+                   ex: Execution, pipe: Pipeline | None = None, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
     """Generated frames: with paste-back, warp-guided models compose at the picture's resolution
     (the generator paints only its paint region) and the paper's plain generator is pasted back
     resized; without, head crops at the model's size.  (frame, held) pairs: held is True where
@@ -389,8 +399,12 @@ def _neural_frames(model, identity, sources: Sources, points: Iterable[np.ndarra
                                         with_points=True), "generate", maxsize=room)
     if warp_paste:
         comp = _compositor(sources, size)
-        frames = pipe.stage(mapped(lambda pp: comp.paste(comp.region_frame(*pp)[0])[0], outs), "compose", composed)
+        frames = pipe.stage(mapped(lambda pp: comp.paste(comp.region_frame(*pp, mouth=_next(mouths))[0])[0], outs),
+                            "compose", composed)
     elif options.paste_back:
+        if mouths is not None:
+            raise ValueError("--driver-mouth needs the warp method or a warp-guided model (this model's frames "
+                             "are pasted back as head crops)")
         frames = pipe.stage(mapped(lambda pp: paste_back(sources.images[0], pp[1], tf), outs), "compose", composed)
     else:
         frames = (f for _, f in outs)
@@ -399,6 +413,11 @@ def _neural_frames(model, identity, sources: Sources, points: Iterable[np.ndarra
         return ((f, False) for f in frames)
     scorer = RealismScorer(model, identity, ex, options.batch)
     return pipe.stage(_hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")
+
+
+def _next(mouths):
+    """The next (driver frame, landmarks) pair, or None (no --driver-mouth, or the driver ended)."""
+    return next(mouths, None) if mouths is not None else None
 
 
 def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,

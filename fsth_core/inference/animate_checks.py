@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES,
-                               MAX_INTENSITY, MAX_THREADS)
+from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY,
+                               MAX_SHOTS, MAX_THREADS)
 
 
 def _number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:
@@ -47,5 +47,9 @@ def check_options(opt) -> None:
         _number("min_realism", opt.min_realism, -math.inf, math.inf)
     if opt.threads is not None:
         _integer("threads", opt.threads, 1, MAX_THREADS)
+    _integer("shots", opt.shots, 1, MAX_SHOTS)
+    if opt.driver_mouth and not opt.paste_back:
+        raise ValueError("driver_mouth: the driver's mouth goes into the picture at its own resolution "
+                         "(paste-back); it does not work with head crops (--no-paste-back)")
     if not isinstance(opt.pipeline, bool):
         raise ValueError(f"pipeline must be True or False, got {opt.pipeline!r}")

@@ -22,6 +22,7 @@ import numpy as np
 from fsth_core.inference.types import Sources
 from fsth_core.landmarks.crop import CropTransform
 from fsth_core.warp import WarpOptions
+from fsth_core.warp.mouth_transfer import MouthTransfer
 from fsth_core.warp.shots import ShotWarper
 
 NATIVE_WARP = WarpOptions(interpolation="cubic", fold_smoothing=1.0)
@@ -84,6 +85,7 @@ class NativeCompositor:
         self.source = np.ascontiguousarray(self.region.cut(self.image))
         self.warper = ShotWarper([self.source, *(img for img, _ in shots)],
                                  [self.to_region(points), *(p for _, p in shots)], options)
+        self._mouth: MouthTransfer | None = None
 
     def to_region(self, crop_points: np.ndarray) -> np.ndarray:
         """[..., 2] crop pixels (size S) -> float32 region pixels."""
@@ -95,14 +97,23 @@ class NativeCompositor:
         return cv2.warpAffine(a, self._to_crop, (w, h), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_REPLICATE)
 
-    def region_frame(self, target_points: np.ndarray,
-                     paint: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def region_frame(self, target_points: np.ndarray, paint: tuple[np.ndarray, np.ndarray] | None = None,
+                     mouth: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The animated region: (uint8 [h, w, 3], animated-region mask float32 [h, w] in 0..1).
 
         target_points [68, 2] in crop pixels; ``paint`` (rgb float32 [S, S, 3] 0..255, weight
-        float32 [S, S] 0..1) from a warp-guided generator, blended where weight > 0.
+        float32 [S, S] 0..1) from a warp-guided generator, blended where weight > 0; ``mouth``: a
+        driver's frame (uint8 [h', w', 3]) and its landmarks [68, 2] in its pixels, whose mouth interior
+        replaces this frame's.
         """
         warped, _, moved = self.warper.warp_with_motion(self.to_region(target_points))
+        if mouth is not None:  # a driver's own mouth interior (fsth_core.warp.mouth_transfer)
+            if self._mouth is None:
+                self._mouth = MouthTransfer(self.source, self.warper.points[0])
+            done = self._mouth(warped, self.to_region(target_points), *mouth)
+            if done is not None:
+                (x0, y0, x1, y1), alpha = done
+                np.maximum(moved[y0:y1, x0:x1], np.minimum(alpha * 64.0, 1.0), out=moved[y0:y1, x0:x1])
         out = warped.astype(np.float32)
         if paint is not None:
             rgb, weight = paint
@@ -114,10 +125,10 @@ class NativeCompositor:
         res = src + moved[..., None] * (out - src)
         return np.clip(np.round(res), 0, 255).astype(np.uint8), moved
 
-    def frame(self, target_points: np.ndarray, paint: tuple[np.ndarray, np.ndarray] | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def frame(self, target_points: np.ndarray, paint: tuple[np.ndarray, np.ndarray] | None = None,
+              mouth: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The whole picture with the region animated: (uint8 [H, W, 3], mask float32 [H, W])."""
-        part, moved = self.region_frame(target_points, paint)
+        part, moved = self.region_frame(target_points, paint, mouth)
         return self.paste(part, moved)
 
     def paste(self, part: np.ndarray, moved: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ class WarpOptions:
 _INTERP = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
 
-def _affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
+def triangle_affines(src_v: np.ndarray, dst_v: np.ndarray, tris: np.ndarray):
     """Per-triangle affine maps target -> source.
 
     Returns (A float32 [T,2,3], det float32 [T] of the target->source linear part, degenerate bool [T]).
@@ -157,7 +157,7 @@ class MeshWarper:
         full = (x0, y0, x1, y1) == (0, 0) + self.source.shape[1::-1]
         mesh = self.mesh
         dst_v = mesh.target_vertices(tgt)
-        A, det, degenerate = _affines(mesh.vertices, dst_v, mesh.triangles)
+        A, det, degenerate = triangle_affines(mesh.vertices, dst_v, mesh.triangles)
         tri_valid = _triangle_validity(A, det, degenerate, self.options.stretch_tolerance)
         ids = self._rasterize(dst_v, det, (x0, y0, x1, y1))
         # id 0 = pixels no triangle reached (should not happen): identity map, validity 0
@@ -199,7 +199,7 @@ class MeshWarper:
         """Which mesh triangle each output pixel samples: int32 [H, W], -1 where none (a hole)."""
         tgt = _as_points(target_points, "target_points")
         dst_v = self.mesh.target_vertices(tgt)
-        _, det, _ = _affines(self.mesh.vertices, dst_v, self.mesh.triangles)
+        _, det, _ = triangle_affines(self.mesh.vertices, dst_v, self.mesh.triangles)
         h, w = self.source.shape[:2]
         return self._rasterize(dst_v, det, (0, 0, w, h)).astype(np.int32) - 1
 

@@ -150,12 +150,17 @@ class ColourMatch:
 
     Measured once, on the two sources in the base's frame: mean and standard deviation of L, a, b over the
     face's skin (inside the jaw and brows, away from the mouth and eyes), whose colour an expression does
-    not change.  Sources shot in the same light (frames of one clip) get the identity."""
+    not change.  Sources shot in the same light (frames of one clip) get the identity.  ``chroma`` < 1
+    moves the colour (a, b) only part of the way (another person's skin says little about their teeth)."""
 
-    def __init__(self, source: np.ndarray, source_pts: np.ndarray, base: np.ndarray, base_pts: np.ndarray):
+    def __init__(self, source: np.ndarray, source_pts: np.ndarray, base: np.ndarray, base_pts: np.ndarray,
+                 chroma: float = 1.0):
         s, b = _skin_stats(source, source_pts), _skin_stats(base, base_pts)
         gain = np.clip(b[1] / np.maximum(s[1], 1e-3), 0.75, 1.33)
-        offset = b[0] - gain * s[0]
+        mean = b[0].copy()
+        gain[1:] = 1.0 + chroma * (gain[1:] - 1.0)  # chroma < 1: the colours move only part of the way
+        mean[1:] = s[0][1:] + chroma * (b[0][1:] - s[0][1:])
+        offset = mean - gain * s[0]
         self.identity = bool(np.all(np.abs(gain - 1) < 0.05) and np.all(np.abs(b[0] - s[0]) < 3.0))
         self.gain, self.offset = gain.astype(np.float32), offset.astype(np.float32)
 
