@@ -441,3 +441,21 @@ def test_example_inputs_are_installed_without_replacing_a_users_file(tmp_path, m
     assert sorted(p.name for p in (tmp_path / "input").iterdir()) == sorted(files)  # no temporary files left
     fp.get_input_directory = lambda: str(tmp_path / "input" / "fsth_speech.wav" / "x")  # not a folder
     assert install() == []  # a warning, never an error while the pack loads
+
+
+def test_embedder_picks_shots_from_a_clips_frames(model, picture, source):
+    """A clip's frames (more than max_shots) give an identity of max_shots diverse pictures, which the
+    Generator's warp then composes from; fewer pictures are all kept."""
+    from fsth_core.warp import open_mouth
+
+    lm = source[0]
+    pts = np.stack([open_mouth(lm.points[0], 0.02 * i) for i in range(10)])
+    frames = picture.expand(10, -1, -1, -1).contiguous()
+    clip = type(lm)(pts, lm.image_size, np.ones(10, bool), np.zeros(10, bool), lm.fps, lm.crop)
+    (ident,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, frames, clip, 3))
+    assert ident.identity.shots == 3 and len(ident.identity.pictures) == 3
+    (every,) = check("FSTH_Embedder", N["FSTH_Embedder"].embed(model, frames[:4], type(lm)(
+        pts[:4], lm.image_size, np.ones(4, bool), np.zeros(4, bool), lm.fps, lm.crop)))
+    assert every.identity.shots == 4
+    warped, _ = check("FSTH_Generator", N["FSTH_Generator"].generate(model, ident, clip, "warp", 4))
+    assert warped.shape[0] == 10
