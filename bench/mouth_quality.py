@@ -1,7 +1,8 @@
 """Mouth quality on real talking clips: does every shot of the person make the mouth better?
 
     python bench/mouth_quality.py [--data ../shared/data/talking] [--shots 1 8 32] [--size 256]
-                                  [--videos N] [--out-dir DIR] [--json F]
+                                  [--model weights/fsth_demo_cpu128.safetensors] [--videos N] [--out-dir DIR]
+                                  [--json F]
 
 Self-reenactment as in ``eval`` (``fsth_core.evaluation``): per clip, the sources come from its first part
 (T frames spread over the first 32), every later frame is a target: its landmarks drive the mesh warp
@@ -11,6 +12,8 @@ is open.  Printed beside the method:
 
 - ``copy``: the first source frame copied (the mouth as the picture has it);
 - ``T=1`` (the base source's warp alone), ``T=8``, ``T=32``: every shot, each region from the nearest;
+- with ``--model``: ``neural T=...`` beside them, the (warp-guided) model's frames, feed-forward, at the
+  model's crop size (the warp rows then run at that size too);
 - ``nearest real``: the real frame of the source part (all 32) whose mouth shape is nearest the target's,
   copied, its mouth in its own shape-aligned frame: what real pixels of the person can give.
 
@@ -36,6 +39,7 @@ from fsth_core.evaluation.metrics.mouth import MOUTH_METRICS, is_open, mouth_met
 from fsth_core.evaluation.protocol import EvalOptions, Reenactor  # noqa: E402
 from fsth_core.evaluation.videos import open_videos, select_frames  # noqa: E402
 from fsth_core.inference.types import Sources  # noqa: E402
+from fsth_core.models.weights import load_model  # noqa: E402
 from fsth_core.runtime.device import Execution  # noqa: E402
 from fsth_core.warp.shots import distances  # noqa: E402
 
@@ -61,6 +65,7 @@ def main() -> int:
     ap.add_argument("--shots", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--size", type=int, default=256, help="crop size")
     ap.add_argument("--videos", type=int, default=None, help="at most N clips")
+    ap.add_argument("--model", default=None, help="also the neural method of this model (feed-forward)")
     ap.add_argument("--out-dir", default=None, help="write mouth sheets here")
     add_json_arg(ap)
     args = ap.parse_args()
@@ -68,9 +73,14 @@ def main() -> int:
         print(f"skipped: no talking clips at {args.data} (see ../shared/data/talking/README.md)")
         return 0
     t0 = time.perf_counter()
-    vs = open_videos(args.data, args.size, limit=args.videos)
     shots = sorted(set(args.shots))
-    gen = Reenactor(None, EvalOptions(method="warp", shots=tuple(shots), size=args.size), Execution.resolve("cpu"))
+    ex = Execution.resolve("cpu", "fp32")
+    model = load_model(args.model) if args.model else None
+    size = model.config.image_size if model is not None else args.size
+    vs = open_videos(args.data, size, limit=args.videos)
+    gen = Reenactor(None, EvalOptions(method="warp", shots=tuple(shots), size=size), ex)
+    neural = Reenactor(model, EvalOptions(shots=tuple(shots), finetune_steps=0, precision="fp32"), ex) \
+        if model is not None else None
     acc: dict[str, dict[str, list]] = {}
     n_open = 0
     for video in vs.videos():
@@ -92,6 +102,8 @@ def main() -> int:
         for t in shots:
             crops = np.stack([frames[i] for i in srcs[t]])
             rows[f"T={t}"] = gen(Sources(crops, video.points[srcs[t]]), tpts)[0]
+            if neural is not None:
+                rows[f"neural T={t}"] = neural(Sources(crops, video.points[srcs[t]]), tpts)[0]
         for name, fake in rows.items():
             for m, v in mouth_metrics(real, fake, tpts).items():
                 acc.setdefault(name, {}).setdefault(m, []).extend(v.tolist())
@@ -113,7 +125,7 @@ def main() -> int:
             row[m] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
         table.append(row)
     emit(table, ["method", "frames", *MOUTH_METRICS], args,
-         meta={"data": str(args.data), "size": args.size, "open_targets": n_open,
+         meta={"data": str(args.data), "size": size, "model": args.model, "open_targets": n_open,
                "seconds": round(time.perf_counter() - t0, 1)})
     return 0
 

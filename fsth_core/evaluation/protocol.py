@@ -149,14 +149,10 @@ class Reenactor:
         return fake, realism_scores(model, identity, fake, targets, self.ex, self.opt.batch), done
 
     def _warp(self, sources: Sources, targets: np.ndarray) -> np.ndarray:
-        """Every shot, each region from the source nearest the target; the targets are frames apart, so
-        each is composed on its own (no hysteresis or cross-fade carried from the previous target)."""
+        """Every shot, each region from the source nearest the target, the targets streamed in order as
+        in ``animate`` (and as the neural method's warp guide sees them)."""
         warper = ShotWarper(list(sources.crops), list(sources.points))
-        out = []
-        for p in targets:
-            warper.reset()
-            out.append(warper.warp(p)[0])
-        return np.stack(out)
+        return np.stack([warper.warp(p)[0] for p in targets])
 
 
 def _load_model(model, method: str):
