@@ -1,8 +1,8 @@
-"""What warping alone cannot produce: the inside of an opening mouth and closed eyelids.
+"""What warping alone cannot produce for the eyes: closed eyelids (the mouth's inside: mouth_paint.py).
 
-Both work in a small region of interest around the target feature, in a feature-aligned frame
-(u along the corner-to-corner axis, v perpendicular, pointing down the face), paint a synthetic
-patch and blend it in with a feathered polygon mask. Colours come from the source face.
+The lids are painted in a small region of interest around the target eye, in an eye-aligned frame
+(u along the corner-to-corner axis, v perpendicular, pointing down the face), and blended in with a
+feathered polygon mask. Colours come from the source face.
 """
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, LIPS_INNER
+from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT
 
 from .landmark_edits import face_down
-
-_TEETH = np.float32([222, 214, 200])
 
 
 def _smoothstep(x, lo: float, hi: float):
@@ -28,7 +26,7 @@ def smoothstep(x: float, lo: float, hi: float) -> float:
     return float(_smoothstep(np.float64(x), lo, hi))
 
 
-def _polygon_median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
+def polygon_median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
     """Median RGB [3] of the pixels inside the union of polygons (each float [K, 2])."""
     mask = np.zeros(image.shape[:2], np.uint8)
     for poly in polygons:
@@ -41,25 +39,13 @@ def _polygon_median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray
 
 @dataclass(frozen=True)
 class FeatureColours:
-    """Colours (float32 RGB, 0..255) sampled once from the source face."""
-    cavity: np.ndarray
-    tongue: np.ndarray
-    teeth: np.ndarray
+    """Eyelid colours (float32 RGB, 0..255) sampled once from the source face."""
     lid_skin: tuple[np.ndarray, np.ndarray]   # right eye (36-41), left eye (42-47)
     lash: tuple[np.ndarray, np.ndarray]
 
 
 def sample_colours(image: np.ndarray, pts: np.ndarray) -> FeatureColours:
-    """Derive mouth-interior and eyelid colours from the source image [H,W,3] and landmarks [68,2]."""
-    lips = _polygon_median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])  # upper, lower lip
-    # mouth interiors are redder than lips look: boost the lip colour's chroma, then darken
-    red = np.clip(lips.mean() + 1.6 * (lips - lips.mean()), 0, 255)
-    cavity = np.maximum(red * np.float32([0.3, 0.2, 0.2]), 6.0).astype(np.float32)
-    tongue = (red * np.float32([0.7, 0.45, 0.45])).astype(np.float32)
-    # teeth tone follows the photo's exposure: a dark photo must not get glaring teeth
-    skin = _polygon_median(image, [pts[[1, 2, 3, 31, 29]], pts[[15, 14, 13, 35, 29]]])
-    gain = float(np.clip(skin.mean() / 160.0, 0.55, 1.1))
-    teeth = np.clip(_TEETH * gain, 0, 255).astype(np.float32)
+    """Derive eyelid colours from the source image [H,W,3] and landmarks [68,2]."""
     lid, lash = [], []
     for o, brow in ((EYE_RIGHT.start, (17, 18, 20, 21)), (EYE_LEFT.start, (22, 23, 25, 26))):
         upper = pts[o:o + 4]       # lid contour, corner to corner, in the same order as the brow
@@ -68,12 +54,12 @@ def sample_colours(image: np.ndarray, pts: np.ndarray) -> FeatureColours:
         down = face_down(pts) * 0.3 * width
         # closed lids look like the skin around the eye: the band up to halfway to the brow
         # (often shadowed or made up) and, weighted more, the band under the lower lid
-        above = _polygon_median(image, [np.vstack([upper, (upper + 0.45 * (pts[list(brow)] - upper))[::-1]])])
-        below = _polygon_median(image, [np.vstack([lower, (lower + down)[::-1]])])
+        above = polygon_median(image, [np.vstack([upper, (upper + 0.45 * (pts[list(brow)] - upper))[::-1]])])
+        below = polygon_median(image, [np.vstack([lower, (lower + down)[::-1]])])
         colour = (0.35 * above + 0.65 * below).astype(np.float32)
         lid.append(colour)
         lash.append((colour * 0.4).astype(np.float32))
-    return FeatureColours(cavity, tongue, teeth, (lid[0], lid[1]), (lash[0], lash[1]))
+    return FeatureColours((lid[0], lid[1]), (lash[0], lash[1]))
 
 
 def _roi(points: np.ndarray, pad: float, h: int, w: int) -> tuple[int, int, int, int]:
@@ -108,7 +94,7 @@ def _axis_frame(a: np.ndarray, b: np.ndarray, xs: np.ndarray, ys: np.ndarray):
     return dx * ux + dy * uy, -dx * uy + dy * ux, (ux, uy), length
 
 
-def _curve(points: np.ndarray, a: np.ndarray, axis: tuple[float, float], u: np.ndarray) -> np.ndarray:
+def curve_in_frame(points: np.ndarray, a: np.ndarray, axis: tuple[float, float], u: np.ndarray) -> np.ndarray:
     """Piecewise-linear v(u) of a contour [K,2] (ordered corner to corner) in the axis frame."""
     ux, uy = axis
     du, dv = points[:, 0] - a[0], points[:, 1] - a[1]
@@ -117,51 +103,10 @@ def _curve(points: np.ndarray, a: np.ndarray, axis: tuple[float, float], u: np.n
     return np.interp(u, cu[order], cv[order]).astype(np.float32)
 
 
-def fill_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: FeatureColours,
-               strength: float) -> None:
-    """Paint a mouth interior (dark cavity, teeth hint under the upper lip) into the target inner-lip
-    polygon 60-67, in place. image uint8 [H,W,3], valid float32 [H,W], pts float32 [68,2] target."""
-    if strength <= 0.0:
-        return
-    h, w = valid.shape
-    inner = pts[LIPS_INNER]
-    a, b = pts[60], pts[64]
-    width = max(float(np.hypot(*(b - a))), 1.0)
-    x0, y0, x1, y1 = _roi(inner, 2.0 + 0.05 * width, h, w)
-    if x1 <= x0 or y1 <= y0:
-        return
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    u, v, axis, length = _axis_frame(a, b, xs, ys)
-    upper = _curve(pts[[60, 61, 62, 63, 64]], a, axis, u)
-    lower = _curve(pts[[60, 67, 66, 65, 64]], a, axis, u)
-    gap = np.maximum(lower - upper, 1e-3)
-    t = np.clip((v - upper) / gap, 0.0, 1.0)                  # 0 at the upper lip, 1 at the lower
-    un = np.clip(u / length, 0.0, 1.0)
-    across = np.sin(np.pi * un)                                # 0 at the corners, 1 in the middle
-    # cavity: dark, darkest towards the corners, with a reddish tongue hint above the lower lip
-    shade = 0.75 + 0.25 * across
-    patch = colours.cavity[None, None, :] * shade[..., None]
-    tongue = 0.5 * _smoothstep(t, 0.55, 1.0) * _smoothstep(across, 0.3, 0.9)
-    patch = patch + tongue[..., None] * (colours.tongue[None, None, :] - patch)
-    # teeth hint: a band under the upper lip, fading towards the corners and downwards
-    band = np.minimum(0.38 * gap, 0.11 * width)
-    depth = v - upper
-    upper_teeth = (1.0 - _smoothstep(depth, 0.75 * band, band + 1.0)) * _smoothstep(across, 0.15, 0.6)
-    lower_teeth = 0.45 * (1.0 - _smoothstep(lower - v, 0.35 * band, 0.5 * band + 1.0)) \
-        * _smoothstep(across, 0.35, 0.8)
-    teeth_amount = np.clip(upper_teeth + lower_teeth, 0.0, 1.0) * 0.9
-    teeth_shade = 0.88 + 0.12 * (1.0 - np.clip(depth / np.maximum(band, 1e-3), 0, 1))
-    teeth = colours.teeth[None, None, :] * teeth_shade[..., None]
-    patch = patch + teeth_amount[..., None] * (teeth - patch)
-    alpha = strength * _feathered_mask(inner, x0, y0, xs.shape, 0.0, max(0.6, 0.012 * width))
-    region = image[y0:y1, x0:x1].astype(np.float32)
-    image[y0:y1, x0:x1] = np.clip(region + alpha[..., None] * (patch - region) + 0.5, 0, 255).astype(np.uint8)
-    valid[y0:y1, x0:x1] *= 1.0 - 0.9 * alpha
-
-
 def fill_eye(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: FeatureColours, left: bool,
              strength: float) -> None:
-    """Cover a closing eye with eyelid skin and a lash line, in place (same arrays as fill_mouth)."""
+    """Cover a closing eye with eyelid skin and a lash line, in place: image uint8 [H,W,3], valid float32
+    [H,W] (lowered where painted), pts float32 [68,2] the target."""
     if strength <= 0.0:
         return
     h, w = valid.shape
@@ -175,8 +120,8 @@ def fill_eye(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, colours: Fea
         return
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u, v, axis, _ = _axis_frame(a, b, xs, ys)
-    upper = _curve(pts[[o, o + 1, o + 2, o + 3]], a, axis, u)
-    lower = _curve(pts[[o, o + 5, o + 4, o + 3]], a, axis, u)
+    upper = curve_in_frame(pts[[o, o + 1, o + 2, o + 3]], a, axis, u)
+    lower = curve_in_frame(pts[[o, o + 5, o + 4, o + 3]], a, axis, u)
     line = 0.35 * upper + 0.65 * lower                          # where the closed lids meet
     k = 1 if left else 0
     skin = colours.lid_skin[k][None, None, :]

@@ -26,6 +26,7 @@ import numpy as np
 
 from fsth_core.face_layout import MOUTH_CORNERS
 
+from .fill import curve_in_frame, polygon_median
 from .landmark_edits import inter_ocular
 
 # the dental arch in inter-ocular units (about 62 mm): tooth widths from the midline outwards (central
@@ -53,18 +54,10 @@ class MouthPalette:
     paper: np.ndarray | None = None
 
 
-def _median(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
-    mask = np.zeros(image.shape[:2], np.uint8)
-    for poly in polygons:
-        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    pix = image[mask.astype(bool)]
-    return (np.median(pix, axis=0) if len(pix) else image.reshape(-1, 3).mean(0)).astype(np.float32)
-
-
 def mouth_palette(image: np.ndarray, pts: np.ndarray) -> MouthPalette:
     """Palette from the source picture uint8 [H,W,3] and its landmarks [68,2]."""
-    lips = _median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])
-    skin = _median(image, [pts[[1, 2, 3, 31, 29]], pts[[15, 14, 13, 35, 29]]])
+    lips = polygon_median(image, [pts[48:55], np.vstack([pts[54:60], pts[48:49]])])
+    skin = polygon_median(image, [pts[[1, 2, 3, 31, 29]], pts[[15, 14, 13, 35, 29]]])
     luma = np.float32([0.299, 0.587, 0.114])
     skin_l, lips_l = float(skin @ luma), float(lips @ luma)
     # how colourful the picture is: a drawing or a grey photo gets a grey mouth in its own tint
@@ -105,15 +98,6 @@ def _line_art_tones(image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray | No
 def _ramp(x: np.ndarray, width: float) -> np.ndarray:
     """0 -> 1 around x = 0 over ``width`` (a pixel-wide antialiased edge)."""
     return np.clip(x / max(width, 1e-6) + 0.5, 0.0, 1.0)
-
-
-def _curve_v(curve: np.ndarray, origin: np.ndarray, ax: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """v(u) of a polyline [K,2] (corner to corner) in the frame with origin and unit axis ``ax``."""
-    d = curve - origin
-    cu = d @ ax
-    cv = d @ np.array([-ax[1], ax[0]])
-    order = np.argsort(cu)
-    return np.interp(u, cu[order], cv[order]).astype(np.float32)
 
 
 def _teeth_row(x: np.ndarray, widths: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,7 +156,8 @@ def paint_mouth(image: np.ndarray, valid: np.ndarray, pts: np.ndarray, curves: d
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u = (xs - a[0]) * ax[0] + (ys - a[1]) * ax[1]
     v = (xs - a[0]) * nrm[0] + (ys - a[1]) * nrm[1]
-    patch = _interior(u, _curve_v(up, a, ax, u), _curve_v(lo, a, ax, u), v, width, iod, palette)
+    axis = (float(ax[0]), float(ax[1]))
+    patch = _interior(u, curve_in_frame(up, a, axis, u), curve_in_frame(lo, a, axis, u), v, width, iod, palette)
     if palette.ink is not None:  # a line drawing: the interior in its two tones, edges a pixel soft
         lum = patch @ np.float32([0.299, 0.587, 0.114])
         mid = float((palette.ink + palette.paper) @ np.float32([0.299, 0.587, 0.114])) / 2
