@@ -23,7 +23,7 @@ from fsth_core.inference.types import Sources
 from fsth_core.landmarks.crop import CropTransform
 from fsth_core.warp import WarpOptions
 from fsth_core.warp.mouth_transfer import MouthTransfer
-from fsth_core.warp.shots import ShotWarper
+from fsth_core.warp.shots import Shot, ShotWarper
 
 NATIVE_WARP = WarpOptions(interpolation="cubic", fold_smoothing=1.0)
 
@@ -71,20 +71,24 @@ class NativeCompositor:
         box: the head box the model's crops come from.
         points: float32 [68, 2] the picture's landmarks in crop pixels of a ``size`` crop.
         size: the model's crop side S.
-        shots: more pictures of the person, (uint8 [h,w,3], landmarks [68,2] in its pixels) each: every
-            region of a frame comes from the nearest (fsth_core.warp.shots).
+        shots: more pictures of the person, (uint8 [h,w,3], landmarks [68,2] in its pixels) each or
+            prepared ``Shot`` objects: every region of a frame comes from the nearest (fsth_core.warp.shots).
+        choosers: the shots' region choosers to go on with (a compositor made per frame keeps its choices).
     """
 
     def __init__(self, image: np.ndarray, box: CropTransform, points: np.ndarray, size: int,
-                 options: WarpOptions = NATIVE_WARP, shots=()):
+                 options: WarpOptions = NATIVE_WARP, shots=(), choosers: dict | None = None):
         self.image = np.asarray(image)
         self.box, self.size = box, int(size)
         self.region = native_region(box, self.image.shape[:2])
         self._to_crop = region_to_crop(box, self.region, self.size)
         self._from_crop = cv2.invertAffineTransform(self._to_crop)
         self.source = np.ascontiguousarray(self.region.cut(self.image))
-        self.warper = ShotWarper([self.source, *(img for img, _ in shots)],
-                                 [self.to_region(points), *(p for _, p in shots)], options)
+        ready = [s for s in shots if isinstance(s, Shot)]
+        pairs = [s for s in shots if not isinstance(s, Shot)]
+        self.warper = ShotWarper([self.source, *(img for img, _ in pairs)],
+                                 [self.to_region(points), *(p for _, p in pairs)], options, extra=ready,
+                                 choosers=choosers)
         self._mouth: MouthTransfer | None = None
 
     def to_region(self, crop_points: np.ndarray) -> np.ndarray:

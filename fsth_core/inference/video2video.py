@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from fsth_core.inference.compose import NativeCompositor
+from fsth_core.inference.compose import NATIVE_WARP, NativeCompositor, native_region
 from fsth_core.landmarks.crop import head_crop_boxes
+from fsth_core.landmarks.diverse import diverse_frames
 from fsth_core.landmarks.retarget import retarget
+from fsth_core.warp.shots import Shot
 
 
 def relative_targets(points: np.ndarray, motion: np.ndarray, reference: int = 0) -> np.ndarray:
@@ -34,18 +36,38 @@ def relative_targets(points: np.ndarray, motion: np.ndarray, reference: int = 0)
     return np.stack([retarget(p, np.stack([ref, mo[min(t, len(mo) - 1)]]))[1] for t, p in enumerate(pts)])
 
 
+def video_shots(frames: Iterable[np.ndarray], points: np.ndarray, count: int, fps: float = 25.0) -> list[Shot]:
+    """Up to ``count`` frames of A's clip that show the face most differently (fsth_core.landmarks.diverse),
+    prepared as shots: each frame's head region and its landmarks.  ``frames`` streamed, [T,68,2] points."""
+    pts = np.asarray(points, np.float32)
+    pick = set(diverse_frames(pts, count).tolist()) if count > 1 else set()
+    shots, boxes = [], None
+    for t, frame in enumerate(frames):
+        if t > max(pick, default=-1):
+            break
+        if t not in pick:
+            continue
+        if boxes is None:
+            boxes = head_crop_boxes(pts, frame.shape[:2], fps)
+        r = native_region(boxes[t], frame.shape[:2])
+        shots.append(Shot(np.ascontiguousarray(r.cut(frame)), pts[t] - np.float32([r.x0, r.y0]), NATIVE_WARP))
+    return shots
+
+
 def reanimate_video(frames: Iterable[np.ndarray], points: np.ndarray, motion: np.ndarray, size: int,
                     fps: float = 25.0, generator=None, reference: int = 0,
-                    progress=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                    progress=None, shots: Sequence[Shot] = ()) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (frame uint8 [H,W,3], animated-region mask float32 [H,W]) for each frame of A's clip.
 
     frames: A's frames (streamed); points: A's landmarks [T,68,2] (one set per frame, in frame pixels);
     motion: B's landmarks or procedural motion [T',68,2]; size: the model's crop side (the warp
-    method: any, e.g. 256); generator: a warp-guided FrameGenerator (None: the mesh warp alone).
+    method: any, e.g. 256); generator: a warp-guided FrameGenerator (None: the mesh warp alone);
+    shots: other frames of the clip (:func:`video_shots`): a region the frame does not show well (an open
+    mouth in a frame where it is closed) comes from the nearest of them, as in ``animate``.
     """
     pts = np.asarray(points, np.float32)
     targets = relative_targets(pts, motion, reference)
-    boxes = None
+    boxes, choosers = None, {}
     for t, frame in enumerate(frames):
         if t >= len(pts):
             break
@@ -53,7 +75,7 @@ def reanimate_video(frames: Iterable[np.ndarray], points: np.ndarray, motion: np
             boxes = head_crop_boxes(pts, frame.shape[:2], fps)
         box = boxes[t]
         src_pts, tgt = box.points_to_crop(pts[t], size), box.points_to_crop(targets[t], size)
-        comp = NativeCompositor(frame, box, src_pts, size)
+        comp = NativeCompositor(frame, box, src_pts, size, shots=shots, choosers=choosers)
         paint = None
         if generator is not None:
             rgb, w = generator.paint(tgt[None], source=(box.apply(frame, size), src_pts))
@@ -65,10 +87,11 @@ def reanimate_video(frames: Iterable[np.ndarray], points: np.ndarray, motion: np
 
 def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, model=None, fps: float = 25.0,
                    execution=None, batch: int = 8, warp_size: int = 256,
-                   progress=None) -> tuple[np.ndarray, np.ndarray]:
+                   progress=None, shots: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """A whole clip in memory (the ComfyUI node's entry): frames uint8 [T,H,W,3], points [T,68,2],
     motion [T',68,2] -> (uint8 [T,H,W,3], masks float32 [T,H,W]).  ``model``: a warp-guided model
-    (its identity comes from the clip's first frame) or None for the mesh warp alone."""
+    (its identity comes from the clip's first frame) or None for the mesh warp alone; ``shots``: how many
+    of the clip's own frames the warp may take a region from (:func:`video_shots`; 1: the frame alone)."""
     from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
 
     if len(frames) != len(points):
@@ -81,7 +104,8 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
         size = model.config.image_size
         ident = compute_identity(model, prepare_sources(frames[:1], points[:1], size), execution)
         gen = FrameGenerator(model, ident, execution, batch=batch)
-    out = list(reanimate_video(frames, points, motion, size, fps, gen, progress=progress))
+    extra = video_shots(frames, points, shots, fps)
+    out = list(reanimate_video(frames, points, motion, size, fps, gen, progress=progress, shots=extra))
     return np.stack([f for f, _ in out]), np.stack([m for _, m in out])
 
 
@@ -139,7 +163,9 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     if opt.edit is not None:
         from fsth_core.landmarks.edit import edit_landmarks
         motion = edit_landmarks(motion, opt.edit)
-    summary = {"frames": len(track), "fps": fps, "out": str(out), "method": opt.method, "sources": 1}
+    shots = video_shots(iter_frames(clip, fps=opt.fps), track.points, opt.shots, fps)
+    summary = {"frames": len(track), "fps": fps, "out": str(out), "method": opt.method,
+               "sources": 1 + len(shots)}
     gen, size = None, opt.warp_size
     if opt.method == "neural":
         if model_path is None:
@@ -158,7 +184,8 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     t0 = time.perf_counter()
     try:
         with FrameSink(out, fps, frames_dir, crf=opt.crf) as sink:
-            for frame, _ in reanimate_video(iter_frames(clip, fps=opt.fps), track.points, motion, size, fps, gen):
+            for frame, _ in reanimate_video(iter_frames(clip, fps=opt.fps), track.points, motion, size, fps, gen,
+                                            shots=shots):
                 sink.write(frame)
                 bar.update(1)
         summary["frames_per_s"] = sink.count / max(time.perf_counter() - t0, 1e-9)

@@ -14,9 +14,10 @@ nearest to the target's in that region, warped there and blended in:
   skin around the region, measured once per source), and blended through a mask feathered by a fraction
   of the inter-ocular distance, whose edge lies on skin both sources show.
 
-Sources are brought into the base source's frame once (a similarity on the same stable points, one cubic
-resample); from then on a region is warped directly from its source.  With one source this is exactly
-the base source's mesh warp.
+Each source keeps its own mesh warp, in its own pixels: a region is warped straight from it into the base's
+frame (one resample, whatever the sources' sizes), so the other sources can be prepared once and reused
+when the base changes every frame (video-to-video).  With one source this is exactly the base source's
+mesh warp.
 """
 from __future__ import annotations
 
@@ -146,16 +147,26 @@ def region_box(region: str, pts: np.ndarray, shape: tuple[int, int], feather: fl
 
 
 class ColourMatch:
-    """Per-channel Lab gain and offset that make one source's skin look like the base's.
+    """Per-channel Lab gain and offset that make one picture's skin look like the base's.
 
-    Measured once, on the two sources in the base's frame: mean and standard deviation of L, a, b over the
-    face's skin (inside the jaw and brows, away from the mouth and eyes), whose colour an expression does
-    not change.  Sources shot in the same light (frames of one clip) get the identity.  ``chroma`` < 1
-    moves the colour (a, b) only part of the way (another person's skin says little about their teeth)."""
+    Measured once per pair: mean and standard deviation of L, a, b over the face's skin (inside the jaw
+    and brows, away from the mouth and eyes), whose colour an expression does not change.  Pictures shot in
+    the same light (frames of one clip) get the identity.  ``chroma`` < 1 moves the colour (a, b) only part
+    of the way (another person's skin says little about their teeth)."""
 
     def __init__(self, source: np.ndarray, source_pts: np.ndarray, base: np.ndarray, base_pts: np.ndarray,
                  chroma: float = 1.0):
-        s, b = _skin_stats(source, source_pts), _skin_stats(base, base_pts)
+        self._set(skin_stats(source, source_pts), skin_stats(base, base_pts), chroma)
+
+    @classmethod
+    def from_stats(cls, source: tuple[np.ndarray, np.ndarray], base: tuple[np.ndarray, np.ndarray],
+                   chroma: float = 1.0) -> ColourMatch:
+        """From :func:`skin_stats` of the two pictures."""
+        out = cls.__new__(cls)
+        out._set(source, base, chroma)
+        return out
+
+    def _set(self, s, b, chroma: float) -> None:
         gain = np.clip(b[1] / np.maximum(s[1], 1e-3), 0.75, 1.33)
         mean = b[0].copy()
         gain[1:] = 1.0 + chroma * (gain[1:] - 1.0)  # chroma < 1: the colours move only part of the way
@@ -172,66 +183,71 @@ class ColourMatch:
         return cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
-def _skin_stats(image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std + 1) of Lab over the face's skin of ``image`` with landmarks ``pts``."""
-    h, w = image.shape[:2]
-    box = (0, 0, w, h)
+def skin_stats(image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std + 1) of Lab over the face's skin of ``image`` with landmarks ``pts`` [68,2]."""
+    box = region_box("face", pts, image.shape[:2], 0.0)
+    x0, y0, x1, y1 = box
     skin = region_mask("face", pts, box, 0.0) > 0.5
     for r in ("mouth", "eye_right", "eye_left"):
         skin &= region_mask(r, pts, box, 0.0) <= 0.0
-    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)[skin]
+    lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB).astype(np.float32)[skin]
     if len(lab) < 16:
         return np.zeros(3, np.float32), np.ones(3, np.float32)
     return lab.mean(0), lab.std(0) + 1.0
 
 
-def align_source(image: np.ndarray, points: np.ndarray, base_points: np.ndarray, shape: tuple[int, int]
-                 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Bring a source into the base's frame: (image uint8 [h,w,3], points [68,2], scale: >1 when the
-    source had to be enlarged)."""
-    a = similarity(points[_STABLE], base_points[_STABLE])
-    h, w = shape
-    out = cv2.warpAffine(np.ascontiguousarray(image), a, (w, h), flags=cv2.INTER_CUBIC,
-                         borderMode=cv2.BORDER_REPLICATE)
-    return out, (points @ a[:, :2].T + a[:, 2]).astype(np.float32), float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
+class Shot:
+    """One more picture of the person, ready to be warped into any base picture's frame: its own mesh warp
+    (a region is warped straight from its pixels, no resampling in between) and its skin's colour."""
+
+    def __init__(self, image: np.ndarray, points: np.ndarray, options: WarpOptions = WarpOptions()):
+        self.warper = MeshWarper(np.asarray(image), _as_points(points, "source_points"), options)
+        self.points = self.warper.source_points
+        self.skin = skin_stats(self.warper.source, self.points)
 
 
 class ShotWarper:
-    """The mesh warp of T sources of one person, region by region (see the module docstring).
+    """The mesh warp of T pictures of one person, region by region (see the module docstring).
 
     Args:
-        images: uint8 [H_k, W_k, 3] RGB sources; the first is the base, whose frame the output has.
+        images: uint8 [H_k, W_k, 3] RGB pictures; the first is the base, whose frame the output has.
         points: float [68, 2] landmarks of each, in its own pixels.
-        options: the mesh warp's options (each source gets its own MeshWarper).
+        options: the mesh warp's options (each picture gets its own MeshWarper).
         shots: how regions are chosen and blended.
+        extra: more pictures already prepared (:class:`Shot`; reused when the base changes every frame).
+        choosers: the regions' choosers to go on with (a dict this warper fills and advances), so the
+            choices stay stable across warpers made frame by frame; None: its own.
     """
 
     def __init__(self, images: Sequence[np.ndarray], points: Sequence[np.ndarray],
-                 options: WarpOptions = WarpOptions(), shots: ShotOptions = ShotOptions()):
+                 options: WarpOptions = WarpOptions(), shots: ShotOptions = ShotOptions(),
+                 extra: Sequence[Shot] = (), choosers: dict | None = None):
         if len(images) != len(points) or not len(images):
             raise ValueError(f"ShotWarper: {len(images)} images and {len(points)} landmark sets")
         base, base_pts = np.asarray(images[0]), _as_points(points[0], "source_points")
         self.base = MeshWarper(base, base_pts, options)
         self.shots = shots
-        self.warpers, self.points, self.colours = [self.base], [base_pts], [None]
-        self.penalty = [0.0]
-        for img, pts in zip(images[1:], points[1:]):
-            aligned, apts, scale = align_source(np.asarray(img), _as_points(pts, "source_points"), base_pts,
-                                                base.shape[:2])
-            self.warpers.append(MeshWarper(aligned, apts, options))
-            self.points.append(apts)
-            self.colours.append(ColourMatch(aligned, apts, base, base_pts))
-            self.penalty.append(0.02 * max(0.0, float(np.log2(max(scale, 1e-6)))))  # enlarged: softer
+        others = list(extra) + [Shot(img, pts, options) for img, pts in zip(images[1:], points[1:])]
+        self.warpers = [self.base] + [o.warper for o in others]
+        self.points = [base_pts] + [o.points for o in others]
+        base_skin = skin_stats(self.base.source, base_pts) if others else None
+        self.colours = [None] + [ColourMatch.from_stats(o.skin, base_skin) for o in others]
+        # a picture whose face is smaller than the base's is enlarged by the warp: softer, so a little farther
+        iod = inter_ocular(base_pts)
+        self.penalty = [0.0] + [0.02 * max(0.0, float(np.log2(iod / max(inter_ocular(o.points), 1e-6))))
+                                for o in others]
         self._stack = np.stack(self.points)
-
-        self.choosers = {r: RegionChooser(shots) for r in shots.regions}
+        self.choosers = {} if choosers is None else choosers
+        for r in shots.regions:
+            self.choosers.setdefault(r, RegionChooser(shots))
 
     def __len__(self) -> int:
         return len(self.warpers)
 
     def reset(self) -> None:
         """Forget the choices so far: the next frame takes the nearest source for every region (no fade)."""
-        self.choosers = {r: RegionChooser(self.shots) for r in self.shots.regions}
+        for r in self.shots.regions:
+            self.choosers[r] = RegionChooser(self.shots)
 
     def warp(self, target_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 [H,W,3], validity float32 [H,W]) in the base's frame."""
