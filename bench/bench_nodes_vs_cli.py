@@ -3,14 +3,15 @@ timed node by node, interleaved with ``python -m fsth_core animate`` doing the s
 
     python bench/bench_nodes_vs_cli.py --comfy-root /tmp/comfy [--port 8190]      # starts ComfyUI, stops it
     python bench/bench_nodes_vs_cli.py --url http://127.0.0.1:8188                # a ComfyUI already running
-        [--template fsth_2_portrait_procedural_motion] [--repeats 3] [--finetune-steps 0] [--json out.json]
+        [--template 2] [--repeats 3] [--finetune-steps 0] [--json out.json]
 
 ComfyUI is the one ../shared/comfyui/README.md builds, with this pack linked into its custom_nodes (see
 bench/_comfyui.py).  The templates that have a command-line twin:
 
-  fsth_2_portrait_procedural_motion   portrait + Procedural Motion -> Generator -> Paste Back -> Save Video;
-                                      animate --source portrait --motion talk --seconds T/fps --seed S
-  fsth_1_portrait_driving_video       portrait + driving video -> ... ; animate --source portrait --driver mp4
+  2  "FSTH 2. Animate a portrait, no video needed": portrait + Procedural Motion -> Generator -> Paste Back
+     -> Save Video; animate --source portrait --motion talk --seconds T/fps --seed S
+  1  "FSTH 1. Animate a portrait with a driving video": portrait + driving video -> ...;
+     animate --source portrait --driver mp4
 
 Each round changes the motion (Procedural Motion's seed; the driver's Landmark Extract smoothing by 1e-6)
 so ComfyUI runs everything from the motion on again while the model, the person and the fine-tuning stay
@@ -40,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from bench._common import add_json_arg, emit  # noqa: E402
 from bench._comfyui import ROOT, ComfyServer, api_prompt, load_template  # noqa: E402
 
-TWINS = ("fsth_2_portrait_procedural_motion", "fsth_1_portrait_driving_video")
+TWINS = (2, 1)  # the templates with a command-line twin, by their number
 CLI_RATE = re.compile(r"wrote .*: (\d+) frames .*; ([\d.]+) frames/s end to end, set-up ([\d.]+) s")
 
 
@@ -121,7 +122,7 @@ def main() -> None:
     where.add_argument("--comfy-root", help="a ComfyUI built by ../shared/comfyui/setup.sh: started and stopped here")
     where.add_argument("--url", help="a running ComfyUI with this pack")
     ap.add_argument("--port", type=int, default=8190)
-    ap.add_argument("--template", default=TWINS[0], choices=TWINS)
+    ap.add_argument("--template", type=int, default=TWINS[0], choices=TWINS)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--finetune-steps", type=int, default=0)
     add_json_arg(ap)
@@ -130,8 +131,9 @@ def main() -> None:
     server = ComfyServer.start(args.comfy_root, args.port) if args.comfy_root else ComfyServer(args.url)
     with server, tempfile.TemporaryDirectory(prefix="fsth_bench_") as tmp:
         info = server.get("/object_info")
-        prompt = prepare(api_prompt(load_template(args.template), info), args.finetune_steps)
-        print(f"warm-up: {args.template} in ComfyUI (loads the model, fine-tunes, caches) and animate once")
+        name = next((ROOT / "example_workflows").glob(f"FSTH {args.template}. *.json")).stem
+        prompt = prepare(api_prompt(load_template(name), info), args.finetune_steps)
+        print(f"warm-up: {name} in ComfyUI (loads the model, fine-tunes, caches) and animate once")
         first = run_nodes(server, vary_motion(prompt, -1))
         run_cli(cli_args(prompt, Path(tmp) / "warm.mp4", args.finetune_steps, -1))
         nodes, cli = [], []
@@ -155,7 +157,7 @@ def main() -> None:
     per_node = {k: med(n["per_node"].get(k, 0.0) for n in nodes) for k in nodes[0]["per_node"]}
     rows += [dict(run=f"  node {k}", frames=frames, seconds=v) for k, v in per_node.items()]
     emit(rows, ["run", "frames", "frames_per_s", "of_cli", "seconds"], args,
-         meta={"template": args.template, "repeats": args.repeats, "finetune_steps": args.finetune_steps,
+         meta={"template": name, "repeats": args.repeats, "finetune_steps": args.finetune_steps,
                "cpus": os.cpu_count()})
 
 

@@ -104,7 +104,13 @@ def open_templates(page, module: str) -> None:
     page.wait_for_timeout(2000)
 
 
-def run_template(page, server: ComfyServer, timeout: float) -> str:
+def run_template(page, server: ComfyServer, workflow: dict, timeout: float) -> str:
+    """Press Run (what the Run button does) and wait -> the run's status, or why it did not run."""
+    have = server.get("/object_info")
+    missing = sorted({n["type"] for n in workflow["nodes"]} - set(have) - {"MarkdownNote", "Note"})
+    if missing:
+        return f"not run: this ComfyUI has no {', '.join(missing)}"
+    before = set(server.get("/history"))
     page.evaluate("async () => { await app.queuePrompt(0, 1) }")
     page.wait_for_timeout(1500)
     deadline = time.monotonic() + timeout
@@ -116,8 +122,10 @@ def run_template(page, server: ComfyServer, timeout: float) -> str:
     else:
         return "timed out"
     page.wait_for_timeout(3000)  # previews load
-    last = next(iter(server.get("/history?max_items=1").values()), {})  # the latest prompt
-    return last.get("status", {}).get("status_str", "unknown")
+    new = [e for k, e in server.get("/history").items() if k not in before]
+    if not new:
+        return "not run: ComfyUI refused the prompt (see the screenshot)"
+    return new[-1].get("status", {}).get("status_str", "unknown")
 
 
 def search(page, word: str, shots: Path, index: int) -> dict:
@@ -174,7 +182,8 @@ def main() -> None:
             page.screenshot(path=str(shots / "templates.png"))
             close_dialogs(page)
         for i, name in enumerate(names, 1):
-            stored = {n["id"]: n["size"] for n in json.loads((ROOT / "example_workflows" / f"{name}.json").read_text())["nodes"]}
+            workflow = json.loads((ROOT / "example_workflows" / f"{name}.json").read_text())
+            stored = {n["id"]: n["size"] for n in workflow["nodes"]}
             open_templates(page, module)
             page.get_by_text(name, exact=True).first.click()
             page.wait_for_timeout(4000)
@@ -183,7 +192,7 @@ def main() -> None:
             found.update(check_layout(page.evaluate(NODE_BOXES), stored))
             found["view"] = page.evaluate("() => ({scale: app.canvas.ds.scale, offset: [...app.canvas.ds.offset]})")
             if args.run:
-                found["run"] = run_template(page, server, args.run_timeout)
+                found["run"] = run_template(page, server, workflow, args.run_timeout)
                 page.screenshot(path=str(shots / f"template_{i}_run.png"))
                 found["after_run"] = check_layout(page.evaluate(NODE_BOXES), stored)
             report["templates"][name] = found
