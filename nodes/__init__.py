@@ -29,20 +29,20 @@ install_example_inputs()
 # (node id, class, display name): the node ids are saved in users' workflow JSON files, so they never change;
 # the Python class names say what a node does and may.
 _NODES = [
-    ("FSTH_LoadModel", LoadModel, "FSTH Load Model"),
-    ("FSTH_LandmarkExtract", ExtractLandmarks, "FSTH Landmark Extract"),
-    ("FSTH_RenderLandmarks", RenderLandmarks, "FSTH Render Landmarks"),
-    ("FSTH_RetargetLandmarks", RetargetLandmarks, "FSTH Retarget Landmarks"),
-    ("FSTH_ProceduralMotion", ProceduralMotion, "FSTH Procedural Motion"),
-    ("FSTH_EditLandmarks", EditLandmarks, "FSTH Edit Landmarks"),
-    ("FSTH_Embedder", EmbedPerson, "FSTH Embedder"),
-    ("FSTH_FewShotFinetune", FewShotFinetune, "FSTH Few-Shot Finetune"),
-    ("FSTH_Generator", GenerateFrames, "FSTH Generator"),
+    ("FSTH_LoadModel", LoadModel, "FSTH Load Talking Head Model"),
+    ("FSTH_LandmarkExtract", ExtractLandmarks, "FSTH Face Landmark Extract"),
+    ("FSTH_RenderLandmarks", RenderLandmarks, "FSTH Render Face Landmarks"),
+    ("FSTH_RetargetLandmarks", RetargetLandmarks, "FSTH Retarget Face Landmarks"),
+    ("FSTH_ProceduralMotion", ProceduralMotion, "FSTH Procedural Motion (lip sync)"),
+    ("FSTH_EditLandmarks", EditLandmarks, "FSTH Edit Face Landmarks"),
+    ("FSTH_Embedder", EmbedPerson, "FSTH Embedder (face identity)"),
+    ("FSTH_FewShotFinetune", FewShotFinetune, "FSTH Few-Shot Finetune (portrait)"),
+    ("FSTH_Generator", GenerateFrames, "FSTH Talking Head: Animate Portrait"),
     ("FSTH_RealismScore", RealismScore, "FSTH Realism Score"),
-    ("FSTH_PasteBack", PasteBack, "FSTH Paste Back"),
+    ("FSTH_PasteBack", PasteBack, "FSTH Paste Back into Portrait"),
     ("FSTH_SaveIdentity", SaveIdentity, "FSTH Save Identity"),
     ("FSTH_LoadIdentity", LoadIdentity, "FSTH Load Identity"),
-    ("FSTH_VideoToVideo", VideoToVideo, "FSTH Video to Video"),
+    ("FSTH_VideoToVideo", VideoToVideo, "FSTH Video to Video (animate face)"),
 ]
 
 NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in _NODES}

@@ -37,12 +37,17 @@ def model_management():
 
 
 # ---- images -------------------------------------------------------------------------------
-def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
-    """IMAGE float [B,H,W,C] in 0..1 (C = 1, 3 or 4) -> uint8 [B,H,W,3] RGB numpy."""
+def image_batch(image: torch.Tensor, name: str = "image") -> torch.Tensor:
+    """IMAGE [B,H,W,C] or [H,W,C] -> the same tensor as [B,H,W,C] (a view, no copy)."""
     if not isinstance(image, torch.Tensor) or image.dim() not in (3, 4):
         raise ValueError(f"{name}: expected an IMAGE [B,H,W,C], got {type(image).__name__} "
                          f"{list(getattr(image, 'shape', []))}")
-    t = image if image.dim() == 4 else image[None]
+    return image if image.dim() == 4 else image[None]
+
+
+def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
+    """IMAGE float [B,H,W,C] in 0..1 (C = 1, 3 or 4) -> uint8 [B,H,W,3] RGB numpy."""
+    t = image_batch(image, name)
     if t.shape[-1] == 1:
         t = t.expand(*t.shape[:-1], 3)
     elif t.shape[-1] == 4:
@@ -51,7 +56,10 @@ def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
         raise ValueError(f"{name}: expected 1, 3 or 4 channels last, got shape {list(image.shape)}")
     if t.shape[0] == 0:
         raise ValueError(f"{name}: the batch is empty")
-    return (t.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    a = t.detach().float().cpu().numpy()  # a view of a CPU float32 IMAGE; NumPy: one thread, no torch pool
+    scaled = np.multiply(a, np.float32(255.0), dtype=np.float32)
+    np.clip(scaled, 0.0, 255.0, out=scaled)
+    return np.rint(scaled, out=scaled).astype(np.uint8)
 
 
 def iter_uint8(image: torch.Tensor, start: int = 0, stop: int | None = None, name: str = "image"):
@@ -77,6 +85,30 @@ def to_image_stream(frames, count: int) -> torch.Tensor:
     return out
 
 
+def to_image_mask_stream(pairs, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` (uint8 [H,W,3] frame, float [H,W] mask in 0..1) pairs from an iterable -> (IMAGE float32
+    [count,H,W,3] in 0..1, MASK float32 [count,H,W]), each pair written into the two tensors as it comes
+    (no list of frames, no second full-size copy; on the CPU by NumPy, one thread, into the tensors' memory)."""
+    image = mask = None
+    n = 0
+    for i, (f, m) in enumerate(pairs):
+        if image is None:
+            dev = intermediate_device()
+            image = torch.empty((count,) + tuple(np.shape(f)), dtype=torch.float32, device=dev)
+            mask = torch.empty((count,) + tuple(np.shape(m)), dtype=torch.float32, device=dev)
+            views = (image.numpy(), mask.numpy()) if dev.type == "cpu" else None
+        if views is not None:
+            np.divide(f, np.float32(255.0), out=views[0][i])
+            np.clip(m, 0.0, 1.0, out=views[1][i])
+        else:
+            image[i] = torch.from_numpy(np.ascontiguousarray(f)).to(image.device, torch.float32) / 255.0
+            mask[i] = torch.from_numpy(np.ascontiguousarray(m, np.float32)).to(mask.device).clamp(0, 1)
+        n = i + 1
+    if n != count:
+        raise ValueError(f"expected {count} frames, got {n}")
+    return image, mask
+
+
 def to_image(frames) -> torch.Tensor:
     """uint8 [B,H,W,3] (array or list of [H,W,3]) -> IMAGE float32 [B,H,W,3] in 0..1 on the
     intermediate device."""
@@ -93,13 +125,17 @@ def to_mask(masks) -> torch.Tensor:
     return (t if t.dim() == 3 else t[None]).to(intermediate_device())
 
 
-def mask_to_numpy(mask: torch.Tensor, name: str = "mask") -> np.ndarray:
-    """MASK [B,H,W] or [H,W] -> float32 numpy [B,H,W] in 0..1."""
+def mask_batch(mask: torch.Tensor, name: str = "mask") -> torch.Tensor:
+    """MASK [B,H,W] or [H,W] -> the same tensor as [B,H,W] (a view, no copy)."""
     if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3):
         raise ValueError(f"{name}: expected a MASK [B,H,W], got {type(mask).__name__} "
                          f"{list(getattr(mask, 'shape', []))}")
-    t = mask if mask.dim() == 3 else mask[None]
-    return t.detach().float().cpu().clamp(0, 1).numpy()
+    return mask if mask.dim() == 3 else mask[None]
+
+
+def mask_to_numpy(mask: torch.Tensor, name: str = "mask") -> np.ndarray:
+    """MASK [B,H,W] or [H,W] -> float32 numpy [B,H,W] in 0..1."""
+    return mask_batch(mask, name).detach().float().cpu().clamp(0, 1).numpy()
 
 
 def audio_to_numpy(audio, name: str = "audio") -> tuple[np.ndarray, int]:

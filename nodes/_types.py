@@ -4,6 +4,7 @@ All three are immutable wrappers; nodes make new ones instead of changing what t
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +12,9 @@ import numpy as np
 from fsth_core.inference.types import Identity
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
 from fsth_core.models.model import TalkingHeadModel
+
+# model -> {channels_last: its folded inference copy on the CPU}; an entry lives as long as its model
+_CPU_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +38,20 @@ class FSTHModel:
 
         from ._comfy import torch_device
         return Execution.resolve(torch_device(), self.precision)
+
+    def inference_model(self, execution) -> TalkingHeadModel:
+        """The folded eval copy generation runs (fsth_core.inference.pipeline.inference_copy; the model itself
+        is never changed).  On the CPU it is made once per model and kept while the model is, so running
+        the Generator again (another motion) starts at once, as ``animate`` does after its set-up; on a GPU
+        a new one each time, so no device memory stays held between runs."""
+        from fsth_core.inference.pipeline import inference_copy
+
+        if execution.device.type != "cpu":
+            return inference_copy(self.model, execution)
+        copies = _CPU_COPIES.setdefault(self.model, {})
+        if execution.channels_last not in copies:
+            copies[execution.channels_last] = inference_copy(self.model, execution)
+        return copies[execution.channels_last]
 
 
 @dataclass(frozen=True, eq=False)

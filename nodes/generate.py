@@ -4,14 +4,16 @@ from __future__ import annotations
 import json
 
 from fsth_core.inference.compose import paste_frames
-from fsth_core.inference.frames import render_frames
+from fsth_core.inference.frames import frame_stream
 from fsth_core.inference.pipeline import FrameGenerator, kept_indices, realism_scores
 from fsth_core.options import METHODS
 
-from ._comfy import Progress, free_memory, make_room, mask_to_numpy, to_image, to_mask, to_uint8
+from ._comfy import (Progress, free_memory, image_batch, make_room, mask_batch, mask_to_numpy, to_image, to_image_mask_stream,
+                     to_uint8)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
+_CHUNK = 16  # frames Paste Back converts and pastes at a time
 _MODEL_TIP = {"tooltip": "An FSTH model: the fine-tuned one from Few-Shot Finetune / Load Identity, or Load Model's."}
 _IDENTITY_TIP = {"tooltip": "The person (Embedder, Few-Shot Finetune or Load Identity)."}
 _MOTION_TIP = {"tooltip": "Target landmarks, one set per frame (Retarget Landmarks or Procedural Motion)."}
@@ -56,12 +58,14 @@ class GenerateFrames:
         gen = None
         if method == "neural":
             make_room(model.model.generator, int(batch_size), model.size)
-            gen = FrameGenerator(model.model, identity.identity, model.execution(), batch=int(batch_size))
-        frames, masks = render_frames(identity.identity, points, model.size, gen, picture,
-                                      landmarks.head_box(), bar.callback)
-        del gen
-        free_memory()
-        return (to_image(frames), to_mask(masks))
+            ex = model.execution()
+            gen = FrameGenerator(model.inference_model(ex), identity.identity, ex, batch=int(batch_size))
+        try:  # the stages animate runs, in threads; each frame goes straight into the output tensors
+            return to_image_mask_stream(frame_stream(identity.identity, points, model.size, gen, picture,
+                                                     landmarks.head_box(), bar.callback), len(points))
+        finally:
+            del gen
+            free_memory()
 
 
 class RealismScore:
@@ -138,10 +142,16 @@ class PasteBack:
         if tuple(bg.shape[:2]) != tuple(box.image_size):
             raise ValueError(f"background is {bg.shape[1]}x{bg.shape[0]} but the landmarks belong to a "
                              f"{box.image_size[1]}x{box.image_size[0]} picture")
-        crops = to_uint8(frames, "frames")
-        masks = mask_to_numpy(mask) if mask is not None else None
-        if masks is not None and masks.shape != crops.shape[:3]:
-            raise ValueError(f"mask is {list(masks.shape)} but the frames are {list(crops.shape[:3])}")
-        bar = Progress(len(crops))
-        out, full = paste_frames(bg, crops, box, float(feather), masks, bar.callback)
-        return (to_image(out), to_mask(full))
+        frames = image_batch(frames, "frames")
+        mask = mask_batch(mask) if mask is not None else None
+        if mask is not None and mask.shape != frames.shape[:3]:
+            raise ValueError(f"mask is {list(mask.shape)} but the frames are {list(frames.shape[:3])}")
+        bar = Progress(len(frames))
+
+        def pasted():  # a chunk at a time: no uint8 copy of all the frames, the results go into the outputs
+            for i in range(0, len(frames), _CHUNK):
+                part = mask_to_numpy(mask[i:i + _CHUNK]) if mask is not None else None
+                yield from zip(*paste_frames(bg, to_uint8(frames[i:i + _CHUNK], "frames"), box, float(feather), part))
+                bar.callback(min(i + _CHUNK, len(frames)), len(frames))
+
+        return to_image_mask_stream(pasted(), len(frames))

@@ -29,7 +29,7 @@ _SHOTS_TIP = {"default": MAX_SHOTS, "min": 1, "max": MAX_SHOTS,
                          "then taken from the picture nearest in shape and pose."}
 
 
-def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: int = MAX_SHOTS) -> Sources:
+def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: int | None = None) -> Sources:
     """Full IMAGE batch + its landmarks -> head crops at the model's size (at most ``max_shots`` pictures:
     a clip's frames are picked by their landmarks, as different from each other as possible)."""
     imgs = to_uint8(images, "images")
@@ -38,7 +38,8 @@ def sources_of(model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: in
     if tuple(imgs.shape[1:3]) != tuple(landmarks.image_size):
         raise ValueError(f"images are {imgs.shape[2]}x{imgs.shape[1]} but the landmarks were found on "
                          f"{landmarks.image_size[1]}x{landmarks.image_size[0]} pictures")
-    pics, points = select_shots(list(imgs), landmarks.points, int(max_shots), landmarks.found)
+    pics, points = select_shots(list(imgs), landmarks.points, MAX_SHOTS if max_shots is None else int(max_shots),
+                                landmarks.found)
     check_one_person(pics, points)
     return prepare_sources(pics, points, model.size)
 
@@ -58,7 +59,7 @@ class EmbedPerson:
                              "landmarks": ("FSTH_LANDMARKS", _LANDMARKS_TIP)},
                 "optional": {"max_shots": ("INT", _SHOTS_TIP)}}
 
-    def embed(self, model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: int = MAX_SHOTS):
+    def embed(self, model: FSTHModel, images, landmarks: FSTHLandmarks, max_shots: int | None = None):
         ident = compute_identity(model.model, sources_of(model, images, landmarks, max_shots), model.execution())
         return (FSTHIdentity(ident, f"{model.name} x{ident.shots}"),)
 
@@ -89,7 +90,7 @@ class FewShotFinetune:
         }, "optional": {"max_shots": ("INT", _SHOTS_TIP)}}
 
     def finetune(self, model: FSTHModel, images, landmarks: FSTHLandmarks, steps: int, batch_size: int, seed: int,
-                 max_shots: int = MAX_SHOTS):
+                 max_shots: int | None = None):
         sources, ex = sources_of(model, images, landmarks, max_shots), model.execution()
         ident = compute_identity(model.model, sources, ex)
         rec = model.recipe

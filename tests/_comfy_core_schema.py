@@ -1,10 +1,11 @@
 """The ComfyUI 0.8.0 core nodes the example workflows use, as its /object_info would describe them.
 
 Transcribed from ComfyUI 0.8.0 (commit 3cd7b32f): nodes.py (CheckpointLoaderSimple, CLIPTextEncode,
-EmptyLatentImage, KSampler, VAEDecode, LoadImage, SaveImage, PreviewImage, ImageBatch), comfy_extras/
+EmptyLatentImage, KSampler, VAEDecode, LoadImage, SaveImage, PreviewImage), comfy_extras/
 nodes_video.py (LoadVideo, GetVideoComponents, CreateVideo, SaveVideo; VideoContainer / VideoCodec in
 comfy_api/latest/_util/video_types.py), nodes_audio.py (LoadAudio), nodes_images.py (SaveAnimatedWEBP),
-comfy/samplers.py (sampler and scheduler names).
+nodes_post_processing.py (BatchImagesNode), comfy/samplers.py (sampler and scheduler names).
+tests/test_comfy_real.py checks this transcription against a real ComfyUI where one is built.
 
 Each node: ``widgets`` in widgets_values order as (name, type, spec), where spec is a COMBO's options (None:
 the files of an installation), (min, max) for INT / FLOAT, and ``"control"`` as a fourth item marks
@@ -51,7 +52,15 @@ CORE = {
                                ("lossless", "BOOLEAN", None), ("quality", "INT", (0, 100)),
                                ("method", "COMBO", ["default", "fastest", "slowest"])], {"images": "IMAGE"}),
     "PreviewImage": _node([], {"images": "IMAGE"}),
-    "ImageBatch": _node([], {"image1": "IMAGE", "image2": "IMAGE"}, ["IMAGE"]),
+    "BatchImagesNode": _node([], {}, ["IMAGE"]),  # "Batch Images": its inputs grow, see AUTOGROW
 }
+# inputs that grow as they are connected (ComfyUI's Autogrow): node -> (input, prefix, type, min, max); the
+# sockets are named "<input>.<prefix>0", "<input>.<prefix>1", ..., the first ``min`` required
+AUTOGROW = {"BatchImagesNode": ("images", "image", "IMAGE", 2, 50)}
+# nodes of the frontend alone (never sent to the server): node -> widgets
+FRONTEND_ONLY = {"MarkdownNote": [("text", "STRING", None)], "Note": [("text", "STRING", None)]}
+# every node ComfyUI 0.8.0's /object_info marks "deprecated": True (the [DEPR] badge); a template uses none
+DEPRECATED = {"ByteDanceImageEditNode", "CheckpointLoader", "ControlNetApply", "ControlNetApplySD3", "ImageBatch",
+              "LatentBatch", "PerpNeg", "wanBlockSwap"}
 OPTIONAL_INPUTS = {("CreateVideo", "audio")}
 OUTPUT_NODES = {"SaveVideo", "SaveImage", "SaveAnimatedWEBP", "PreviewImage"}

@@ -1,7 +1,10 @@
 """Each node called on tiny inputs returns its declared types and shapes; models are never modified;
 progress and cancel go through a (stubbed) comfy.utils.ProgressBar."""
 import json
+import os
+import stat
 import sys
+import threading
 import types
 
 import numpy as np
@@ -242,6 +245,20 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     assert same_state(state(model), before) and not model.model.folded
 
 
+def test_generator_makes_the_cpu_inference_copy_once_per_model(model, picture, source, motion, monkeypatch):
+    import fsth_core.inference.pipeline as P
+
+    before = state(model)
+    made, real = [], P.inference_copy
+    monkeypatch.setattr(P, "inference_copy", lambda m, ex: made.append(m) or real(m, ex))
+    (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
+    first, _ = N["FSTH_Generator"].generate(model, ident, motion, "neural", 2)
+    copies = len(made)
+    again, _ = N["FSTH_Generator"].generate(model, ident, motion, "neural", 2)  # another run (a new motion)
+    assert copies <= 1 and len(made) == copies and torch.equal(first, again)
+    assert same_state(state(model), before) and not model.model.folded  # the model itself is untouched
+
+
 def test_embedder_refuses_pictures_of_several_people(model, picture):
     import importlib.util
     from pathlib import Path
@@ -347,8 +364,12 @@ def test_progress_per_frame_and_per_step_and_cancel(comfy_stubs, model, picture,
     before = state(model)
     (ident,) = N["FSTH_Embedder"].embed(model, picture, source[0])
     N["FSTH_Generator"].generate(model, ident, motion, "neural", 2)
-    assert comfy_stubs.calls == [(2, FRAMES), (4, FRAMES), (5, FRAMES)]
-    comfy_stubs.calls = []
+    assert comfy_stubs.calls == [(i, FRAMES) for i in range(1, FRAMES + 1)]  # per frame, as they are made
+    comfy_stubs.calls, comfy_stubs.stop_at = [], 2
+    with pytest.raises(RuntimeError, match="interrupted"):  # Cancel while the stages run in their threads
+        N["FSTH_Generator"].generate(model, ident, motion, "neural", 2, picture)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("fsth-")]  # all stopped
+    comfy_stubs.calls, comfy_stubs.stop_at = [], None
     N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
     assert [v for v, _ in comfy_stubs.calls] == list(range(1, FRAMES + 1))
     frames, _ = N["FSTH_Generator"].generate(model, ident, motion, "warp", 2)
@@ -435,8 +456,11 @@ def test_example_inputs_are_installed_without_replacing_a_users_file(tmp_path, m
     files = example_inputs()
     assert {p.name for p in new} == set(files) - {"fsth_portrait.jpg"} and len(new) >= 5
     assert (tmp_path / "input" / "fsth_portrait.jpg").read_bytes() == b"mine"
-    for p in new:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for p in new:  # ordinary files, readable like the pack's own (not a temporary file's 0600)
         assert p.read_bytes() == files[p.name].read_bytes()
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
     assert install() == []  # nothing twice
     assert sorted(p.name for p in (tmp_path / "input").iterdir()) == sorted(files)  # no temporary files left
     fp.get_input_directory = lambda: str(tmp_path / "input" / "fsth_speech.wav" / "x")  # not a folder

@@ -2,13 +2,15 @@
 widget inputs (count, type, range); the pack's nodes run in graph order on tiny inputs (core I/O nodes
 replaced by tensors)."""
 import json
+import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from _comfy_core_schema import CORE, OPTIONAL_INPUTS, OUTPUT_NODES
+from _comfy_core_schema import AUTOGROW, CORE, DEPRECATED, FRONTEND_ONLY, OPTIONAL_INPUTS, OUTPUT_NODES
 from test_nodes_defs import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,18 +84,22 @@ def load(path):
     return json.loads(Path(path).read_text())
 
 
-# the templates docs/nodes.md describes: file name -> the pack's nodes each one shows (a user's starting point)
+# the templates docs/nodes.md describes: file name -> the pack's nodes each one shows (a user's starting point).
+# ComfyUI 0.8's Templates dialog shows a pack's template by its file name alone (title, and the description
+# is that name again): the names are for people, numbered in the intended order.
 DOCUMENTED = {
-    "fsth_1_portrait_driving_video": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_RetargetLandmarks",
-                                      "FSTH_FewShotFinetune", "FSTH_Generator", "FSTH_PasteBack",
-                                      "FSTH_SaveIdentity"},
-    "fsth_2_portrait_procedural_motion": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune",
-                                          "FSTH_ProceduralMotion", "FSTH_Generator", "FSTH_PasteBack"},
-    "fsth_3_fewshot_photos_realism": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune",
-                                      "FSTH_ProceduralMotion", "FSTH_Generator", "FSTH_RealismScore",
-                                      "FSTH_PasteBack", "FSTH_SaveIdentity"},
-    "fsth_4_diffusion_portrait_talking": {"FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune",
-                                          "FSTH_ProceduralMotion", "FSTH_Generator", "FSTH_PasteBack"},
+    "FSTH 1. Animate a portrait with a driving video": {
+        "FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_RetargetLandmarks", "FSTH_FewShotFinetune", "FSTH_Generator",
+        "FSTH_PasteBack", "FSTH_SaveIdentity"},
+    "FSTH 2. Animate a portrait, no video needed": {
+        "FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune", "FSTH_ProceduralMotion", "FSTH_Generator",
+        "FSTH_PasteBack"},
+    "FSTH 3. Talking head from three photos, best frames kept": {
+        "FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune", "FSTH_ProceduralMotion", "FSTH_Generator",
+        "FSTH_RealismScore", "FSTH_PasteBack", "FSTH_SaveIdentity"},
+    "FSTH 4. Paint a portrait from text, then make it talk": {
+        "FSTH_LoadModel", "FSTH_LandmarkExtract", "FSTH_FewShotFinetune", "FSTH_ProceduralMotion", "FSTH_Generator",
+        "FSTH_PasteBack"},
 }
 
 
@@ -108,15 +114,50 @@ def test_there_are_four_example_workflows_with_thumbnails():
         assert used == DOCUMENTED[p.stem], p.stem
 
 
+def test_template_names_read_as_titles_in_the_intended_order():
+    """The dialog's title and description are the file name (underscores and dashes become spaces): a
+    sentence, no underscores, numbered so that sorting by name (the dialog's A-Z) gives the intended order;
+    characters that every file system and a URL path take as they are."""
+    names = [p.stem for p in WORKFLOWS]
+    assert [int(re.match(r"FSTH (\d)\. [A-Z][a-z]", n).group(1)) for n in names] == [1, 2, 3, 4]
+    for n in names:
+        assert re.fullmatch(r"[A-Za-z0-9 .,]+", n) and "_" not in n and "-" not in n and len(n) <= 60, n
+        assert load(ROOT / "example_workflows" / f"{n}.json")["extra"]["info"]["title"] == n
+
+
+def test_thumbnails_are_square_and_show_different_results():
+    import cv2
+
+    thumbs = [cv2.imread(str(p.with_suffix(".jpg"))) for p in WORKFLOWS]
+    for p, t in zip(WORKFLOWS, thumbs):
+        assert t is not None and t.shape[0] == t.shape[1] >= 256, p.name  # the dialog's cards are square
+        assert p.with_suffix(".jpg").stat().st_size < 200_000
+    small = [cv2.resize(t, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) for t in thumbs]
+    for i in range(len(small)):
+        for j in range(i + 1, len(small)):  # not the same picture four times
+            assert np.abs(small[i] - small[j]).mean() > 12, (WORKFLOWS[i].stem, WORKFLOWS[j].stem)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_no_template_node_is_deprecated_or_unknown(path):
+    """Against ComfyUI 0.8's recorded schema (tests/test_comfy_real.py checks it against a real ComfyUI)."""
+    types = {n["type"] for n in load(path)["nodes"]}
+    assert not types - set(PACK.NODE_CLASS_MAPPINGS) - set(CORE) - set(FRONTEND_ONLY), "unknown node types"
+    assert not types & DEPRECATED, f"deprecated in ComfyUI 0.8: {types & DEPRECATED}"
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_nodes_links_and_widgets(path):
     wf = load(path)
     nodes = {n["id"]: n for n in wf["nodes"]}
     assert len(nodes) == len(wf["nodes"]) and wf["last_node_id"] >= max(nodes)
     types = {n["type"] for n in wf["nodes"]}
-    unknown = types - set(PACK.NODE_CLASS_MAPPINGS) - set(CORE)
+    unknown = types - set(PACK.NODE_CLASS_MAPPINGS) - set(CORE) - set(FRONTEND_ONLY)
     assert not unknown, f"unknown node types {unknown}"
     for n in wf["nodes"]:
+        if n["type"] in FRONTEND_ONLY:  # a note: text only, no sockets
+            assert not n["inputs"] and not n["outputs"] and len(n["widgets_values"]) == len(FRONTEND_ONLY[n["type"]])
+            continue
         if n["type"] in PACK.NODE_CLASS_MAPPINGS:
             cls = PACK.NODE_CLASS_MAPPINGS[n["type"]]
             widget_kwargs(n)
@@ -128,9 +169,15 @@ def test_workflow_nodes_links_and_widgets(path):
             required = [k for k in cls.INPUT_TYPES()["required"] if k in sockets]
         else:
             core_widget_values(n)
-            sockets, outputs = CORE[n["type"]]["inputs"], CORE[n["type"]]["outputs"]
+            sockets, outputs = dict(CORE[n["type"]]["inputs"]), CORE[n["type"]]["outputs"]
             widgets = {w[0]: w[1] for w in CORE[n["type"]]["widgets"]}
             required = [k for k in sockets if (n["type"], k) not in OPTIONAL_INPUTS]
+            if n["type"] in AUTOGROW:
+                name, prefix, kind, low, high = AUTOGROW[n["type"]]
+                grown = [f"{name}.{prefix}{i}" for i in range(high)]
+                sockets.update(dict.fromkeys(grown, kind))
+                required += grown[:low]
+                assert [i["name"] for i in n["inputs"]] == grown[:len(n["inputs"])]  # in order, none skipped
         assert [o["type"] for o in n["outputs"]] == outputs, n["type"]
         for i in n["inputs"]:
             if "widget" in i:  # a widget turned into an input: linked with the widget's own type
@@ -148,7 +195,7 @@ def test_workflow_nodes_links_and_widgets(path):
     ids = {l[0] for l in wf["links"]}
     assert all(i.get("link") is None or i["link"] in ids for n in wf["nodes"] for i in n["inputs"])
     feeds = {nid: {l[3] for l in wf["links"] if l[1] == nid} for nid in nodes}
-    useful = {nid for nid, n in nodes.items() if n["type"] in OUTPUT_NODES | {"FSTH_SaveIdentity"}}
+    useful = {nid for nid, n in nodes.items() if n["type"] in OUTPUT_NODES | {"FSTH_SaveIdentity"} | set(FRONTEND_ONLY)}
     while True:
         more = {nid for nid in nodes if feeds[nid] & useful} - useful
         if not more:
@@ -204,8 +251,8 @@ def core_node(node, inputs, tiny, sink):
         return (audio,)
     if t == "GetVideoComponents":
         return video.clone(), None, 25.0
-    if t == "ImageBatch":
-        return (torch.cat([inputs["image1"], inputs["image2"]]),)
+    if t in AUTOGROW:  # Batch Images: its inputs in order
+        return (torch.cat([inputs[k] for k in sorted(inputs, key=lambda k: int(re.sub(r"\D", "", k)))]),)
     if t == "CreateVideo":
         return ((inputs["images"], inputs.get("fps", node["widgets_values"][0]), inputs.get("audio")),)
     if CORE[t]["outputs"]:
@@ -228,6 +275,8 @@ def test_workflow_runs_in_graph_order_on_tiny_inputs(path, tiny_inputs, tmp_path
     results, sink = {}, []
     links = {l[0]: l for l in wf["links"]}
     for node in graph_order(wf):
+        if node["type"] in FRONTEND_ONLY:
+            continue
         inputs = {}
         for i in node["inputs"]:
             if i.get("link") is not None:

@@ -96,6 +96,46 @@ def test_generation_threads_leave_a_cpu_to_the_other_stages():
 
 # --------------------------------------------------------- pipelined frames are the sequential frames
 
+@pytest.fixture(scope="module")
+def tiny_sources():
+    from fsth_core.inference.animate import load_sources
+
+    return load_sources([PORTRAIT], 64)  # the tiny preset's size
+
+
+@pytest.mark.parametrize("model, native", [("guided", True), ("plain", False), (None, True), (None, False)])
+def test_the_nodes_frame_stream_pipelined_equals_sequential(model, native, tiny_sources):
+    """The Generator node's path (frame_stream): the stages in threads give the frames one after the other
+    gives, composed at the picture's resolution (warp-guided model, the warp) or head crops."""
+    from fsth_core.inference.frames import frame_stream
+    from fsth_core.inference.pipeline import FrameGenerator, compute_identity
+    from fsth_core.landmarks.motion import procedural_motion
+    from fsth_core.models.config import preset
+    from fsth_core.models.model import build_model
+
+    m = build_model(preset("tiny", warp_guided=model != "plain"), seed=0)
+    size, src = m.config.image_size, tiny_sources
+    assert src.crops.shape[1] == size
+    ident = compute_identity(m, src)
+    pts = procedural_motion(src.points[0], 5, fps=25, seed=3)
+    kw = dict(picture=src.images[0], box=src.transforms[0]) if native else {}
+    runs = {}
+    for pipelined in (False, True):
+        gen = FrameGenerator(m, ident, batch=3) if model else None
+        seen = []
+        runs[pipelined] = list(frame_stream(ident, pts, size, gen, progress=lambda d, t: seen.append((d, t)),
+                                            pipelined=pipelined, **kw))
+        assert seen == [(i, 5) for i in range(1, 6)]
+    (a, b) = runs[True][0]
+    assert len(runs[True]) == 5 and a.dtype == np.uint8 and b.dtype == np.float32 and a.shape[:2] == b.shape
+    assert all(np.array_equal(f, g) and np.array_equal(p, q) for (f, p), (g, q) in zip(runs[False], runs[True]))
+    if native:  # the picture's head region at its own resolution, masks of what moved
+        assert a.shape[0] > size and 0 < b.mean() < 1
+    else:
+        assert a.shape == (size, size, 3) and b.min() == 1
+    assert not _stage_threads()
+
+
 @pytest.mark.parametrize("model, kw", [
     ("bundled", {}),                                   # warp-guided, composed at the picture's resolution
     ("tiny", {}),                                      # plain generator, pasted back resized

@@ -1,16 +1,26 @@
-"""Frames of one identity for a landmark track, as arrays (the ComfyUI nodes' entry point).
+"""Frames of one identity for a landmark track (the ComfyUI nodes' entry point).
 
+    for frame, mask in frame_stream(identity, points, size, generator, picture=img, box=box): ...
     frames, masks = render_frames(identity, points, size, generator)                       # head crops
     frames, masks = render_frames(identity, points, size, generator, picture=img, box=box)  # native
+
+:func:`frame_stream` runs the stages ``animate`` runs, the way it runs them (fsth_core.inference.realtime):
+the generator's inputs (landmark images, the mesh warp at the model's size, the paint region), the network in
+batches, and the composition at the picture's resolution each in a thread of its own, with torch's threads
+at all CPUs but one; the frames are the same as one stage after the other.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
+from fsth_core.inference.compose import NativeCompositor
 from fsth_core.inference.pipeline import FrameGenerator
-
+from fsth_core.inference.realtime import Pipeline, generation_threads, mapped, torch_threads
 from fsth_core.inference.types import Identity, Progress
 from fsth_core.landmarks.crop import CropTransform
+from fsth_core.warp.shots import ShotWarper
 
 
 #: mean absolute difference (0..255) above which a picture's head crop is "another picture"
@@ -32,35 +42,64 @@ def check_picture(picture: np.ndarray, box: CropTransform, identity: Identity, n
                          f"the identity's by {diff:.0f}/255 on average); connect that picture")
 
 
+def frame_stream(identity: Identity, points: np.ndarray, size: int, generator: FrameGenerator | None = None,
+                 picture: np.ndarray | None = None, box: CropTransform | None = None,
+                 progress: Progress | None = None, pipelined: bool = True,
+                 threads: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(frame, animated-region mask) for each landmark set of [T,68,2] (crop pixels, model size ``size``),
+    in order, made as they are consumed (constant memory).
+
+    ``generator`` None: the mesh warp; else its frames (a warp-guided one paints only in its paint region).
+    With ``picture`` (uint8 [H,W,3], the identity's picture) and its head ``box``, warp-based frames are the
+    head region of the picture at its own resolution (uint8 [h,w,3], mask float32 [h,w]: 1 where the picture
+    changes); otherwise head crops (uint8 [S,S,3], one shared mask of ones).  ``pipelined``: the stages in
+    threads (see the module docstring); ``threads``: torch's threads meanwhile (None: all CPUs but one when
+    pipelined, torch's own setting otherwise).  Closing the generator early stops the stages.
+    """
+    native = picture is not None and (generator is None or generator.warp_guided)
+    if native:
+        if box is None:
+            raise ValueError("frame_stream: a picture needs its head box")
+        check_picture(picture, box, identity)
+    total = len(points)
+    with torch_threads(threads or generation_threads(pipelined)), Pipeline(pipelined) as pipe:
+        room = pipe.maxsize * (generator.batch if generator is not None else 1)  # a batch ahead
+        shots = identity.extra_shots()
+        comp = NativeCompositor(picture, box, identity.source_points, size, shots=shots) if native else None
+        if generator is None and native:
+            parts = pipe.stage(mapped(comp.region_frame, points), "warp")
+        elif generator is None:
+            warper = ShotWarper([identity.source, *(s for s, _ in shots)],
+                                [identity.source_points, *(p for _, p in shots)])
+            parts = _with_ones(pipe.stage(mapped(lambda p: warper.warp(p)[0], points), "warp"))
+        else:
+            inputs = pipe.stage(generator.batch_inputs(points), "inputs")
+            outs = pipe.stage(generator.batch_outputs(inputs, parts=native, with_points=native), "generate", room)
+            parts = pipe.stage(mapped(lambda pp: comp.region_frame(*pp), outs), "compose") if native \
+                else _with_ones(outs)
+        for i, pair in enumerate(parts):
+            yield pair
+            if progress:
+                progress(i + 1, total)
+
+
+def _with_ones(frames) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(frame, mask of ones) pairs; one mask, shared by every head crop (not to be modified)."""
+    ones = None
+    for f in frames:
+        if ones is None or ones.shape != f.shape[:2]:
+            ones = np.ones(f.shape[:2], np.float32)
+        yield f, ones
+
+
 def render_frames(identity: Identity, points: np.ndarray, size: int, generator: FrameGenerator | None = None,
                   picture: np.ndarray | None = None, box: CropTransform | None = None,
                   progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Frames and animated-region masks for landmark sets [T,68,2] in crop pixels (model size ``size``).
-
-    ``generator`` None: the mesh warp; else its frames (a warp-guided one paints only in its paint
-    region).  With ``picture`` (uint8 [H,W,3], the identity's picture) and its head ``box``, warp-based
-    frames are the head region of the picture at its own resolution (uint8 [T,h,w,3], masks [T,h,w]:
-    1 where the picture changes); otherwise head crops (uint8 [T,S,S,3], masks of ones).
-    """
-    from fsth_core.inference.compose import NativeCompositor, composed_frames
-    from fsth_core.warp.shots import ShotWarper
-
-    if picture is not None and (generator is None or generator.warp_guided):
-        if box is None:
-            raise ValueError("render_frames: a picture needs its head box")
-        check_picture(picture, box, identity)
-        comp = NativeCompositor(picture, box, identity.source_points, size, shots=identity.extra_shots())
-        parts = list(composed_frames(comp, points, generator, progress))
-        return np.stack([f for f, _ in parts]), np.stack([m for _, m in parts])
-    if generator is not None:
-        frames = np.stack(list(generator.stream(points, total=len(points), progress=progress)))
-    else:
-        frames = []
-        shots = identity.extra_shots()
-        warper = ShotWarper([identity.source, *(s for s, _ in shots)], [identity.source_points, *(p for _, p in shots)])
-        for i, p in enumerate(points):
-            frames.append(warper.warp(p)[0])
-            if progress:
-                progress(i + 1, len(points))
-        frames = np.stack(frames)
-    return frames, np.ones(frames.shape[:3], np.float32)
+    """:func:`frame_stream`'s frames and masks as arrays: uint8 [T,h,w,3] and float32 [T,h,w]."""
+    out = masks = None
+    for i, (f, m) in enumerate(frame_stream(identity, points, size, generator, picture, box, progress)):
+        if out is None:
+            out = np.empty((len(points),) + f.shape, np.uint8)
+            masks = np.empty((len(points),) + m.shape, np.float32)
+        out[i], masks[i] = f, m
+    return out, masks

@@ -4,8 +4,8 @@ workflows' input files, and how those are installed into a host's input folder."
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent  # fsth_core/
@@ -51,7 +51,9 @@ def example_inputs() -> dict[str, Path]:
 def install_missing(files: dict[str, Path], folder: str | os.PathLike) -> list[Path]:
     """Copy each ``name -> source`` file into ``folder`` unless a file of that name is already there (a
     user's file is never replaced, not even one that appears while copying).  Each copy goes to a
-    temporary name and is linked into place, so a failure leaves no partial file.  Returns the new files."""
+    temporary name and is linked into place, so a failure leaves no partial file; it has the permissions
+    of any new file there (0644 under the usual umask), not a private temporary file's.  Returns the new
+    files."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     done = []
@@ -59,8 +61,7 @@ def install_missing(files: dict[str, Path], folder: str | os.PathLike) -> list[P
         dst = folder / name
         if dst.exists() or not Path(src).is_file():
             continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)
-        os.close(fd)
+        tmp = _new_file(folder, f".{name}.", ".partial")
         try:
             shutil.copyfile(src, tmp)
             try:
@@ -75,3 +76,16 @@ def install_missing(files: dict[str, Path], folder: str | os.PathLike) -> list[P
         finally:
             Path(tmp).unlink(missing_ok=True)
     return done
+
+
+def _new_file(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create a new, empty file with a unique name in ``folder``, mode 0666 less the umask (as an ordinary
+    new file; tempfile.mkstemp would make it 0600)."""
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name")
