@@ -77,7 +77,7 @@ def main() -> int:
     ex = Execution.resolve("cpu", "fp32")
     model = load_model(args.model) if args.model else None
     size = model.config.image_size if model is not None else args.size
-    vs = open_videos(args.data, size, limit=args.videos)
+    vs = open_videos(args.data, size, limit=args.videos, use_all=True)  # a training set: every clip
     gen = Reenactor(None, EvalOptions(method="warp", shots=tuple(shots), size=size), ex)
     neural = Reenactor(model, EvalOptions(shots=tuple(shots), finetune_steps=0, precision="fp32"), ex) \
         if model is not None else None

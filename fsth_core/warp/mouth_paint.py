@@ -200,21 +200,21 @@ def _interior(u, v_up, v_lo, v, width: float, iod: float, pal: MouthPalette) -> 
     lit = np.clip(0.75 + 0.35 * (1.0 - np.clip((t_top - height) / 0.06, 0.0, 1.0)) - 0.3 * corner, 0.4, 1.1)
     out = out + t_in[..., None] * (pal.tongue[None, None, :] * lit[..., None] - out)
     # lower teeth: a small row on the lower lip's edge, in shadow, showing as the mouth opens wide
-    lo_len = np.clip((gap - 0.14) * 0.3, 0.0, 0.045)
+    lo_len = np.clip((gap - 0.18) * 0.3, 0.0, 0.035)  # mostly hidden by the lower lip
     k, across, seam = _teeth_row(x, _LOWER_WIDTHS, px)
     tip = lo_len * (1.0 - 0.1 * k + 0.5 * _VARY[k]) * (1.0 - 0.5 * (2 * across - 1) ** 4)
-    lo_in = _ramp((tip - height) / px, 1.2) * _ramp((0.85 * half - np.abs(x)) / px, 2.0)
-    lo_shade = (0.6 - 0.04 * k) * (1.0 - 0.06 * (2 * across - 1) ** 2) * (1.0 - 0.15 * seam) * (1 - 0.5 * corner)
+    lo_in = _ramp((tip - height) / px, 1.2) * _ramp((0.7 * half - np.abs(x)) / px, 2.0)
+    lo_shade = (0.62 - 0.04 * k) * (1.0 - 0.05 * (2 * across - 1) ** 2) * (1.0 - 0.1 * seam) * (1 - 0.6 * corner)
     out = out + lo_in[..., None] * (_lit(pal, lo_shade) - out)
     # upper teeth: from under the upper lip down to their edges, each tooth shaded on its own
     k, across, seam = _teeth_row(x, _UPPER_WIDTHS, px)
     reach = np.minimum(0.8 * gap + 0.004, 0.1)              # how far the centrals show below the lip
     tip = reach * _UPPER_LENGTH[k] * (1.0 + _VARY[k]) * (1.0 - 0.35 * (2 * across - 1) ** 6)  # rounded corners
-    up_in = _ramp((tip - depth) / px, 1.2) * _ramp((0.98 * half - np.abs(x)) / px, 2.0)
+    up_in = _ramp((tip - depth) / px, 1.2) * _ramp((0.9 * half - np.abs(x)) / px, 2.0)  # dark corners
     round_ = 1.0 - 0.08 * (2 * across - 1) ** 2
     under_lip = 0.8 + 0.2 * np.clip(depth / 0.03, 0.0, 1.0)        # the lip's shadow on the teeth
     edge = 1.0 - 0.18 * np.clip((depth - (tip - 0.02)) / 0.02, 0.0, 1.0)  # translucent incisal edge
-    up_shade = round_ * under_lip * edge * (1.0 - 0.2 * seam) * (1.0 - 0.5 * corner ** 1.5) * (1.0 - 0.06 * k) \
+    up_shade = round_ * under_lip * edge * (1.0 - 0.2 * seam) * (1.0 - 0.75 * corner ** 2) * (1.0 - 0.06 * k) \
         * (1.0 + 0.6 * _VARY[k])
     teeth = _lit(pal, up_shade)
     # gum line: pink papillae between the teeth just under the lip
