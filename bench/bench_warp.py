@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fsth_core.warp import MeshWarper, close_eyes, open_mouth  # noqa: E402
+from fsth_core.warp import MeshWarper  # noqa: E402
+from fsth_core.landmarks.geometry import close_eyes, open_mouth  # noqa: E402
 
 
 def astronaut_face() -> tuple[np.ndarray, np.ndarray]:

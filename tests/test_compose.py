@@ -15,7 +15,8 @@ from fsth_core.models.config import preset
 from fsth_core.models.guidance import WarpGuide, paint_region
 from fsth_core.models.model import adapt_model, build_model
 from fsth_core.runtime.device import Execution
-from fsth_core.warp import MeshWarper, open_mouth
+from fsth_core.warp import MeshWarper
+from fsth_core.landmarks.geometry import open_mouth
 
 CPU = Execution.resolve("cpu", "fp32")
 

@@ -4,7 +4,7 @@ from _landmark_helpers import astronaut_points
 
 from fsth_core.face_layout import MAX_MOUTH_OPENING
 from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.warp.landmark_edits import mouth_opening
+from fsth_core.landmarks.geometry import mouth_opening
 
 
 def _eye_open(p):

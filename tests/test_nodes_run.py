@@ -470,7 +470,7 @@ def test_example_inputs_are_installed_without_replacing_a_users_file(tmp_path, m
 def test_embedder_picks_shots_from_a_clips_frames(model, picture, source):
     """A clip's frames (more than max_shots) give an identity of max_shots diverse pictures, which the
     Generator's warp then composes from; fewer pictures are all kept."""
-    from fsth_core.warp import open_mouth
+    from fsth_core.landmarks.geometry import open_mouth
 
     lm = source[0]
     pts = np.stack([open_mouth(lm.points[0], 0.02 * i) for i in range(10)])

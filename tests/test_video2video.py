@@ -10,7 +10,7 @@ from fsth_core.landmarks.track import extract_landmarks
 from fsth_core.models.config import preset
 from fsth_core.models.model import build_model
 from fsth_core.runtime.device import Execution
-from fsth_core.warp import open_mouth
+from fsth_core.landmarks.geometry import open_mouth
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from fsth_core.models.imaging import to_network
-from fsth_core.warp import MeshWarper, close_eyes, open_mouth
+from fsth_core.warp import MeshWarper
+from fsth_core.landmarks.geometry import close_eyes, open_mouth
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     edit = ExpressionEdit(mouth=0.3, smile=0.5, yaw=10)          # or ExpressionEdit.parse("mouth=0.3,yaw=10")
     posed = edit_landmarks(points, edit)                         # [68, 2] or [T, 68, 2], same shape
 
-The edits are the landmark edits of fsth_core/warp/landmark_edits.py (mouth, smile, eyes, brows) and
+The edits are the landmark edits of fsth_core/landmarks/geometry.py (mouth, smile, eyes, brows) and
 the head turn of fsth_core/landmarks/pose.py (yaw, pitch, roll: a 2-D approximation with a rough depth
 per point).  On a track every frame gets the same offsets on top of its own motion.  The 68 points
 have no pupils, so there is no gaze slider.
@@ -16,7 +16,7 @@ import numpy as np
 
 from fsth_core.landmarks.pose import turn_head
 from fsth_core.options import SLIDERS
-from fsth_core.warp.landmark_edits import cap_opening, close_eyes, open_mouth, raise_brows, smile
+from fsth_core.landmarks.geometry import cap_opening, close_eyes, open_mouth, raise_brows, smile
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .fill import fill_eye, sample_colours, smoothstep
-from .landmark_edits import _as_points, eye_opening, inter_ocular
+from fsth_core.landmarks.geometry import as_points, eye_opening, inter_ocular
 from .mesh import LAYER_MOUTH_LOWER, LAYER_MOUTH_UPPER, RIG, Mesh, MeshOptions, build_mesh
 from .mouth_mesh import rig_indices, teeth_split
 from .mouth_paint import mouth_palette, paint_mouth
@@ -110,7 +110,7 @@ class MeshWarper:
             raise ValueError(f"source: expected uint8 [H, W, 3], got {src.dtype} {list(src.shape)}")
         if min(src.shape[:2]) < 16:
             raise ValueError(f"source: crop of {src.shape[1]}x{src.shape[0]} is too small (min 16 px)")
-        pts = _as_points(source_points, "source_points")
+        pts = as_points(source_points, "source_points")
         if inter_ocular(pts) < 2.0:
             raise ValueError("source_points: degenerate face (eyes less than 2 px apart)")
         self.source = np.ascontiguousarray(src)
@@ -152,7 +152,7 @@ class MeshWarper:
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`warp_with_motion` on the output pixels x0 <= x < x1, y0 <= y < y1 only (``box``, whole
         pixels inside the source's frame): (image uint8 [h,w,3], validity [h,w], motion [h,w])."""
-        tgt = _as_points(target_points, "target_points")
+        tgt = as_points(target_points, "target_points")
         x0, y0, x1, y1 = (int(v) for v in box)
         full = (x0, y0, x1, y1) == (0, 0) + self.source.shape[1::-1]
         mesh = self.mesh
@@ -197,7 +197,7 @@ class MeshWarper:
 
     def triangle_ids(self, target_points: np.ndarray) -> np.ndarray:
         """Which mesh triangle each output pixel samples: int32 [H, W], -1 where none (a hole)."""
-        tgt = _as_points(target_points, "target_points")
+        tgt = as_points(target_points, "target_points")
         dst_v = self.mesh.target_vertices(tgt)
         _, det, _ = triangle_affines(self.mesh.vertices, dst_v, self.mesh.triangles)
         h, w = self.source.shape[:2]

@@ -13,7 +13,7 @@ import numpy as np
 
 from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT
 
-from .landmark_edits import face_down
+from fsth_core.landmarks.geometry import face_down
 
 
 def _smoothstep(x, lo: float, hi: float):

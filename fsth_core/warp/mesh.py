@@ -20,7 +20,7 @@ from scipy.spatial import Delaunay
 from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, EYES, LIPS_INNER, LIPS_OUTER, MOUTH, NOSE
 
 from .constrain import enforce_edges
-from .landmark_edits import close_eyes, face_down, inter_ocular, open_mouth
+from fsth_core.landmarks.geometry import close_eyes, face_down, inter_ocular, open_mouth
 from .mouth_mesh import N_RIG, MouthRig, contour_indices, mouth_triangles, rig_indices
 
 # landmarks that move with the skull (nose, eye corners, jaw ends): used to estimate head motion

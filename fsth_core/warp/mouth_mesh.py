@@ -21,7 +21,7 @@ import numpy as np
 
 from fsth_core.face_layout import LIPS_INNER
 
-from .landmark_edits import mouth_opening
+from fsth_core.landmarks.geometry import mouth_opening
 
 SUB = 2  # extra contour points per inner-lip segment
 UPPER = (60, 61, 62, 63, 64)  # inner upper lip, corner to corner

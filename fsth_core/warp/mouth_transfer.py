@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .animator import triangle_affines
-from .landmark_edits import mouth_opening
+from fsth_core.landmarks.geometry import mouth_opening
 from .mouth_mesh import N_CURVE, inner_contour, lip_curves, strip
 from .shots import ColourMatch, similarity
 

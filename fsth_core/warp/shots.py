@@ -30,7 +30,7 @@ import numpy as np
 from fsth_core.face_layout import BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, MOUTH, NOSE, STABLE
 
 from .animator import MeshWarper, WarpOptions
-from .landmark_edits import _as_points, inter_ocular
+from fsth_core.landmarks.geometry import as_points, inter_ocular
 
 _STABLE = np.array(STABLE)
 _IDX = {
@@ -201,7 +201,7 @@ class Shot:
     (a region is warped straight from its pixels, no resampling in between) and its skin's colour."""
 
     def __init__(self, image: np.ndarray, points: np.ndarray, options: WarpOptions = WarpOptions()):
-        self.warper = MeshWarper(np.asarray(image), _as_points(points, "source_points"), options)
+        self.warper = MeshWarper(np.asarray(image), as_points(points, "source_points"), options)
         self.points = self.warper.source_points
         self.skin = skin_stats(self.warper.source, self.points)
 
@@ -224,7 +224,7 @@ class ShotWarper:
                  extra: Sequence[Shot] = (), choosers: dict | None = None):
         if len(images) != len(points) or not len(images):
             raise ValueError(f"ShotWarper: {len(images)} images and {len(points)} landmark sets")
-        base, base_pts = np.asarray(images[0]), _as_points(points[0], "source_points")
+        base, base_pts = np.asarray(images[0]), as_points(points[0], "source_points")
         self.base = MeshWarper(base, base_pts, options)
         self.shots = shots
         others = list(extra) + [Shot(img, pts, options) for img, pts in zip(images[1:], points[1:])]
@@ -265,7 +265,7 @@ class ShotWarper:
         image, valid, motion = self.base.warp_with_motion(target_points)
         if len(self.warpers) == 1:
             return image, valid, motion
-        tgt = _as_points(target_points, "target_points")
+        tgt = as_points(target_points, "target_points")
         for region, picks in self.choose(tgt).items():
             if all(k == 0 for k, _ in picks):
                 continue

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from fsth_core.face_layout import LIPS_INNER, LIPS_OUTER, MOUTH_CORNERS
-from fsth_core.warp.landmark_edits import mouth_opening
+from fsth_core.landmarks.geometry import mouth_opening
 
 from .image import ssim_map
 

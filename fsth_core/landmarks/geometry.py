@@ -1,4 +1,6 @@
-"""Edits of 68-point landmark sets: open the mouth, close the eyes, smile, widen the mouth, raise the brows.
+"""Geometry of 68-point landmark sets: measures (inter-ocular distance, mouth and eye openings, the face's
+"down") and edits (open the mouth, close the eyes, smile, widen the mouth, raise the brows, keep an opening
+within real speech).
 
 Used to build the warp mesh's topology (on a face with open mouth and eyes, so the inner-lip and eye
 polygons become their own triangles), as driving sequences in tests, benchmarks and demos, and as the
@@ -20,7 +22,7 @@ WIDEN_SHIFT = 0.10   # corner travel (out) per unit of widen_mouth, in mouth wid
 BROW_SHIFT = 0.14    # brow travel per unit of raise_brows, in eye distances
 
 
-def _as_points(points: np.ndarray, name: str = "points") -> np.ndarray:
+def as_points(points: np.ndarray, name: str = "points") -> np.ndarray:
     pts = np.array(points, dtype=np.float32)
     if pts.shape != (68, 2):
         raise ValueError(f"{name}: expected landmarks of shape [68, 2], got {list(pts.shape)}")
@@ -59,7 +61,7 @@ def open_mouth(points: np.ndarray, amount: float) -> np.ndarray:
     Returns:
         float32 [68, 2].
     """
-    pts = _as_points(points)
+    pts = as_points(points)
     width = _mouth_width(pts)
     out = _drop_jaw(pts, face_down(pts) * (amount * width))
     return _move_corners(out, -JAW_NARROWING * max(float(amount), 0.0), 0.0) if amount > 0 else out
@@ -73,12 +75,12 @@ def cap_opening(points: np.ndarray, reference: np.ndarray | None = None, limit: 
     may stay as open as it is there (a wide-open picture is not closed), but opens no further.
     points [68, 2] or [T, 68, 2] -> float32, same shape; the input is not modified."""
     if reference is not None:
-        own = mouth_opening(_as_points(reference, "reference"))
+        own = mouth_opening(as_points(reference, "reference"))
         knee, limit = max(knee, own), max(limit, own + 0.02)
     pts = np.asarray(points, np.float32)
     if pts.ndim == 3:
         return np.stack([cap_opening(p, None, limit, knee) for p in pts]) if len(pts) else pts.copy()
-    pts = _as_points(pts)
+    pts = as_points(pts)
     out = pts
     for _ in range(2):  # the gap is not exactly linear in the jaw's travel: a second pass settles it
         o = mouth_opening(out)
@@ -97,7 +99,7 @@ def close_eyes(points: np.ndarray, amount: float) -> np.ndarray:
     the lower lid.
     Returns float32 [68, 2].
     """
-    pts = _as_points(points)
+    pts = as_points(points)
     out = pts.copy()
     for up, lo in EYELID_PAIRS:
         gap = pts[lo] - pts[up]
@@ -122,18 +124,18 @@ def _move_corners(pts: np.ndarray, out_shift: float, up_shift: float) -> np.ndar
 def smile(points: np.ndarray, amount: float) -> np.ndarray:
     """Pull the mouth corners out and up (1 ≈ a broad smile; negative pulls them down: a frown).
     Returns float32 [68, 2]."""
-    return _move_corners(_as_points(points), SMILE_SHIFT * amount, SMILE_SHIFT * amount)
+    return _move_corners(as_points(points), SMILE_SHIFT * amount, SMILE_SHIFT * amount)
 
 
 def widen_mouth(points: np.ndarray, amount: float) -> np.ndarray:
     """Stretch the lips sideways (1 ≈ the wide "ee"; negative rounds them: "oo").  Returns float32 [68, 2]."""
-    return _move_corners(_as_points(points), WIDEN_SHIFT * amount, 0.0)
+    return _move_corners(as_points(points), WIDEN_SHIFT * amount, 0.0)
 
 
 def raise_brows(points: np.ndarray, amount: float) -> np.ndarray:
     """Raise both eyebrows by ``amount`` × BROW_SHIFT eye distances (negative lowers them).
     Returns float32 [68, 2]."""
-    pts = _as_points(points)
+    pts = as_points(points)
     shift = -face_down(pts) * (amount * BROW_SHIFT * inter_ocular(pts))
     out = pts.copy()
     for i, w in BROW_RAISE.items():
