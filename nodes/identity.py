@@ -5,11 +5,12 @@ import os
 import re
 
 from fsth_core.evaluation.metrics.face import check_one_person
+from fsth_core.inference.animate_checks import check_integer
 from fsth_core.inference.finetune import finetune, options_from_recipe
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import compute_identity, prepare_sources
 from fsth_core.inference.types import Sources
-from fsth_core.options import FINETUNE_STEPS_HELP
+from fsth_core.options import FINETUNE_STEPS_HELP, MAX_BATCH
 
 from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
                      make_room, to_uint8)
@@ -79,6 +80,7 @@ class FewShotFinetune:
         }}
 
     def finetune(self, model: FSTHModel, images, landmarks: FSTHLandmarks, steps: int, batch_size: int, seed: int):
+        check_integer("batch_size", batch_size, 1, MAX_BATCH)  # the API reaches past the widget's range
         sources, ex = sources_of(model, images, landmarks), model.execution()
         ident = compute_identity(model.model, sources, ex)
         rec = model.recipe

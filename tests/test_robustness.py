@@ -692,3 +692,115 @@ def test_synth_never_writes_into_a_users_folder(work, capsys):
     assert_refused(cli(capsys, "synth", work, "--identities", "1", "--frames", "1", "--size", "16", "--no-progress"),
                    str(work), "not a training set")
     assert snapshot(work) == before
+
+
+# ------------------------------------------------------------------ issue 22: data loss and crashes
+NEURAL = ["animate", "--quiet", "--motion", "talk", "--fps", "10", "--no-finetune"]
+
+
+def test_sigterm_during_animate_keeps_an_existing_person_file(work, tiny_model):
+    """Issue 22.1: the person file follows the video's rule: put in place only when the whole run succeeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    person = work / "person.safetensors"
+    person.write_bytes(b"the user's earlier person file")
+    before = snapshot(work)
+    cmd = [sys.executable, "-m", "fsth_core", *NEURAL, "--seconds", "600", "--model", tiny_model, "--source",
+           work / "portrait.jpg", "--out", work / "o.mp4", "--frames-dir", work / "frames", "--person-out", person]
+    proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list((work / "frames").glob("*.png")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)  # wait until frames are being written: the person was made by now
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_failed_animate_leaves_no_new_person_file(work, capsys, monkeypatch, tiny_model):
+    from fsth_core.io import media
+
+    def interrupt(self, frame):
+        raise KeyboardInterrupt
+
+    args = [*NEURAL, "--seconds", "0.3", "--model", tiny_model, "--source", work / "portrait.jpg"]
+    before = snapshot(work)
+    with monkeypatch.context() as m:
+        m.setattr(media.VideoWriter, "write", interrupt)
+        rc, _, err = cli(capsys, *args, "--out", work / "o.mp4", "--person-out", work / "new" / "p.safetensors")
+        assert rc == 130 and "interrupted" in err
+    assert snapshot(work) == before and not no_leftovers(work)  # no file, no folder made for it
+    # the whole run succeeds: the person is in place, with the normal permissions, and it loads
+    rc, out, err = cli(capsys, *args, "--out", work / "o.mp4", "--person-out", work / "p.safetensors")
+    assert rc == 0, err
+    umask = os.umask(0)
+    os.umask(umask)
+    assert ((work / "p.safetensors").stat().st_mode & 0o777) == (0o666 & ~umask) and not no_leftovers(work)
+    # a saved person given with --person-out is copied (it was reported but never written)
+    rc, _, err = cli(capsys, *args, "--out", work / "o2.mp4", "--person", work / "p.safetensors",
+                     "--person-out", work / "copy.safetensors")
+    assert rc == 0, err
+    from fsth_core.inference.person import load_person
+    from fsth_core.models.weights import load_model
+
+    a, b = (load_person(work / n, load_model(tiny_model))[1] for n in ("p.safetensors", "copy.safetensors"))
+    assert all(torch_equal(getattr(a, k), getattr(b, k)) for k in ("embedding", "psi", "w"))
+    assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "w.mp4",
+                       "--person-out", work / "q.safetensors"), "--person-out", "neural method")
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
+
+
+def _only_the_cnn_finds(path: Path) -> np.ndarray:
+    """The astronaut, blurred so the HOG detector misses her face at every scale it tries and the CNN
+    finds it; HOG then finds it in the crop around the CNN's box (the refinement that crashed)."""
+    import cv2
+    from skimage import data
+
+    img = cv2.GaussianBlur(data.astronaut(), (0, 0), 10 / 3)
+    cv2.imwrite(str(path), img[:, :, ::-1])
+    return img
+
+
+def test_a_face_only_the_cnn_finds_gets_landmarks(work, capsys, monkeypatch):
+    """Issue 22.2: the CNN fallback refined by HOG in a crop crashed ('truth value of an array')."""
+    from skimage import data
+
+    from fsth_core.landmarks import face_search
+    from fsth_core.landmarks.detect import LandmarkResult, get_detector
+
+    folder = work / "frames"
+    folder.mkdir()
+    img = _only_the_cnn_finds(folder / "f0.png")
+    det = get_detector("dlib")
+    assert not det.detect_boxes(img) and not face_search.larger_scales(det, img)  # the fast path misses it
+    refined = []
+    real = face_search._hog_in_crop
+    monkeypatch.setattr(face_search, "_hog_in_crop", lambda *a: refined.append(real(*a)) or refined[-1])
+    rc, _, err = cli(capsys, "landmarks", "--quiet", "--backend", "dlib", folder, "--out", work / "L.npz")
+    assert rc == 0, err
+    assert refined and refined[0] is not None  # the refinement ran and found the face: the path that crashed
+    sharp = get_detector("dlib").detect(data.astronaut())[0].points
+    res = LandmarkResult.load(work / "L.npz")
+    assert res.found.all() and np.abs(res.points[0] - sharp).mean() < 3  # the same face as in the sharp photo
+
+
+def test_finetune_node_with_batch_size_0_is_one_clear_error(nodes):
+    """Issue 22.3: batch_size=0 (reachable from the API) was an IndexError traceback."""
+    from fsth_core.inference.finetune import FinetuneOptions
+
+    N, picture, model, lm = nodes[:4]
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match=rf"batch_size must be an integer in 1\.\.\d+, got {bad}"):
+            N["FSTH_FewShotFinetune"].finetune(model, picture, lm, 1, bad, 0)
+    for field, bad in (("batch", 0), ("steps", -1), ("lr_g", 0.0), ("lr_d", float("nan")), ("augment", -1)):
+        with pytest.raises(ValueError, match=f"{field} must be"):  # every other caller of fine-tuning too
+            FinetuneOptions(**{field: bad})

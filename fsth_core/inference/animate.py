@@ -31,6 +31,7 @@ from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, Prev
                                           torch_threads)
 from fsth_core.inference.types import Sources
 from fsth_core.io.media import load_image, mux_audio
+from fsth_core.io.outpaths import deferred_output
 from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
 from fsth_core.landmarks.audio import audio_motion, load_audio
 from fsth_core.landmarks.crop import head_crop_box
@@ -169,11 +170,15 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         raise ValueError("a camera driver works without --min-realism and --audio")
     if options.method == "neural" and model_path is None:
         raise ValueError("the neural method needs --model (or use --method warp)")
+    if options.method != "neural" and (person_in is not None or person_out is not None):
+        raise ValueError("--person and --person-out work with the neural method (a person is the model's)")
     window = PreviewWindow() if preview is True else (preview or None)
     capture = open_camera(cam) if cam is not None else (driver if live else None)
-    try:
-        return _animate(model_path, source_paths, out, driver, capture, options, frames_dir, person_in,
-                        person_out, progress, audio, window, t_start)
+    try:  # the person file is put in place only when the video is: an interrupted run leaves no trace
+        with deferred_output(person_out) as person_tmp:
+            res = _animate(model_path, source_paths, out, driver, capture, options, frames_dir, person_in,
+                           person_tmp, progress, audio, window, t_start)
+        return dataclasses.replace(res, person=str(person_out)) if res.person else res
     finally:
         if window is not None and preview is True:
             window.close()
@@ -298,10 +303,13 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
 def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,
               progress: bool, recipe: dict):
     """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
-    summary entries)."""
+    summary entries); written to ``person_out`` when given (a loaded person too: a copy)."""
     info: dict = {}
     if person_in is not None:
+        base = model
         model, identity = load_person(person_in, model)
+        if person_out is not None:
+            save_person(person_out, identity, None if model is base else model)
     else:
         identity = compute_identity(model, sources, ex)
         opts = options_from_recipe(recipe, len(sources.crops), steps=options.finetune_steps,

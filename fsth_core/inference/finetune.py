@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fsth_core.inference.animate_checks import check_finetune_options
 from fsth_core.inference.types import Identity, Progress, Sources
-
 from fsth_core.models.config import LossWeights
 from fsth_core.models.imaging import landmark_images
 from fsth_core.models.imaging import to_network
@@ -39,6 +39,9 @@ class FinetuneOptions:
     pixel_l1: float = FINETUNE_PIXEL_L1  # optional extra term (not in the paper)
     augment: int = 0             # warp-guided models: augmented pairs per source (finetune_pairs.py)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_finetune_options(self)  # one clear ValueError (batch 0 was an IndexError deep in the loop)
 
 
 def recipe_from_training(training: dict) -> dict:

@@ -198,6 +198,35 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".partial") -> Iterator[P
 
 
 @contextlib.contextmanager
+def deferred_output(path: str | os.PathLike | None) -> Iterator[Path | None]:
+    """``with deferred_output(p) as tmp: job(tmp)``: a file a longer job writes on its way (a person file
+    made before the video), put in place only when the whole job succeeds.  ``tmp`` is a new hidden name in
+    p's folder (made when missing); the job may write it or not.  When the block ends normally and ``tmp``
+    was written, it is renamed onto ``p``; on error (Ctrl-C and SIGTERM included) it is removed, and so are
+    the folders made for it: ``p`` stays as it was, and a new ``p`` does not appear.  None: yields None."""
+    if path is None:
+        yield None
+        return
+    path = Path(path)
+    created = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    tmp, published = Path(tmp), False
+    try:
+        yield tmp
+        if tmp.stat().st_size > 0:  # written by the job (a file it writes is never empty)
+            publish(tmp, path)
+            published = True
+    finally:
+        tmp.unlink(missing_ok=True)
+        if not published:
+            for d in created:  # innermost first; only if still empty
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+
+
+@contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb"):
     """``with atomic_file(p) as f: ...``: ``atomic_path`` with the temporary file open for writing."""
     with atomic_path(path) as tmp, open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
