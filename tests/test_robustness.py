@@ -804,3 +804,200 @@ def test_finetune_node_with_batch_size_0_is_one_clear_error(nodes):
     for field, bad in (("batch", 0), ("steps", -1), ("lr_g", 0.0), ("lr_d", float("nan")), ("augment", -1)):
         with pytest.raises(ValueError, match=f"{field} must be"):  # every other caller of fine-tuning too
             FinetuneOptions(**{field: bad})
+
+
+# ------------------------------------------------------------------ issue 22: training checks the model that trains
+def test_train_checks_the_content_loss_of_the_model_that_trains(work, capsys):
+    """Issue 22.5: the VGG refusal looked at --preset (default tiny), not at the --init/--resume file."""
+    from fsth_core.synthetic.heads import write_synthetic_dataset
+    from fsth_core.training.checkpoint import save_train_state
+
+    data = write_synthetic_dataset(work / "data", identities=2, frames=3, size=64, seed=0, progress=False)
+    small = work / "small.safetensors"
+    assert cli(capsys, "init", "--preset", "small", "--out", small)[0] == 0
+    save_train_state(work / "ckpt.safetensors", 0, {})  # a 'small' checkpoint to resume
+    (work / "ckpt.safetensors").write_bytes(small.read_bytes())
+    base = ["train", "--data", data, "--steps", "1", "--no-progress", "--workers", "0"]
+    before = snapshot(work)
+    assert_refused(cli(capsys, *base, "--init", small, "--out", work / "o.safetensors"),
+                   f"{small}: a 'small' model needs the content loss", "--no-content-loss")
+    ckpt = work / "ckpt.safetensors"
+    assert_refused(cli(capsys, *base, "--resume", "--out", ckpt), f"{ckpt}: a 'small' model needs the content loss")
+    assert_refused(cli(capsys, *base, "--preset", "tiny", "--init", small, "--out", work / "o.safetensors"),
+                   str(small), "--preset tiny, but --init small.safetensors holds a 'small' model")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+# ------------------------------------------------------------------ issue 22: messages that leave a user guessing
+def test_audio_without_a_sound_says_so(work, capsys):
+    """Issue 22.12: 'cannot read audio (Error opening output files: Invalid argument)' before."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=gray:s=64x64:d=0.4", str(work / "silent.mp4")], check=True)
+    before = snapshot(work)
+    for name in ("portrait.jpg", "silent.mp4"):
+        line = assert_refused(cli(capsys, "animate", "--quiet", "--method", "warp", "--source", work / "portrait.jpg",
+                                  "--audio", work / name, "--out", work / "o.mp4"), name, "has no audio stream")
+        assert "Invalid argument" not in line
+    assert_refused(cli(capsys, "animate", "--quiet", "--method", "warp", "--source", work / "portrait.jpg",
+                       "--audio", work / "notes.txt", "--out", work / "o.mp4"), "notes.txt", "cannot read audio",
+                   "not a sound or video file")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+@pytest.mark.parametrize("out", ["o.mp4", "frames" + os.sep])
+def test_a_full_disk_is_named_in_one_line(work, capsys, monkeypatch, out):
+    """Issue 22.13: a full disk gave '[Errno 32] Broken pipe' and the ffmpeg command (video) or ENOSPC
+    without a path (PNG frames).  The disk is simulated full after the first frame."""
+    import errno
+    import shutil
+
+    import imageio_ffmpeg
+
+    from fsth_core.io import outpaths, sinks
+
+    real_writer, real_atomic = imageio_ffmpeg.write_frames, sinks.atomic_file
+    state = {"frames": 0}
+
+    def full_after_one(*a, **k):
+        gen = real_writer(*a, **k)
+
+        def wrapped():
+            gen.send(None)  # ffmpeg starts
+            try:
+                while True:
+                    frame = yield
+                    if state["frames"]:
+                        raise OSError("[Errno 32] Broken pipe\n\nFFMPEG COMMAND:\nffmpeg ...")
+                    gen.send(frame)
+                    state["frames"] += 1
+            finally:
+                gen.close()  # ffmpeg ends (as when its pipe breaks)
+        return wrapped()
+
+    def atomic_full(path, mode="wb"):
+        if state["frames"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        state["frames"] += 1
+        return real_atomic(path, mode)
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", full_after_one)
+    monkeypatch.setattr(sinks, "atomic_file", atomic_full)
+    usage = shutil.disk_usage(work)
+    monkeypatch.setattr(outpaths.shutil, "disk_usage", lambda p: usage._replace(free=0) if state["frames"] else usage)
+    before = snapshot(work)
+    line = assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", str(work) + os.sep + out),
+                          "disk is full")
+    assert str(work) in line and ("o.mp4" in line if out == "o.mp4" else "000001.png" in line)
+    assert "Broken pipe" not in line and "FFMPEG" not in line
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_face_index_beyond_the_faces_found_says_how_many(work, capsys):
+    """Issue 22.14: 'no face found' where one face was found."""
+    line = assert_refused(cli(capsys, "landmarks", "--quiet", work / "portrait.jpg", "--face", "1", "--out",
+                              work / "L.npz"), "portrait.jpg", "face 1", "1 face was found", "give 0 or 'largest'")
+    assert "no face found" not in line and not (work / "L.npz").exists()
+
+
+def test_render_landmarks_of_a_picture_says_what_it_takes(work, capsys):
+    """Issue 22.15: numpy's advice to load the file 'unsafely using allow_pickle' was printed."""
+    before = snapshot(work)
+    for name in ("portrait.jpg", "notes.txt"):
+        line = assert_refused(cli(capsys, "render-landmarks", "--quiet", work / name, "--out", work / "lm"), name,
+                              "not a landmark file", ".npz", "landmarks")
+        assert "pickle" not in line.lower()
+    assert snapshot(work) == before
+
+
+def test_paths_of_the_wrong_kind_are_named(work, capsys, monkeypatch):
+    """Issue 22.16: 'KeyError: 101', a raw '[Errno 17]', and 'not found' for a folder that exists."""
+    empty = work / "empty"
+    empty.mkdir()
+    before = snapshot(work)
+    line = assert_refused(cli(capsys, "convert-vgg", "--vgg19", work / "notes.txt", "--out-dir", work / "vgg"),
+                          "notes.txt", "not a PyTorch checkpoint")
+    assert "KeyError" not in line
+    assert_refused(cli(capsys, "demo", "--out-dir", work / "notes.txt"), "notes.txt", "is a file, not a folder")
+    assert_refused(cli(capsys, *WARP, "--source", empty, "--out", work / "o.mp4"), str(empty),
+                   "is a folder, not an image file")
+    assert_refused(cli(capsys, *WARP[:3], "neural", *WARP[4:], "--model", empty, "--source", work / "portrait.jpg",
+                       "--out", work / "o.mp4"), str(empty), "is a folder, not a weights file")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_a_person_file_of_another_picture_is_refused(work, capsys, tiny_model):
+    """Issue 22.17: the CLI accepted it silently; the Generator node refused it (the same check now)."""
+    import cv2
+    from skimage import data
+
+    cv2.imwrite(str(work / "other.png"), data.camera())  # another person (the portrait is the astronaut)
+    args = [*NEURAL, "--seconds", "0.2", "--model", tiny_model]
+    assert cli(capsys, *args, "--source", work / "portrait.jpg", "--out", work / "a.mp4", "--person-out",
+               work / "p.safetensors")[0] == 0
+    before = snapshot(work)
+    assert_refused(cli(capsys, *args, "--source", work / "other.png", "--person", work / "p.safetensors", "--out",
+                       work / "b.mp4"), "other.png", "not the picture the identity was made from",
+                   "p.safetensors was made from")
+    assert snapshot(work) == before and not no_leftovers(work)
+    rc, _, err = cli(capsys, *args, "--source", work / "portrait.jpg", "--person", work / "p.safetensors", "--out",
+                     work / "b.mp4")
+    assert rc == 0, err
+
+
+def test_a_source_with_two_faces_says_which_is_animated(work, capsys):
+    """Issue 22.18: one line names the face animated, and --face picks another."""
+    import cv2
+    from skimage import data
+
+    head = data.astronaut()[40:240, 120:330]
+    canvas = np.zeros((220, 420, 3), np.uint8)
+    canvas[:143, :150] = cv2.resize(head, (150, 143), interpolation=cv2.INTER_AREA)  # smaller, on the left
+    canvas[10:210, 200:410] = head
+    cv2.imwrite(str(work / "two.png"), canvas[:, :, ::-1])
+    outs = {}
+    for face, words in ((None, "animating the largest, face 1 from the left"), ("0", "as asked, face 0 from")):
+        out = work / f"o{face}.mp4"
+        rc, stdout, err = cli(capsys, *WARP, "--source", work / "two.png", "--out", out,
+                              *(["--face", face] if face else []))
+        assert rc == 0, err
+        notes = [ln for ln in stdout.splitlines() if ln.startswith("note:")]
+        assert len(notes) == 1 and "two.png: 2 faces" in notes[0] and words in notes[0], stdout
+        outs[face] = out.read_bytes()
+    assert outs[None] != outs["0"]
+    assert_refused(cli(capsys, *WARP, "--source", work / "two.png", "--face", "2", "--out", work / "x.mp4"),
+                   "two.png", "2 faces were found", "give 0..1")
+
+
+def test_nodes_name_the_real_problem(nodes, tmp_path, tiny_model):
+    """Issue 22.19: a 3-D IMAGE, empty or broken AUDIO, a model path outside the model folders, fp16 on a CPU."""
+    import shutil
+
+    import torch
+
+    N, picture, model, lm = nodes[:4]
+    with pytest.raises(ValueError, match=r"images: expected an IMAGE batch \[B,H,W,C\], got a 3-D tensor "
+                                         r"\[128, 128, 3\]: one picture without its batch dimension"):
+        N["FSTH_LandmarkExtract"].extract(picture[0], "photos", "dlib", "largest", 0.0)
+    wave = torch.rand(1, 1, 8000) * 0.2
+    for audio, words in (({"waveform": wave[..., :0], "sample_rate": 16000}, "the sound is empty"),
+                         ({"waveform": wave, "sample_rate": 0}, "the sample rate must be a positive whole number"),
+                         ({"waveform": wave.clone().index_fill_(2, torch.tensor([5, 9]), float("nan")),
+                           "sample_rate": 16000}, "2 of its 8000 samples are not numbers")):
+        with pytest.raises(ValueError, match=f"audio: {words}"):
+            N["FSTH_ProceduralMotion"].animate(lm, 2, 25.0, 1, 1.0, audio=audio)
+    weights = tmp_path / "weights"  # the model folder of the tests (FSTH_WEIGHTS_DIR)
+    weights.mkdir(exist_ok=True)
+    shutil.copy(tiny_model, tmp_path / "outside.safetensors")
+    with pytest.raises(ValueError, match=r"'\.\.' are refused"):
+        N["FSTH_LoadModel"].load("../outside.safetensors", "auto")
+    with pytest.raises(ValueError, match="absolute paths"):
+        N["FSTH_LoadModel"].load(str(tmp_path / "outside.safetensors"), "auto")
+    shutil.copy(tiny_model, weights / "tiny.safetensors")
+    if not torch.cuda.is_available():  # what docs/nodes.md says: refused on a CPU, at Load Model
+        with pytest.raises(ValueError, match="precision fp16 is not supported on cpu"):
+            N["FSTH_LoadModel"].load("tiny.safetensors", "fp16")
+    assert N["FSTH_LoadModel"].load("tiny.safetensors", "fp32")[0].precision == "fp32"

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from fsth_core.inference.animate_checks import check_options
 from fsth_core.inference.compose import NativeCompositor
 from fsth_core.inference.finetune import finetune, finetune_recipe, options_from_recipe
+from fsth_core.inference.frames import check_picture
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity, prepare_sources
 from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
@@ -57,6 +58,7 @@ class AnimateOptions:
     finetune_lr_g: float | None = None
     finetune_lr_d: float | None = None
     finetune_pixel_l1: float | None = None
+    finetune_d_steps: int | None = None  # D updates per G update (None: the model's meta-learning --d-steps)
     retarget: str = "relative"        # "relative" or "absolute" (the paper)
     paste_back: bool = True           # the whole picture at its own resolution (False: head crops)
     fps: float | None = None          # default: the driver's fps, or 25 for procedural motion
@@ -66,6 +68,7 @@ class AnimateOptions:
     smoothing: float = 0.3            # driver landmark smoothing (0 = off)
     batch: int = 8
     backend: str = "auto"
+    face: str | int = "largest"       # which face of each source picture: the largest, or the N-th from the left
     device: str = "auto"
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
@@ -108,14 +111,20 @@ class AnimateResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto") -> Sources:
-    """Read 1-32 source images, find the face in each (one clear error per bad file), crop."""
+def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto",
+                 face: str | int = "largest") -> Sources:
+    """Read 1-32 source images, find the face in each (``face``: the largest, or the N-th from the left; one
+    clear error per bad file), crop.  A picture with several faces gets one line saying which is animated."""
     if not paths:
         raise ValueError("give at least one source image")
     images, points = [], []
     for p in paths:
         img = load_image(p)
-        res = extract_landmarks([img], backend=backend, progress=False, name=str(p))
+        res = extract_landmarks([img], backend=backend, face=face, progress=False, name=str(p))
+        if res.faces > 1:
+            which = "the largest" if face == "largest" else "as asked"
+            print(f"note: {p}: {res.faces} faces; animating {which}, face {res.face_rank} from the left (0 = "
+                  "leftmost; --face N picks another)")
         images.append(img)
         points.append(res.points[0])
     return prepare_sources(images, points, size)
@@ -191,7 +200,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     ex = Execution.resolve(options.device, options.precision)
     model = load_model(model_path) if options.method == "neural" else None
     size = model.config.image_size if model is not None else options.warp_size
-    sources = load_sources(source_paths, size, options.backend)
+    sources = load_sources(source_paths, size, options.backend, options.face)
     landmarks_s, live = 0.0, capture is not None
     if live:
         fps = options.fps or capture_fps(capture)
@@ -214,7 +223,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     info: dict = {}
     if model is not None:
         model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
-                                          finetune_recipe(model_path))
+                                          finetune_recipe(model_path), str(source_paths[0]))
     if audio is not None and Path(out).suffix.lower() not in AUDIO_OUT_EXTS:
         print(f"note: the sound is not added: {Path(out).suffix or 'PNG frames'} cannot carry it "
               f"(use {', '.join(AUDIO_OUT_EXTS)})")
@@ -301,20 +310,23 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
 
 
 def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,
-              progress: bool, recipe: dict):
+              progress: bool, recipe: dict, sources_name: str = "the source"):
     """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
     summary entries); written to ``person_out`` when given (a loaded person too: a copy)."""
     info: dict = {}
     if person_in is not None:
         base = model
         model, identity = load_person(person_in, model)
+        check_picture(sources.images[0], sources.transforms[0], identity, name=f"{sources_name}: --source",
+                      hint=f"give the picture {person_in} was made from with --source")
         if person_out is not None:
             save_person(person_out, identity, None if model is base else model)
     else:
         identity = compute_identity(model, sources, ex)
         opts = options_from_recipe(recipe, len(sources.crops), steps=options.finetune_steps,
                                    lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
-                                   pixel_l1=options.finetune_pixel_l1, seed=options.seed)
+                                   pixel_l1=options.finetune_pixel_l1, d_steps=options.finetune_d_steps,
+                                   seed=options.seed)
         if opts.steps > 0:
             bar = _bar(opts.steps, "fine-tuning", progress)
             bar.unit = "step"

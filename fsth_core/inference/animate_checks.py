@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES,
-                               MAX_INTENSITY, MAX_THREADS)
+from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_D_STEPS, MAX_FINETUNE_STEPS, MAX_FPS,
+                               MAX_FRAMES, MAX_INTENSITY, MAX_THREADS)
 
 
 def check_number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:
@@ -43,10 +43,14 @@ def check_options(opt) -> None:
             check_number(name, getattr(opt, name), 0, 1, low_open=True)
     if opt.finetune_pixel_l1 is not None:
         check_number("finetune_pixel_l1", opt.finetune_pixel_l1, 0, 1e6)
+    if opt.finetune_d_steps is not None:
+        check_integer("finetune_d_steps", opt.finetune_d_steps, 1, MAX_D_STEPS)
     if opt.min_realism is not None:
         check_number("min_realism", opt.min_realism, -math.inf, math.inf)
     if opt.threads is not None:
         check_integer("threads", opt.threads, 1, MAX_THREADS)
+    if opt.face != "largest":
+        check_integer("face", opt.face, 0, 1_000_000)
     if not isinstance(opt.pipeline, bool):
         raise ValueError(f"pipeline must be True or False, got {opt.pipeline!r}")
 
@@ -60,3 +64,4 @@ def check_finetune_options(opt) -> None:
     check_number("lr_d", opt.lr_d, 0, 1, low_open=True)
     check_number("pixel_l1", opt.pixel_l1, 0, 1e6)
     check_integer("augment", opt.augment, 0, 1000)
+    check_integer("d_steps", opt.d_steps, 1, MAX_D_STEPS)

@@ -11,8 +11,10 @@ The rules (see DESIGN.md, "never touch a path you did not create"):
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +172,31 @@ def check_output(target: OutputTarget, inputs: Iterable = (), flag: str = "--out
             raise OutputError(f"{target.path}: {flag}: {target.folder} already holds {taken[0]}; "
                               "nothing existing is ever replaced: choose another name or folder")
     check_folder_writable(target.folder, target.path)
+
+
+FULL_DISK_BYTES = 1 << 20  # a folder with less free space than this is on a full disk
+
+
+def disk_full(folder: str | os.PathLike) -> bool:
+    """Whether ``folder``'s disk has (next to) no space left."""
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
+def disk_full_error(path: str | os.PathLike) -> OutputError:
+    """The one line for an output that ran out of disk space (names the file and its folder)."""
+    folder = Path(path).absolute().parent
+    return OutputError(f"{path}: the disk is full (no space left in {folder}); nothing was kept: free some space "
+                       "or write the output elsewhere")
+
+
+def write_error(path: str | os.PathLike, exc: OSError) -> OutputError:
+    """An OSError while writing ``path`` as one line naming it (a full disk said so)."""
+    if exc.errno == errno.ENOSPC or disk_full(Path(path).absolute().parent):
+        return disk_full_error(path)
+    return OutputError(f"{path}: cannot write it ({exc.strerror or exc})")
 
 
 def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
