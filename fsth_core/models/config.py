@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: configs record embed_pooling and dis_pooling (issue 22), which older packs cannot read
 
 #: how the embedder turns its last 4x4 feature map into ê: ``max`` (a global max, no ReLU) or ``sum_relu``
 #: (the paper: global sum pooling, then ReLU; with the embedding-match loss it collapses ê to 0 within
@@ -169,5 +169,5 @@ class LossWeights:
         return dataclasses.asdict(self)
 
 
-__all__ = ["ModelConfig", "PRESETS", "preset", "LossWeights", "FORMAT_VERSION", "EMBED_POOLINGS", "DIS_POOLINGS",
-           "FILE_DEFAULTS"]
+__all__ = ["ModelConfig", "PRESETS", "preset", "LossWeights", "FORMAT_VERSION", "EMBED_POOLINGS",
+           "DIS_POOLINGS", "FILE_DEFAULTS"]
