@@ -16,6 +16,10 @@ ADAM_BETAS = (0.5, 0.999)
 # Learning rates of the paper: E and G, and D (meta-learning, and the fine-tuning default).
 LR_G = 5e-5
 LR_D = 2e-4
+# D updates per E+G (or G) update, on the same fakes (the paper: two, following SAGAN's TTUR): meta-learning's
+# --d-steps default, and fine-tuning's unless the checkpoint's recipe says how its model was meta-learned.
+D_STEPS = 2
+MAX_D_STEPS = 16
 
 # How a frame is made: "neural" (the paper's generator) or "warp" (training-free mesh warp).
 METHODS = ("neural", "warp")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fsth_core.landmarks.audio import check_sound
 from fsth_core.runtime.paths import PACK_WEIGHTS, register_weights_dir, weights_dirs
 
 MODELS = "fsth"                  # models/fsth: model checkpoints
@@ -65,6 +66,9 @@ def to_uint8(image: torch.Tensor, name: str = "image") -> np.ndarray:
 def iter_uint8(image: torch.Tensor, start: int = 0, stop: int | None = None, name: str = "image"):
     """Frames ``start``..``stop`` of an IMAGE batch as uint8 [H,W,3], converted one at a time (no uint8
     copy of a whole video is made)."""
+    if isinstance(image, torch.Tensor) and image.dim() == 3:
+        raise ValueError(f"{name}: expected an IMAGE batch [B,H,W,C], got a 3-D tensor {list(image.shape)}: one "
+                         "picture without its batch dimension (a node upstream dropped it)")
     if not isinstance(image, torch.Tensor) or image.dim() != 4:
         to_uint8(image, name)  # raises the usual message
     for i in range(start, len(image) if stop is None else stop):
@@ -143,11 +147,16 @@ def audio_to_numpy(audio, name: str = "audio") -> tuple[np.ndarray, int]:
     item, sample rate)."""
     wave = audio.get("waveform") if isinstance(audio, dict) else None
     rate = audio.get("sample_rate") if isinstance(audio, dict) else None
-    if not isinstance(wave, torch.Tensor) or wave.dim() not in (2, 3) or wave.shape[-1] == 0 or not rate:
+    if not isinstance(wave, torch.Tensor) or wave.dim() not in (2, 3) or rate is None:
         raise ValueError(f"{name}: expected ComfyUI AUDIO {{'waveform': [B, C, N], 'sample_rate': int}}, "
-                         f"got {type(audio).__name__}")
+                         f"got {type(audio).__name__}"
+                         + (f" with a waveform of shape {list(wave.shape)}" if isinstance(wave, torch.Tensor) else ""))
+    if wave.numel() == 0:
+        raise ValueError(f"{name}: the sound is empty (waveform {list(wave.shape)}: no samples)")
     w = wave[0] if wave.dim() == 3 else wave
-    return w.detach().float().cpu().mean(dim=0).numpy(), int(rate)
+    samples = w.detach().float().cpu().mean(dim=0).numpy()
+    check_sound(samples, rate, name)  # a zero or odd sample rate, NaN samples: one line naming them
+    return samples, int(rate)
 
 
 # ---- devices ------------------------------------------------------------------------------
@@ -270,6 +279,12 @@ def list_files(kind: str = MODELS) -> list[str]:
 
 
 def full_path(kind: str, name: str) -> Path:
+    """The file ``name`` (as the combo lists it: relative to one of ``kind``'s folders); an absolute name or
+    one that leads out of those folders ('..') is refused, as a name that is not there."""
+    parts = Path(str(name).replace("\\", "/")).parts
+    if not name or Path(name).is_absolute() or ".." in parts:
+        raise ValueError(f"{name}: give a file in the {kind} folders by its name there "
+                         f"({', '.join(map(str, folder_list(kind)))}); absolute paths and '..' are refused")
     fp = folder_paths()
     found = fp.get_full_path(kind, name) if fp is not None else None
     if found is None:

@@ -5,12 +5,13 @@ import os
 import re
 
 from fsth_core.evaluation.metrics.face import check_one_person
+from fsth_core.inference.animate_checks import check_integer
 from fsth_core.inference.clip_shots import select_shots
 from fsth_core.inference.finetune import finetune, options_from_recipe
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import compute_identity, prepare_sources
 from fsth_core.inference.types import Sources
-from fsth_core.options import FINETUNE_STEPS_HELP, MAX_SHOTS
+from fsth_core.options import FINETUNE_STEPS_HELP, MAX_BATCH, MAX_SHOTS
 
 from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
                      make_room, to_uint8)
@@ -91,6 +92,7 @@ class FewShotFinetune:
 
     def finetune(self, model: FSTHModel, images, landmarks: FSTHLandmarks, steps: int, batch_size: int, seed: int,
                  max_shots: int | None = None):
+        check_integer("batch_size", batch_size, 1, MAX_BATCH)  # the API reaches past the widget's range
         sources, ex = sources_of(model, images, landmarks, max_shots), model.execution()
         ident = compute_identity(model.model, sources, ex)
         rec = model.recipe

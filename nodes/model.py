@@ -52,4 +52,6 @@ class LoadModel:
         path = full_path(MODELS, model_name)
         model = load_model(path)
         recipe = finetune_recipe(path)
-        return (FSTHModel(model, os.path.splitext(os.path.basename(model_name))[0], precision, recipe),)
+        loaded = FSTHModel(model, os.path.splitext(os.path.basename(model_name))[0], precision, recipe)
+        loaded.execution()  # a precision this device cannot run (fp16 on a CPU) is refused here, in one line
+        return (loaded,)

@@ -189,3 +189,44 @@ def test_fast_block_paths_compute_the_paper_blocks():
         h = up.conv2(F.relu(up.norm2(up.conv1(h), psi.expand(2, -1))))
         textbook = h + up.skip(F.interpolate(x, scale_factor=2.0, mode="nearest"))
         torch.testing.assert_close(up(x, psi), textbook, atol=1e-5, rtol=1e-5)  # psi [1,N]: fused AdaIN
+
+
+def _last_maps(net, x, y):
+    """The last feature map a network pools (E: its last block; D: after its extra block)."""
+    h = torch.cat([x, y], dim=1)
+    for block in net.blocks:
+        h = block(h)
+    return net.extra(h) if hasattr(net, "extra") else h
+
+
+def test_pooling_is_in_the_config_and_old_files_keep_theirs():
+    """Issue 22.8: D pools as the paper does (global sum, then ReLU); E keeps a max without ReLU (the paper's
+    sum-then-ReLU collapses ê under L_MCH: docs/training.md); a file from before computes what it did."""
+    from pathlib import Path
+
+    from fsth_core.models.config import FILE_DEFAULTS
+    from fsth_core.models.weights import load_model
+
+    fresh = preset("tiny")
+    assert (fresh.embed_pooling, fresh.dis_pooling) == ("max", "sum_relu")
+    old = {k: v for k, v in fresh.to_dict().items() if k not in FILE_DEFAULTS}
+    assert ModelConfig.from_dict(old).dis_pooling == "relu_sum" and ModelConfig.from_dict(old).embed_pooling == "max"
+    assert ModelConfig.from_json(fresh.to_json()) == fresh
+    with pytest.raises(ValueError, match="dis_pooling must be one of"):
+        dataclasses.replace(fresh, dis_pooling="mean")
+    bundled = load_model(Path(__file__).resolve().parents[1] / "weights" / "fsth_demo_cpu128.safetensors").eval()
+    assert (bundled.config.embed_pooling, bundled.config.dis_pooling) == ("max", "relu_sum")
+    g = torch.Generator().manual_seed(0)
+    for model, e_pool, d_pool in ((bundled, "max", "relu_sum"),
+                                  (build_model(preset("tiny"), seed=0).eval(), "max", "sum_relu"),
+                                  (build_model(preset("tiny", embed_pooling="sum_relu"), seed=0).eval(),
+                                   "sum_relu", "sum_relu")):
+        s = model.config.image_size
+        x, y = torch.rand(2, 3, s, s, generator=g) * 2 - 1, torch.rand(2, 3, s, s, generator=g) * 2 - 1
+        with torch.no_grad():
+            he, hd = _last_maps(model.embedder, x, y), _last_maps(model.discriminator, x, y)
+            e_want = he.amax(dim=(2, 3)) if e_pool == "max" else torch.relu(he.sum(dim=(2, 3)))
+            d_want = torch.relu(hd).sum(dim=(2, 3)) if d_pool == "relu_sum" else torch.relu(hd.sum(dim=(2, 3)))
+            assert torch.equal(model.embedder(x, y), e_want)
+            assert torch.equal(model.discriminator.features(x, y)[0], d_want)
+        assert not torch.equal(torch.relu(hd).sum(dim=(2, 3)), torch.relu(hd.sum(dim=(2, 3))))  # they differ

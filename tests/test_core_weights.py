@@ -29,7 +29,7 @@ def test_round_trip_is_bit_exact(saved):
 def test_metadata(saved):
     info = model_info(saved[0])
     assert info["preset"] == "tiny" and info["description"] == "unit test"
-    assert info["training"] == {"steps": 7} and info["format_version"] == "1"
+    assert info["training"] == {"steps": 7} and info["format_version"] == "2"
     assert info["parameters"] == saved[1].parameter_counts()
 
 

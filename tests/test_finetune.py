@@ -189,3 +189,30 @@ def test_fine_tuning_and_person_files_leave_w_out(tmp_path):
     assert state_digest(again) == state_digest(loaded)
     from fsth_core.inference.pipeline import inference_copy
     assert inference_copy(big, CPU).discriminator.W.shape[1] == 1
+
+
+def test_finetuning_follows_d_steps_as_meta_learning_does(monkeypatch):
+    """Issue 22.7: fine-tuning made one D step per G step whatever the model was meta-learned with."""
+    from fsth_core.inference.finetune import options_from_recipe, recipe_from_training
+    from fsth_core.options import D_STEPS
+    from fsth_core.training.steps import AdversarialUpdate
+
+    assert options_from_recipe(recipe_from_training({}), 1).d_steps == D_STEPS == 2  # the paper's
+    assert options_from_recipe(recipe_from_training({"d_steps": 1}), 1).d_steps == 1  # as the model was trained
+    assert options_from_recipe(recipe_from_training({"d_steps": 1, "finetune": {"d_steps": 3}}), 1).d_steps == 3
+    assert options_from_recipe(recipe_from_training({"d_steps": 1}), 1, d_steps=2).d_steps == 2  # the caller's
+    calls = {"gen": 0, "dis": 0}
+    def counted(name):
+        real = getattr(AdversarialUpdate, f"{name}_update")
+
+        def update(self, *a, **k):
+            calls[name] += 1
+            return real(self, *a, **k)
+        return update
+
+    for name in calls:
+        monkeypatch.setattr(AdversarialUpdate, f"{name}_update", counted(name))
+    model = build_model(preset("tiny"), seed=0)
+    src = _person(4, frames=2)
+    finetune(model, compute_identity(model, src, CPU), src, FinetuneOptions(steps=2, d_steps=3), CPU)
+    assert calls == {"gen": 2, "dis": 6}

@@ -64,7 +64,7 @@ def test_two_real_faces_largest_and_nth_from_left():
     left = extract_landmarks([canvas], backend=dlib_detector(), face=0, progress=False)
     assert largest.points[0, :, 0].mean() > 200
     assert left.points[0, :, 0].mean() < 150
-    with pytest.raises(ValueError, match="no face found in two_faces"):
+    with pytest.raises(ValueError, match="two_faces: face 5 .* but 2 faces were found; give 0..1 or 'largest'"):
         extract_landmarks([canvas], backend=dlib_detector(), face=5, progress=False, name="two_faces")
 
 

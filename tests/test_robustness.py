@@ -692,3 +692,312 @@ def test_synth_never_writes_into_a_users_folder(work, capsys):
     assert_refused(cli(capsys, "synth", work, "--identities", "1", "--frames", "1", "--size", "16", "--no-progress"),
                    str(work), "not a training set")
     assert snapshot(work) == before
+
+
+# ------------------------------------------------------------------ issue 22: data loss and crashes
+NEURAL = ["animate", "--quiet", "--motion", "talk", "--fps", "10", "--no-finetune"]
+
+
+def test_sigterm_during_animate_keeps_an_existing_person_file(work, tiny_model):
+    """Issue 22.1: the person file follows the video's rule: put in place only when the whole run succeeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    person = work / "person.safetensors"
+    person.write_bytes(b"the user's earlier person file")
+    before = snapshot(work)
+    cmd = [sys.executable, "-m", "fsth_core", *NEURAL, "--seconds", "600", "--model", tiny_model, "--source",
+           work / "portrait.jpg", "--out", work / "o.mp4", "--frames-dir", work / "frames", "--person-out", person]
+    proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list((work / "frames").glob("*.png")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)  # wait until frames are being written: the person was made by now
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_failed_animate_leaves_no_new_person_file(work, capsys, monkeypatch, tiny_model):
+    from fsth_core.io import media
+
+    def interrupt(self, frame):
+        raise KeyboardInterrupt
+
+    args = [*NEURAL, "--seconds", "0.3", "--model", tiny_model, "--source", work / "portrait.jpg"]
+    before = snapshot(work)
+    with monkeypatch.context() as m:
+        m.setattr(media.VideoWriter, "write", interrupt)
+        rc, _, err = cli(capsys, *args, "--out", work / "o.mp4", "--person-out", work / "new" / "p.safetensors")
+        assert rc == 130 and "interrupted" in err
+    assert snapshot(work) == before and not no_leftovers(work)  # no file, no folder made for it
+    # the whole run succeeds: the person is in place, with the normal permissions, and it loads
+    rc, out, err = cli(capsys, *args, "--out", work / "o.mp4", "--person-out", work / "p.safetensors")
+    assert rc == 0, err
+    umask = os.umask(0)
+    os.umask(umask)
+    assert ((work / "p.safetensors").stat().st_mode & 0o777) == (0o666 & ~umask) and not no_leftovers(work)
+    # a saved person given with --person-out is copied (it was reported but never written)
+    rc, _, err = cli(capsys, *args, "--out", work / "o2.mp4", "--person", work / "p.safetensors",
+                     "--person-out", work / "copy.safetensors")
+    assert rc == 0, err
+    from fsth_core.inference.person import load_person
+    from fsth_core.models.weights import load_model
+
+    a, b = (load_person(work / n, load_model(tiny_model))[1] for n in ("p.safetensors", "copy.safetensors"))
+    assert all(torch_equal(getattr(a, k), getattr(b, k)) for k in ("embedding", "psi", "w"))
+    assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", work / "w.mp4",
+                       "--person-out", work / "q.safetensors"), "--person-out", "neural method")
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
+
+
+def _only_the_cnn_finds(path: Path) -> np.ndarray:
+    """The astronaut, blurred so the HOG detector misses her face at every scale it tries and the CNN
+    finds it; HOG then finds it in the crop around the CNN's box (the refinement that crashed)."""
+    import cv2
+    from skimage import data
+
+    img = cv2.GaussianBlur(data.astronaut(), (0, 0), 10 / 3)
+    cv2.imwrite(str(path), img[:, :, ::-1])
+    return img
+
+
+def test_a_face_only_the_cnn_finds_gets_landmarks(work, capsys, monkeypatch):
+    """Issue 22.2: the CNN fallback refined by HOG in a crop crashed ('truth value of an array')."""
+    from skimage import data
+
+    from fsth_core.landmarks import face_search
+    from fsth_core.landmarks.detect import LandmarkResult, get_detector
+
+    folder = work / "frames"
+    folder.mkdir()
+    img = _only_the_cnn_finds(folder / "f0.png")
+    det = get_detector("dlib")
+    assert not det.detect_boxes(img) and not face_search.larger_scales(det, img)  # the fast path misses it
+    refined = []
+    real = face_search._hog_in_crop
+    monkeypatch.setattr(face_search, "_hog_in_crop", lambda *a: refined.append(real(*a)) or refined[-1])
+    rc, _, err = cli(capsys, "landmarks", "--quiet", "--backend", "dlib", folder, "--out", work / "L.npz")
+    assert rc == 0, err
+    assert refined and refined[0] is not None  # the refinement ran and found the face: the path that crashed
+    sharp = get_detector("dlib").detect(data.astronaut())[0].points
+    res = LandmarkResult.load(work / "L.npz")
+    assert res.found.all() and np.abs(res.points[0] - sharp).mean() < 3  # the same face as in the sharp photo
+
+
+def test_finetune_node_with_batch_size_0_is_one_clear_error(nodes):
+    """Issue 22.3: batch_size=0 (reachable from the API) was an IndexError traceback."""
+    from fsth_core.inference.finetune import FinetuneOptions
+
+    N, picture, model, lm = nodes[:4]
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match=rf"batch_size must be an integer in 1\.\.\d+, got {bad}"):
+            N["FSTH_FewShotFinetune"].finetune(model, picture, lm, 1, bad, 0)
+    for field, bad in (("batch", 0), ("steps", -1), ("lr_g", 0.0), ("lr_d", float("nan")), ("augment", -1)):
+        with pytest.raises(ValueError, match=f"{field} must be"):  # every other caller of fine-tuning too
+            FinetuneOptions(**{field: bad})
+
+
+# ------------------------------------------------------------------ issue 22: training checks the model that trains
+def test_train_checks_the_content_loss_of_the_model_that_trains(work, capsys):
+    """Issue 22.5: the VGG refusal looked at --preset (default tiny), not at the --init/--resume file."""
+    from fsth_core.synthetic.heads import write_synthetic_dataset
+    from fsth_core.training.checkpoint import save_train_state
+
+    data = write_synthetic_dataset(work / "data", identities=2, frames=3, size=64, seed=0, progress=False)
+    small = work / "small.safetensors"
+    assert cli(capsys, "init", "--preset", "small", "--out", small)[0] == 0
+    save_train_state(work / "ckpt.safetensors", 0, {})  # a 'small' checkpoint to resume
+    (work / "ckpt.safetensors").write_bytes(small.read_bytes())
+    base = ["train", "--data", data, "--steps", "1", "--no-progress", "--workers", "0"]
+    before = snapshot(work)
+    assert_refused(cli(capsys, *base, "--init", small, "--out", work / "o.safetensors"),
+                   f"{small}: a 'small' model needs the content loss", "--no-content-loss")
+    ckpt = work / "ckpt.safetensors"
+    assert_refused(cli(capsys, *base, "--resume", "--out", ckpt), f"{ckpt}: a 'small' model needs the content loss")
+    assert_refused(cli(capsys, *base, "--preset", "tiny", "--init", small, "--out", work / "o.safetensors"),
+                   str(small), "--preset tiny, but --init small.safetensors holds a 'small' model")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+# ------------------------------------------------------------------ issue 22: messages that leave a user guessing
+def test_audio_without_a_sound_says_so(work, capsys):
+    """Issue 22.12: 'cannot read audio (Error opening output files: Invalid argument)' before."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=gray:s=64x64:d=0.4", str(work / "silent.mp4")], check=True)
+    before = snapshot(work)
+    for name in ("portrait.jpg", "silent.mp4"):
+        line = assert_refused(cli(capsys, "animate", "--quiet", "--method", "warp", "--source", work / "portrait.jpg",
+                                  "--audio", work / name, "--out", work / "o.mp4"), name, "has no audio stream")
+        assert "Invalid argument" not in line
+    assert_refused(cli(capsys, "animate", "--quiet", "--method", "warp", "--source", work / "portrait.jpg",
+                       "--audio", work / "notes.txt", "--out", work / "o.mp4"), "notes.txt", "cannot read audio",
+                   "not a sound or video file")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+@pytest.mark.parametrize("out", ["o.mp4", "frames" + os.sep])
+def test_a_full_disk_is_named_in_one_line(work, capsys, monkeypatch, out):
+    """Issue 22.13: a full disk gave '[Errno 32] Broken pipe' and the ffmpeg command (video) or ENOSPC
+    without a path (PNG frames).  The disk is simulated full after the first frame."""
+    import errno
+    import shutil
+
+    import imageio_ffmpeg
+
+    from fsth_core.io import outpaths, sinks
+
+    real_writer, real_atomic = imageio_ffmpeg.write_frames, sinks.atomic_file
+    state = {"frames": 0}
+
+    def full_after_one(*a, **k):
+        gen = real_writer(*a, **k)
+
+        def wrapped():
+            gen.send(None)  # ffmpeg starts
+            try:
+                while True:
+                    frame = yield
+                    if state["frames"]:
+                        raise OSError("[Errno 32] Broken pipe\n\nFFMPEG COMMAND:\nffmpeg ...")
+                    gen.send(frame)
+                    state["frames"] += 1
+            finally:
+                gen.close()  # ffmpeg ends (as when its pipe breaks)
+        return wrapped()
+
+    def atomic_full(path, mode="wb"):
+        if state["frames"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        state["frames"] += 1
+        return real_atomic(path, mode)
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", full_after_one)
+    monkeypatch.setattr(sinks, "atomic_file", atomic_full)
+    usage = shutil.disk_usage(work)
+    monkeypatch.setattr(outpaths.shutil, "disk_usage", lambda p: usage._replace(free=0) if state["frames"] else usage)
+    before = snapshot(work)
+    line = assert_refused(cli(capsys, *WARP, "--source", work / "portrait.jpg", "--out", str(work) + os.sep + out),
+                          "disk is full")
+    assert str(work) in line and ("o.mp4" in line if out == "o.mp4" else "000001.png" in line)
+    assert "Broken pipe" not in line and "FFMPEG" not in line
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_face_index_beyond_the_faces_found_says_how_many(work, capsys):
+    """Issue 22.14: 'no face found' where one face was found."""
+    line = assert_refused(cli(capsys, "landmarks", "--quiet", work / "portrait.jpg", "--face", "1", "--out",
+                              work / "L.npz"), "portrait.jpg", "face 1", "1 face was found", "give 0 or 'largest'")
+    assert "no face found" not in line and not (work / "L.npz").exists()
+
+
+def test_render_landmarks_of_a_picture_says_what_it_takes(work, capsys):
+    """Issue 22.15: numpy's advice to load the file 'unsafely using allow_pickle' was printed."""
+    before = snapshot(work)
+    for name in ("portrait.jpg", "notes.txt"):
+        line = assert_refused(cli(capsys, "render-landmarks", "--quiet", work / name, "--out", work / "lm"), name,
+                              "not a landmark file", ".npz", "landmarks")
+        assert "pickle" not in line.lower()
+    assert snapshot(work) == before
+
+
+def test_paths_of_the_wrong_kind_are_named(work, capsys, monkeypatch):
+    """Issue 22.16: 'KeyError: 101', a raw '[Errno 17]', and 'not found' for a folder that exists."""
+    empty = work / "empty"
+    empty.mkdir()
+    before = snapshot(work)
+    line = assert_refused(cli(capsys, "convert-vgg", "--vgg19", work / "notes.txt", "--out-dir", work / "vgg"),
+                          "notes.txt", "not a PyTorch checkpoint")
+    assert "KeyError" not in line
+    assert_refused(cli(capsys, "demo", "--out-dir", work / "notes.txt"), "notes.txt", "is a file, not a folder")
+    assert_refused(cli(capsys, *WARP, "--source", empty, "--out", work / "o.mp4"), str(empty),
+                   "is a folder, not an image file")
+    assert_refused(cli(capsys, *WARP[:3], "neural", *WARP[4:], "--model", empty, "--source", work / "portrait.jpg",
+                       "--out", work / "o.mp4"), str(empty), "is a folder, not a weights file")
+    assert snapshot(work) == before and not no_leftovers(work)
+
+
+def test_a_person_file_of_another_picture_is_refused(work, capsys, tiny_model):
+    """Issue 22.17: the CLI accepted it silently; the Generator node refused it (the same check now)."""
+    import cv2
+    from skimage import data
+
+    cv2.imwrite(str(work / "other.png"), data.camera())  # another person (the portrait is the astronaut)
+    args = [*NEURAL, "--seconds", "0.2", "--model", tiny_model]
+    assert cli(capsys, *args, "--source", work / "portrait.jpg", "--out", work / "a.mp4", "--person-out",
+               work / "p.safetensors")[0] == 0
+    before = snapshot(work)
+    assert_refused(cli(capsys, *args, "--source", work / "other.png", "--person", work / "p.safetensors", "--out",
+                       work / "b.mp4"), "other.png", "not the picture the identity was made from",
+                   "p.safetensors was made from")
+    assert snapshot(work) == before and not no_leftovers(work)
+    rc, _, err = cli(capsys, *args, "--source", work / "portrait.jpg", "--person", work / "p.safetensors", "--out",
+                     work / "b.mp4")
+    assert rc == 0, err
+
+
+def test_a_source_with_two_faces_says_which_is_animated(work, capsys):
+    """Issue 22.18: one line names the face animated, and --face picks another."""
+    import cv2
+    from skimage import data
+
+    head = data.astronaut()[40:240, 120:330]
+    canvas = np.zeros((220, 420, 3), np.uint8)
+    canvas[:143, :150] = cv2.resize(head, (150, 143), interpolation=cv2.INTER_AREA)  # smaller, on the left
+    canvas[10:210, 200:410] = head
+    cv2.imwrite(str(work / "two.png"), canvas[:, :, ::-1])
+    outs = {}
+    for face, words in ((None, "animating the largest, face 1 from the left"), ("0", "as asked, face 0 from")):
+        out = work / f"o{face}.mp4"
+        rc, stdout, err = cli(capsys, *WARP, "--source", work / "two.png", "--out", out,
+                              *(["--face", face] if face else []))
+        assert rc == 0, err
+        notes = [ln for ln in stdout.splitlines() if ln.startswith("note:")]
+        assert len(notes) == 1 and "two.png: 2 faces" in notes[0] and words in notes[0], stdout
+        outs[face] = out.read_bytes()
+    assert outs[None] != outs["0"]
+    assert_refused(cli(capsys, *WARP, "--source", work / "two.png", "--face", "2", "--out", work / "x.mp4"),
+                   "two.png", "2 faces were found", "give 0..1")
+
+
+def test_nodes_name_the_real_problem(nodes, tmp_path, tiny_model):
+    """Issue 22.19: a 3-D IMAGE, empty or broken AUDIO, a model path outside the model folders, fp16 on a CPU."""
+    import shutil
+
+    import torch
+
+    N, picture, model, lm = nodes[:4]
+    with pytest.raises(ValueError, match=r"images: expected an IMAGE batch \[B,H,W,C\], got a 3-D tensor "
+                                         r"\[128, 128, 3\]: one picture without its batch dimension"):
+        N["FSTH_LandmarkExtract"].extract(picture[0], "photos", "dlib", "largest", 0.0)
+    wave = torch.rand(1, 1, 8000) * 0.2
+    for audio, words in (({"waveform": wave[..., :0], "sample_rate": 16000}, "the sound is empty"),
+                         ({"waveform": wave, "sample_rate": 0}, "the sample rate must be a positive whole number"),
+                         ({"waveform": wave.clone().index_fill_(2, torch.tensor([5, 9]), float("nan")),
+                           "sample_rate": 16000}, "2 of its 8000 samples are not numbers")):
+        with pytest.raises(ValueError, match=f"audio: {words}"):
+            N["FSTH_ProceduralMotion"].animate(lm, 2, 25.0, 1, 1.0, audio=audio)
+    weights = tmp_path / "weights"  # the model folder of the tests (FSTH_WEIGHTS_DIR)
+    weights.mkdir(exist_ok=True)
+    shutil.copy(tiny_model, tmp_path / "outside.safetensors")
+    with pytest.raises(ValueError, match=r"'\.\.' are refused"):
+        N["FSTH_LoadModel"].load("../outside.safetensors", "auto")
+    with pytest.raises(ValueError, match="absolute paths"):
+        N["FSTH_LoadModel"].load(str(tmp_path / "outside.safetensors"), "auto")
+    shutil.copy(tiny_model, weights / "tiny.safetensors")
+    if not torch.cuda.is_available():  # what docs/nodes.md says: refused on a CPU, at Load Model
+        with pytest.raises(ValueError, match="precision fp16 is not supported on cpu"):
+            N["FSTH_LoadModel"].load("tiny.safetensors", "fp16")
+    assert N["FSTH_LoadModel"].load("tiny.safetensors", "fp32")[0].precision == "fp32"

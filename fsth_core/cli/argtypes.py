@@ -88,3 +88,16 @@ def _fps():
 #: frames per second accepted anywhere (an output rate, a folder of frames' rate)
 FPS = _fps()
 SEED = ints(0, 2 ** 32 - 1)
+
+
+def face_rule(text: str):
+    """Which face of a picture: 'largest', or N, the N-th from the left (0-based)."""
+    if text == "largest":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'largest' or a face index (0 = leftmost), got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"a face index must be >= 0, got {n}")
+    return n

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import argparse
 
-from fsth_core.options import (BACKENDS, CRF_RANGE, DEFAULT_FPS, FACE_BOX_HELP, FINETUNE_STEPS_HELP, LR_D, LR_G,
-                               MAX_BATCH, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY, MAX_SHOTS,
-                               MAX_THREADS, METHODS, MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
+from fsth_core.options import (BACKENDS, CRF_RANGE, D_STEPS, DEFAULT_FPS, FACE_BOX_HELP, FINETUNE_STEPS_HELP, LR_D,
+                               LR_G, MAX_BATCH, MAX_D_STEPS, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY,
+                               MAX_SHOTS, MAX_THREADS, METHODS, MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
 
 NAME = "animate"
 HELP = "animate 1-32 pictures (or a clip) of a person with a driving video, procedural motion or a sound"
 
 
 def add_arguments(p) -> None:
-    from fsth_core.cli.argtypes import FPS, SEED, device, face_box, finite, floats, ints
+    from fsth_core.cli.argtypes import FPS, SEED, device, face_box, face_rule, finite, floats, ints
 
     p.add_argument("--model", metavar="M.safetensors", help="meta-learned model (not needed for --method warp)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -69,6 +69,9 @@ def add_arguments(p) -> None:
                    help="with a driver video: every frame's mouth interior (teeth, tongue) is the driver's own, "
                         "aligned to the animated lips and colour-matched to the picture, instead of the source's "
                         "or a painted one")
+    p.add_argument("--finetune-d-steps", type=ints(1, MAX_D_STEPS), metavar="N",
+                   help="discriminator updates per generator update while fine-tuning (default: as the model was "
+                        f"meta-learned, its --d-steps, else {D_STEPS})")
     p.add_argument("--retarget", default="relative", choices=RETARGET_MODES,
                    help="relative: the driver's motion on the source's face shape; absolute: raw landmarks")
     p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=True,
@@ -97,6 +100,9 @@ def add_arguments(p) -> None:
     p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
     p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
+    p.add_argument("--face", type=face_rule, default="largest",
+                   help="which face of a source picture with several: 'largest' (default) or N, the N-th from the "
+                        "left (0-based)")
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8,
@@ -116,9 +122,10 @@ def run(args) -> int:
 
     if args.source and len(args.source) > MAX_SHOTS:
         raise ValueError(f"at most {MAX_SHOTS} source images, got {len(args.source)}")
-    if args.source_video and (args.audio or args.person or args.person_out or args.min_realism is not None):
-        raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out "
-                         "or --min-realism)")
+    if args.source_video and (args.audio or args.person or args.person_out or args.min_realism is not None
+                              or args.face != "largest"):
+        raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out, "
+                         "--min-realism or --face)")
     from fsth_core.inference.realtime import PreviewWindow, camera_index
 
     if args.source_video and (args.preview or camera_index(args.driver) is not None):
@@ -135,13 +142,16 @@ def run(args) -> int:
     opt = AnimateOptions(method=args.method, finetune_steps=0 if args.no_finetune else args.finetune_steps,
                          finetune_lr_g=args.finetune_lr[0] if args.finetune_lr else None,
                          finetune_lr_d=args.finetune_lr[1] if args.finetune_lr else None,
-                         finetune_pixel_l1=args.finetune_pixel_l1, retarget=args.retarget,
+                         finetune_pixel_l1=args.finetune_pixel_l1, finetune_d_steps=args.finetune_d_steps,
+                         retarget=args.retarget,
                          paste_back=args.paste_back, fps=args.fps, seconds=args.seconds,
                          intensity=0.0 if args.motion == "still" else args.intensity,
-                         seed=args.seed, batch=args.batch, backend=args.backend, device=args.device,
+                         seed=args.seed, batch=args.batch, backend=args.backend, face=args.face,
+                         device=args.device,
                          precision=args.precision, min_realism=args.min_realism, crf=args.crf,
                          edit=ExpressionEdit.parse(args.edit) if args.edit else None, threads=args.threads,
-                         shots=args.shots, driver_mouth=args.driver_mouth, face_boxes=tuple(args.face_box) if args.face_box else None,
+                         shots=args.shots, driver_mouth=args.driver_mouth,
+                         face_boxes=tuple(args.face_box) if args.face_box else None,
                          driver_face_box=args.driver_face_box, source_landmarks=args.landmarks)
     if args.source_video:
         from fsth_core.inference.video2video import animate_clip

@@ -7,20 +7,8 @@ NAME = "landmarks"
 HELP = "Detect 68-point face landmarks in an image, a folder of frames or a video; write them to a .npz file."
 
 
-def _face_rule(text: str):
-    if text == "largest":
-        return text
-    try:
-        n = int(text)
-    except ValueError:
-        raise ValueError(f"--face must be 'largest' or a face index (0 = leftmost), got {text!r}") from None
-    if n < 0:
-        raise ValueError(f"--face index must be >= 0, got {n}")
-    return n
-
-
 def add_arguments(p) -> None:
-    from fsth_core.cli.argtypes import FPS, device, face_box, floats
+    from fsth_core.cli.argtypes import FPS, device, face_box, face_rule, floats
     from fsth_core.options import BACKENDS, FACE_BOX_HELP
 
     p.add_argument("input", help="an image, a folder of images or a video file")
@@ -28,7 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
     p.add_argument("--device", type=device, default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
-    p.add_argument("--face", default="largest", help="which face: 'largest' or N, the N-th from the left (0-based)")
+    p.add_argument("--face", type=face_rule, default="largest",
+                   help="which face: 'largest' or N, the N-th from the left (0-based)")
     p.add_argument("--face-box", type=face_box, metavar="X,Y,W,H",
                    help="the face's box: X,Y its top-left corner, W,H its size, in pixels of the picture (of a "
                         "video's first frame, where it seeds the tracker), " + FACE_BOX_HELP)
@@ -53,7 +42,7 @@ def run(args) -> int:
     if out.suffix != ".npz":
         raise ValueError(f"{out}: --out must end in .npz")
     check_file_output(out, [src])
-    kwargs = dict(backend=args.backend, device=args.device, face=_face_rule(args.face), smoothing=args.smoothing,
+    kwargs = dict(backend=args.backend, device=args.device, face=args.face, smoothing=args.smoothing,
                   track=not args.no_track, progress=not args.quiet, face_box=args.face_box)
     if args.fps:
         kwargs["fps"] = kwargs["rate"] = args.fps

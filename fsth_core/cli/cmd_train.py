@@ -10,13 +10,15 @@ HELP = "meta-learn embedder, generator and discriminator on a training set (see 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import SEED, device, floats, ints
     from fsth_core.models.config import PRESETS
-    from fsth_core.options import LR_D, LR_G, PRECISIONS, VARIANTS
+    from fsth_core.options import D_STEPS, LR_D, LR_G, MAX_D_STEPS, PRECISIONS, VARIANTS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training set folder (from prepare or synth)")
     p.add_argument("--out", required=True, metavar="CKPT.safetensors",
                    help="checkpoint (model) file, and CKPT.train.safetensors beside it (optimizer state); "
                         "an existing one is never replaced unless --resume continues it")
-    p.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="a fresh model's preset (default: tiny); with --init or --resume the file's own model "
+                        "trains, and naming another preset is refused")
     p.add_argument("--steps", type=ints(1), default=1000, help="total steps (with --resume: the total to reach)")
     p.add_argument("--batch", type=ints(1, 4096), default=8, help="episodes per step per process")
     p.add_argument("--k", type=ints(1, 256), default=8, help="frames given to the embedder per episode (the paper: 8)")
@@ -26,8 +28,9 @@ def add_arguments(p) -> None:
                    help=f"learning rate of E and G (the paper: {LR_G:g})")
     p.add_argument("--lr-d", type=floats(0, 1, low_open=True), default=LR_D,
                    help=f"learning rate of D (the paper: {LR_D:g})")
-    p.add_argument("--d-steps", type=ints(1, 16), default=2,
-                   help="discriminator updates per embedder+generator update (the paper: 2)")
+    p.add_argument("--d-steps", type=ints(1, MAX_D_STEPS), default=D_STEPS,
+                   help=f"discriminator updates per embedder+generator update (the paper: {D_STEPS}); fine-tuning "
+                        "this model later follows it")
     p.add_argument("--pixel-l1", type=floats(0, 1e6), default=0.0,
                    help="weight of an extra pixel L1 term (not in the paper; helps without VGG weights)")
     p.add_argument("--no-content-loss", action="store_true",

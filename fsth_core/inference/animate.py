@@ -25,6 +25,7 @@ from fsth_core.inference.animate_checks import check_options
 from fsth_core.inference.clip_shots import clip_sources
 from fsth_core.inference.compose import NativeCompositor, shot_regions
 from fsth_core.inference.finetune import finetune, finetune_recipe, options_from_recipe
+from fsth_core.inference.frames import check_picture
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity, prepare_sources
 from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
@@ -32,6 +33,7 @@ from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, Prev
                                           torch_threads)
 from fsth_core.inference.types import Sources
 from fsth_core.io.media import iter_frames, load_image, mux_audio
+from fsth_core.io.outpaths import deferred_output
 from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
 from fsth_core.landmarks.audio import audio_motion, load_audio
 from fsth_core.landmarks.crop import head_crop_box
@@ -59,6 +61,7 @@ class AnimateOptions:
     finetune_lr_g: float | None = None
     finetune_lr_d: float | None = None
     finetune_pixel_l1: float | None = None
+    finetune_d_steps: int | None = None  # D updates per G update (None: the model's meta-learning --d-steps)
     retarget: str = "relative"        # "relative" or "absolute" (the paper)
     paste_back: bool = True           # the whole picture at its own resolution (False: head crops)
     fps: float | None = None          # default: the driver's fps, or 25 for procedural motion
@@ -68,6 +71,7 @@ class AnimateOptions:
     smoothing: float = 0.3            # driver landmark smoothing (0 = off)
     batch: int = 8
     backend: str = "auto"
+    face: str | int = "largest"       # which face of each source picture: the largest, or the N-th from the left
     device: str = "auto"
     precision: str = "auto"
     warp_size: int = 256              # crop size of the mesh-warp method
@@ -118,10 +122,12 @@ class AnimateResult:
 
 
 def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto", face_boxes=None,
-                 landmarks: str | os.PathLike | None = None) -> Sources:
-    """Read 1-32 source images, find the face in each (one clear error per bad file), crop.  ``face_boxes``:
-    the face's box in every picture, or one per picture (see fsth_core.landmarks.face_box.boxes_for);
-    ``landmarks``: a .npz of the pictures' landmarks, used instead of detecting them (landmarks/given.py)."""
+                 landmarks: str | os.PathLike | None = None, face: str | int = "largest") -> Sources:
+    """Read 1-32 source images, find the face in each (``face``: the largest, or the N-th from the left; one
+    clear error per bad file), crop.  A picture with several faces gets one line saying which is animated.
+    ``face_boxes``: the face's box in every picture, or one per picture (see
+    fsth_core.landmarks.face_box.boxes_for); ``landmarks``: a .npz of the pictures' landmarks, used instead of
+    detecting them (landmarks/given.py)."""
     if not paths:
         raise ValueError("give at least one source image")
     if landmarks is not None and face_boxes is not None:
@@ -130,8 +136,14 @@ def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "
     if landmarks is not None:
         return prepare_sources(images, given_points(landmarks, [i.shape[:2] for i in images], list(map(str, paths))),
                                size)
-    points = [extract_landmarks([img], backend=backend, progress=False, name=str(p), face_box=box).points[0]
-              for img, p, box in zip(images, paths, boxes_for(face_boxes, len(paths)))]
+    points = []
+    for img, p, box in zip(images, paths, boxes_for(face_boxes, len(paths))):
+        res = extract_landmarks([img], backend=backend, face=face, progress=False, name=str(p), face_box=box)
+        if res.faces > 1:
+            which = "the largest" if face == "largest" else "as asked"
+            print(f"note: {p}: {res.faces} faces; animating {which}, face {res.face_rank} from the left (0 = "
+                  "leftmost; --face N picks another)")
+        points.append(res.points[0])
     return prepare_sources(images, points, size)
 
 
@@ -196,11 +208,15 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
         raise ValueError("--driver-mouth takes the mouth of a driver video: give --driver")
     if options.method == "neural" and model_path is None:
         raise ValueError("the neural method needs --model (or use --method warp)")
+    if options.method != "neural" and (person_in is not None or person_out is not None):
+        raise ValueError("--person and --person-out work with the neural method (a person is the model's)")
     window = PreviewWindow() if preview is True else (preview or None)
     capture = open_camera(cam) if cam is not None else (driver if live else None)
-    try:
-        return _animate(model_path, source_paths, out, driver, capture, options, frames_dir, person_in,
-                        person_out, progress, audio, window, t_start, source_clip)
+    try:  # the person file is put in place only when the video is: an interrupted run leaves no trace
+        with deferred_output(person_out) as person_tmp:
+            res = _animate(model_path, source_paths, out, driver, capture, options, frames_dir, person_in,
+                           person_tmp, progress, audio, window, t_start, source_clip)
+        return dataclasses.replace(res, person=str(person_out)) if res.person else res
     finally:
         if window is not None and preview is True:
             window.close()
@@ -216,7 +232,8 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     if source_clip is not None:
         sources = clip_sources(source_clip, size, options.shots, options.backend, progress)
     else:
-        sources = load_sources(source_paths, size, options.backend, options.face_boxes, options.source_landmarks)
+        sources = load_sources(source_paths, size, options.backend, options.face_boxes, options.source_landmarks,
+                               options.face)
     landmarks_s, live, mouths = 0.0, capture is not None, None
     if live:
         fps = options.fps or capture_fps(capture)
@@ -242,7 +259,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     info: dict = {}
     if model is not None:
         model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
-                                          finetune_recipe(model_path))
+                                          finetune_recipe(model_path), str(source_paths[0]))
     if audio is not None and Path(out).suffix.lower() not in AUDIO_OUT_EXTS:
         print(f"note: the sound is not added: {Path(out).suffix or 'PNG frames'} cannot carry it "
               f"(use {', '.join(AUDIO_OUT_EXTS)})")
@@ -329,17 +346,23 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
 
 
 def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,
-              progress: bool, recipe: dict):
+              progress: bool, recipe: dict, sources_name: str = "the source"):
     """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
-    summary entries)."""
+    summary entries); written to ``person_out`` when given (a loaded person too: a copy)."""
     info: dict = {}
     if person_in is not None:
+        base = model
         model, identity = load_person(person_in, model)
+        check_picture(sources.images[0], sources.transforms[0], identity, name=f"{sources_name}: --source",
+                      hint=f"give the picture {person_in} was made from with --source")
+        if person_out is not None:
+            save_person(person_out, identity, None if model is base else model)
     else:
         identity = compute_identity(model, sources, ex)
         opts = options_from_recipe(recipe, len(sources.crops), steps=options.finetune_steps,
                                    lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
-                                   pixel_l1=options.finetune_pixel_l1, seed=options.seed)
+                                   pixel_l1=options.finetune_pixel_l1, d_steps=options.finetune_d_steps,
+                                   seed=options.seed)
         if opts.steps > 0:
             bar = _bar(opts.steps, "fine-tuning", progress)
             bar.unit = "step"

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from fsth_core.inference.animate import AnimateOptions, animate, load_sources, procedural
+from fsth_core.io.outpaths import OutputError, check_folder_writable
 from fsth_core.landmarks.render import draw_landmarks
 from fsth_core.runtime.paths import PORTRAIT, find_weights, weights_dirs
 DEMO_WEIGHTS = "fsth_demo_cpu128.safetensors"
@@ -26,6 +27,9 @@ def demo_checkpoint() -> Path:
 
 def run_demo(out_dir: Path, seconds: float = 4.0, finetune_steps: int | None = None, method: str = "neural",
              seed: int = 0, progress: bool = True) -> dict:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: --out-dir is a file, not a folder; give a folder (it is made if missing)")
+    check_folder_writable(out_dir, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = demo_checkpoint() if method == "neural" else None
     opt = AnimateOptions(method=method, seconds=seconds, seed=seed, finetune_steps=finetune_steps)

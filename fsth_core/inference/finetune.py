@@ -14,15 +14,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from fsth_core.inference.animate_checks import check_finetune_options
 from fsth_core.inference.types import Identity, Progress, Sources
-
 from fsth_core.models.config import LossWeights
 from fsth_core.models.imaging import landmark_images
 from fsth_core.models.imaging import to_network
 from fsth_core.models.losses import ContentLoss, GeneratorLoss
 from fsth_core.models.model import TalkingHeadModel, clone_model
 from fsth_core.models.weights import model_info
-from fsth_core.options import ADAM_BETAS, FINETUNE_PIXEL_L1, LR_D, LR_G, default_finetune_steps
+from fsth_core.options import ADAM_BETAS, D_STEPS, FINETUNE_PIXEL_L1, LR_D, LR_G, default_finetune_steps
 from fsth_core.runtime.device import Execution, default_execution
 from fsth_core.training.steps import AdversarialUpdate
 
@@ -39,12 +39,18 @@ class FinetuneOptions:
     pixel_l1: float = FINETUNE_PIXEL_L1  # optional extra term (not in the paper)
     augment: int = 0             # warp-guided models: augmented pairs per source (finetune_pairs.py)
     seed: int = 0
+    d_steps: int = D_STEPS       # D updates per G update, as in meta-learning (the recipe: the model's own)
+
+    def __post_init__(self) -> None:
+        check_finetune_options(self)  # one clear ValueError (batch 0 was an IndexError deep in the loop)
 
 
 def recipe_from_training(training: dict) -> dict:
     """A model file's ``training`` metadata -> the fine-tuning recipe: its stored recommendation plus
-    the meta-learning ``variant`` (``ft``, or ``ff`` for a model trained without L_MCH)."""
-    return {**dict(training.get("finetune", {})), "variant": training.get("variant", "ft")}
+    the meta-learning ``variant`` (``ft``, or ``ff`` for a model trained without L_MCH) and, unless the
+    recommendation says otherwise, the ``d_steps`` it was meta-learned with."""
+    meta_d = {"d_steps": training["d_steps"]} if "d_steps" in training else {}
+    return {**meta_d, **dict(training.get("finetune", {})), "variant": training.get("variant", "ft")}
 
 
 def finetune_recipe(model_path) -> dict:
@@ -54,14 +60,15 @@ def finetune_recipe(model_path) -> dict:
 
 def options_from_recipe(recipe: dict, shots: int, **overrides) -> FinetuneOptions:
     """Fine-tuning options: the paper's defaults, then a checkpoint's stored recommendation
-    (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``), then the caller's non-None ``overrides``.
+    (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``, ``augment``, ``d_steps``), then the caller's non-None
+    ``overrides``.
     Refuses fine-tuning steps for an FF model (no embedding-match term: the paper cannot fine-tune it)."""
     base = FinetuneOptions()
     opts = {"steps": default_steps(shots), "lr_g": base.lr_g, "lr_d": base.lr_d, "pixel_l1": base.pixel_l1,
-            "augment": base.augment}
+            "augment": base.augment, "d_steps": base.d_steps}
     opts.update({k: v for k, v in recipe.items() if k in opts})
     opts.update({k: v for k, v in overrides.items() if v is not None})
-    opts["steps"], opts["augment"] = int(opts["steps"]), int(opts["augment"])
+    opts["steps"], opts["augment"], opts["d_steps"] = int(opts["steps"]), int(opts["augment"]), int(opts["d_steps"])
     if recipe.get("variant") == "ff" and opts["steps"] > 0:
         raise ValueError("this model is the FF variant (meta-learned without the embedding-match loss), so "
                          "its W does not match ê and the paper's fine-tuning does not apply; use 0 fine-tuning "
@@ -106,7 +113,7 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
                                gen_opt=g_opt, dis_opt=d_opt,
                                gen_loss=GeneratorLoss(LossWeights(pixel_l1=options.pixel_l1), content, match=False),
                                autocast=ex.autocast,
-                               scaler=torch.amp.GradScaler(ex.device.type) if ex.dtype == torch.float16 else None)
+                               fp16_device=ex.device.type if ex.dtype == torch.float16 else None)
     if m.config.warp_guided:  # the first source warped to each source, plus augmented pairs
         from fsth_core.inference.finetune_pairs import training_pairs
         frames, lms, g_in = training_pairs(sources, identity, m.config.paint_region, options.augment,
@@ -122,7 +129,8 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
             idx = torch.from_numpy(rng.choice(t, size=min(options.batch, t), replace=t < options.batch))
             real, y, gi = (ex.input(v[idx]) for v in (frames, lms, g_in))
             gen, fake = update.gen_update(lambda: m.generator(gi, person.psi), real, y, lambda: person.w)
-            dis = update.dis_update(fake, real, y, lambda: person.w)
+            for _ in range(options.d_steps):  # as meta-learning does (its --d-steps)
+                dis = update.dis_update(fake, real, y, lambda: person.w)
             done = step + 1
             losses.append({**{f"G/{k}": v for k, v in gen.scalars().items()},
                            **{f"D/{k}": v for k, v in dis.scalars().items()}})

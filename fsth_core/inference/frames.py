@@ -27,19 +27,19 @@ from fsth_core.warp.shots import ShotWarper
 MAX_CROP_DIFFERENCE = 24.0
 
 
-def check_picture(picture: np.ndarray, box: CropTransform, identity: Identity, name: str = "source_picture") -> None:
+def check_picture(picture: np.ndarray, box: CropTransform, identity: Identity, name: str = "source_picture",
+                  hint: str = "connect that picture") -> None:
     """ValueError unless ``picture`` is the picture the identity was made from: the size ``box`` belongs
     to, and a head crop that looks like the identity's own source crop (another photo or a resized copy
-    would give garbage frames)."""
+    would give garbage frames).  ``hint``: what to do instead (the node's words by default)."""
     if tuple(picture.shape[:2]) != tuple(box.image_size):
         raise ValueError(f"{name} is {picture.shape[1]}x{picture.shape[0]} but the identity and its motion "
-                         f"belong to a {box.image_size[1]}x{box.image_size[0]} picture; connect the picture "
-                         "the identity was made from")
+                         f"belong to a {box.image_size[1]}x{box.image_size[0]} picture; {hint}")
     own = identity.source
     diff = float(np.abs(box.apply(picture, own.shape[0]).astype(np.float32) - own.astype(np.float32)).mean())
     if diff > MAX_CROP_DIFFERENCE:
         raise ValueError(f"{name} is not the picture the identity was made from (its head crop differs from "
-                         f"the identity's by {diff:.0f}/255 on average); connect that picture")
+                         f"the identity's by {diff:.0f}/255 on average); {hint}")
 
 
 def frame_stream(identity: Identity, points: np.ndarray, size: int, generator: FrameGenerator | None = None,

@@ -16,7 +16,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from fsth_core.io.outpaths import publish
+from fsth_core.io.outpaths import disk_full, disk_full_error, publish, write_error
 from fsth_core.options import CRF_RANGE, DEFAULT_FPS, MAX_FPS, VIDEO_EXTS
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -100,6 +100,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file (8/16-bit, gray/RGB/RGBA) -> uint8 [H, W, 3] RGB, turned upright by its
     EXIF orientation (a phone photo stored sideways comes out as it is shown)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not an image file (give the image files themselves)")
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
     data = np.fromfile(str(path), dtype=np.uint8)  # works with non-ASCII paths, unlike cv2.imread
@@ -314,7 +316,10 @@ class VideoWriter:
             with deferred():  # Ctrl-C/SIGTERM while ffmpeg starts would leave it running, writing our file
                 self._gen = imageio_ffmpeg.write_frames(
                     str(self._tmp), (ew, eh), fps=self.fps, codec=codec, pix_fmt_in="rgb24",
-                    pix_fmt_out=pix_fmt, quality=None, macro_block_size=1, ffmpeg_log_level="error",
+                    pix_fmt_out=pix_fmt, quality=None, macro_block_size=1,
+                    # ffmpeg writes to our stderr; its lines would break the one-line error (a failure is
+                    # diagnosed below); FSTH_DEBUG shows them
+                    ffmpeg_log_level="error" if os.environ.get("FSTH_DEBUG") else "quiet",
                     output_params=[a.format(crf=self.crf) for a in params])
                 self._gen.send(None)
         elif (w, h) != self._size:
@@ -322,7 +327,10 @@ class VideoWriter:
                              f"{self._size[0]}x{self._size[1]}")
         if w % 2 or h % 2:
             img = np.pad(img, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        self._gen.send(np.ascontiguousarray(img))
+        try:
+            self._gen.send(np.ascontiguousarray(img))
+        except OSError as exc:  # ffmpeg stopped (imageio-ffmpeg's "Broken pipe" with the command line)
+            raise write_error(self.path, OSError(exc.errno, "the video encoder (ffmpeg) stopped")) from None
         self.frames += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -335,17 +343,35 @@ class VideoWriter:
             if exc_type is None:
                 tmp.unlink(missing_ok=True)
                 raise
+        if exc_type is None and self.frames and disk_full(tmp.parent) and not _readable_video(tmp):
+            tmp.unlink(missing_ok=True)  # ffmpeg ran out of space finishing the file (it does not say so)
+            self._remove_created()
+            raise disk_full_error(self.path)
         if exc_type is not None or self.frames == 0:
             tmp.unlink(missing_ok=True)
-            for d in self._created:
-                try:
-                    d.rmdir()
-                except OSError:
-                    break
+            self._remove_created()
             if exc_type is None:
                 raise ValueError(f"{self.path}: no frames were written")
             return
         publish(tmp, self.path)
+
+    def _remove_created(self) -> None:
+        for d in self._created:
+            try:
+                d.rmdir()
+            except OSError:
+                break
+
+
+def _readable_video(path: Path) -> bool:
+    """Whether ffmpeg can decode ``path``'s first frame (a file whose trailer was never written cannot)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-frames:v", "1",
+                        "-f", "null", "-"], capture_output=True)
+    return r.returncode == 0
 
 
 def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.PathLike) -> Path:
@@ -365,6 +391,8 @@ def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.
            "-movflags", "+faststart", tmp]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0 and ("No space left" in r.stderr or disk_full(out.parent)):
+            raise disk_full_error(out)
         if r.returncode != 0:
             lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
             raise ValueError(f"{audio}: cannot add its sound to the video ({lines[-1] if lines else 'ffmpeg failed'})")

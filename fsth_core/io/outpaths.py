@@ -11,8 +11,10 @@ The rules (see DESIGN.md, "never touch a path you did not create"):
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +174,31 @@ def check_output(target: OutputTarget, inputs: Iterable = (), flag: str = "--out
     check_folder_writable(target.folder, target.path)
 
 
+FULL_DISK_BYTES = 1 << 20  # a folder with less free space than this is on a full disk
+
+
+def disk_full(folder: str | os.PathLike) -> bool:
+    """Whether ``folder``'s disk has (next to) no space left."""
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
+def disk_full_error(path: str | os.PathLike) -> OutputError:
+    """The one line for an output that ran out of disk space (names the file and its folder)."""
+    folder = Path(path).absolute().parent
+    return OutputError(f"{path}: the disk is full (no space left in {folder}); nothing was kept: free some space "
+                       "or write the output elsewhere")
+
+
+def write_error(path: str | os.PathLike, exc: OSError) -> OutputError:
+    """An OSError while writing ``path`` as one line naming it (a full disk said so)."""
+    if exc.errno == errno.ENOSPC or disk_full(Path(path).absolute().parent):
+        return disk_full_error(path)
+    return OutputError(f"{path}: cannot write it ({exc.strerror or exc})")
+
+
 def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
     """Rename a finished temporary file onto ``path`` (atomic within a folder), with the permissions a
     new file gets (mkstemp makes it owner-only)."""
@@ -195,6 +222,35 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".partial") -> Iterator[P
         publish(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def deferred_output(path: str | os.PathLike | None) -> Iterator[Path | None]:
+    """``with deferred_output(p) as tmp: job(tmp)``: a file a longer job writes on its way (a person file
+    made before the video), put in place only when the whole job succeeds.  ``tmp`` is a new hidden name in
+    p's folder (made when missing); the job may write it or not.  When the block ends normally and ``tmp``
+    was written, it is renamed onto ``p``; on error (Ctrl-C and SIGTERM included) it is removed, and so are
+    the folders made for it: ``p`` stays as it was, and a new ``p`` does not appear.  None: yields None."""
+    if path is None:
+        yield None
+        return
+    path = Path(path)
+    created = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    tmp, published = Path(tmp), False
+    try:
+        yield tmp
+        if tmp.stat().st_size > 0:  # written by the job (a file it writes is never empty)
+            publish(tmp, path)
+            published = True
+    finally:
+        tmp.unlink(missing_ok=True)
+        if not published:
+            for d in created:  # innermost first; only if still empty
+                with contextlib.suppress(OSError):
+                    d.rmdir()
 
 
 @contextlib.contextmanager

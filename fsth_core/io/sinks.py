@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fsth_core.io.outpaths import (OutputError, OutputTarget, atomic_file, check_file_output, check_output,
-                                   output_target, refuse_inputs, same_path)
+                                   output_target, refuse_inputs, same_path, write_error)
 from fsth_core.runtime.signals import check_terminated
 
 
@@ -55,8 +55,11 @@ class PngSequence:
         dest = self.target.frame_path(self.count)
         if dest.exists():
             raise ValueError(f"{dest}: appeared while writing; nothing existing is replaced")
-        with atomic_file(dest) as f:
-            f.write(buf.tobytes())
+        try:
+            with atomic_file(dest) as f:
+                f.write(buf.tobytes())
+        except OSError as exc:  # a full disk: say so, and where
+            raise write_error(dest, exc) from None
         self.written.append(dest)
         self.count += 1
 

@@ -16,6 +16,7 @@ phonemes: the mouth opens when the voice is loud and closes in pauses; it does n
 """
 from __future__ import annotations
 
+import math
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +50,20 @@ def _pcm_to_float(data: np.ndarray) -> np.ndarray:
 def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     import imageio_ffmpeg
 
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-vn", "-ac", "1",
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
            "-ar", str(DECODE_RATE), "-f", "f32le", "pipe:1"]
     r = subprocess.run(cmd, capture_output=True)
     if r.returncode != 0 or not r.stdout:
-        lines = [ln for ln in r.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-        reason = lines[-1].strip() if lines else "no audio stream"
+        err = r.stderr.decode("utf-8", "replace")
+        if r.returncode == 0:
+            raise ValueError(f"{path}: its audio stream is empty (no sound to talk to)")
+        if "matches no streams" in err:
+            raise ValueError(f"{path}: has no audio stream (a picture, or a video without sound); give a sound "
+                             "file (wav, mp3, m4a, flac) or a video with sound")
+        lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
+        reason = lines[-1].rstrip(".") if lines else "ffmpeg failed"
+        if "Invalid data found" in err:
+            reason = "not a sound or video file ffmpeg can read"
         raise ValueError(f"{path}: cannot read audio ({reason})")
     return np.frombuffer(r.stdout, np.float32).copy(), DECODE_RATE
 
@@ -129,12 +138,26 @@ def mouth_curves(samples: np.ndarray, rate: int, fps: float, frames: int | None 
     return opening.astype(np.float32), width.astype(np.float32)
 
 
+def check_sound(samples: np.ndarray, rate, name: str = "audio") -> None:
+    """ValueError naming ``name`` unless ``samples`` are some finite samples at a positive ``rate``."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(rate) or rate <= 0 or int(rate) != rate:
+        raise ValueError(f"{name}: the sample rate must be a positive whole number of Hz, got {rate!r}")
+    samples = np.asarray(samples)
+    if samples.size == 0:
+        raise ValueError(f"{name}: the sound is empty (no samples)")
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    if bad:
+        raise ValueError(f"{name}: {bad} of its {samples.size} samples are not numbers (NaN or infinite)")
+
+
 def audio_motion(points: np.ndarray, samples: np.ndarray, rate: int, fps: float = 25.0, seed: int = 0,
                  intensity: float = 1.0, options: AudioOptions = AudioOptions()) -> np.ndarray:
     """Landmarks of one face [68, 2] talking to ``samples``: float32 [T, 68, 2], T = duration × fps.
     Mouth from the sound (``mouth_curves``), blinks and head motion from ``procedural_motion``."""
     from fsth_core.landmarks.motion import procedural_motion
 
+    check_sound(samples, rate)
     opening, width = mouth_curves(samples, rate, fps, options=options)
     return procedural_motion(points, len(opening), fps=fps, seed=seed, intensity=intensity,
                              mouth=opening, width=width)

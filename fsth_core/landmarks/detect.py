@@ -56,6 +56,10 @@ class LandmarkResult:
     image_size: tuple[int, int] = (0, 0)
     fps: float | None = None
     backend: str = field(default="")
+    # the first detection: how many faces it found and the chosen one's place from the left (0-based);
+    # not stored in the file
+    faces: int = 0
+    face_rank: int = 0
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -81,10 +85,15 @@ class LandmarkResult:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"landmark file not found: {path}")
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if not magic.startswith((b"PK\x03\x04", b"\x93NUMPY")):  # neither npz (zip) nor npy: say what is taken
+            raise ValueError(f"{path}: not a landmark file; give the .npz the 'landmarks' command (or the Landmark "
+                             "Extract node) writes")
         try:
             z = np.load(path, allow_pickle=False)
-        except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"{path}: not a landmark .npz file ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001  (never numpy's advice to unpickle)
+            raise ValueError(f"{path}: not a landmark .npz file ({str(exc).split('.')[0]})") from None
         with z:
             if "points" not in z.files:
                 raise ValueError(f"{path}: not a landmark .npz file (no 'points' array)")

@@ -66,8 +66,8 @@ def cnn(detector, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
     for d in net(np.ascontiguousarray(small), 0):
         r = d.rect
         box = np.array([r.left(), r.top(), r.right() + 1, r.bottom() + 1], np.float32) / s
-        hog = _hog_in_crop(detector, image, box)
-        found.append((box if hog is None else hog, float(d.confidence)))
+        refined = _hog_in_crop(detector, image, box)
+        found.append((box if refined is None else refined, float(d.confidence)))
     return found
 
 

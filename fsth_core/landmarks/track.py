@@ -85,6 +85,8 @@ class FaceTracker:
         self._last_box: np.ndarray | None = None  # set once a face box seeded the track
         self.detections = 0
         self.from_template = 0
+        self.faces_seen = 0                        # the most faces one detection found
+        self.first_pick: tuple[int, int] | None = None  # the first pick: (faces found, its place from the left)
 
     def reset(self) -> None:
         self._prev = self._flow = None
@@ -199,7 +201,12 @@ class FaceTracker:
                     return face
             self._prev = None
         self.detections += 1
-        face = self._choose(self.detector.detect(image), image)
+        faces = self.detector.detect(image)
+        face = self._choose(faces, image)
+        self.faces_seen = max(self.faces_seen, len(faces))
+        if face is not None and self.first_pick is None:
+            self.first_pick = (len(faces), sum(float(f.box[0] + f.box[2]) < float(face.box[0] + face.box[2])
+                                               for f in faces))
         if face is None:
             self._prev = None
             return None
@@ -282,6 +289,11 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
     if not found:
         raise ValueError(f"{name}: no frames")
     found = np.array(found, bool)
+    if not found.any() and tracker.faces_seen and not isinstance(face, str):  # faces, but not that many
+        n = tracker.faces_seen
+        raise ValueError(f"{name}: face {face} (0 = leftmost) was asked for, but {n} face{'s' * (n > 1)} "
+                         f"{'were' if n > 1 else 'was'} found; give 0" + (f"..{n - 1}" if n > 1 else "")
+                         + " or 'largest'")
     if not found.any():
         raise ValueError(f"no face found in {name}" + (f" (none of its {len(found)} frames)" if len(found) > 1 else "")
                          + f": {HINT}")
@@ -296,8 +308,9 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
     if smoothing:
         points = smooth_landmarks(points, smoothing, fps or 25.0)
     name_of = TEMPLATE_BACKEND if tracker.from_template else getattr(detector, "name", str(backend))
+    faces, rank = tracker.first_pick or (0, 0)
     return LandmarkResult(points, found, np.array(score, np.float32), box_arr, ~found,
-                          (int(size[0]), int(size[1])), fps, name_of)
+                          (int(size[0]), int(size[1])), fps, name_of, faces, rank)
 
 
 def extract_landmarks_from_path(path: str | os.PathLike, rate: float | None = None, **kwargs) -> LandmarkResult:

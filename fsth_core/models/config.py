@@ -12,7 +12,17 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: configs record embed_pooling and dis_pooling (issue 22), which older packs cannot read
+
+#: how the embedder turns its last 4x4 feature map into ê: ``max`` (a global max, no ReLU) or ``sum_relu``
+#: (the paper: global sum pooling, then ReLU; with the embedding-match loss it collapses ê to 0 within
+#: 100 steps, measured by bench/bench_pooling.py, see docs/training.md, so ``max`` is the default)
+EMBED_POOLINGS = ("max", "sum_relu")
+#: how the discriminator turns its last feature map into v: ``sum_relu`` (the paper: global sum pooling, then
+#: ReLU) or ``relu_sum`` (a ReLU, then the sum: this pack's models before issue 22)
+DIS_POOLINGS = ("sum_relu", "relu_sum")
+#: a config read from a file written before a field existed computes what that file always did
+FILE_DEFAULTS = {"embed_pooling": "max", "dis_pooling": "relu_sum"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ class ModelConfig:
         paint_region: (warp-guided only) the generator also receives the region where it may
             paint — dilated mouth and eyes, and pixels the warp cannot explain — as an 8th input
             channel, and its output equals the warp everywhere else (see guidance.py).
+        embed_pooling / dis_pooling: how the embedder and the discriminator pool their last feature map
+            (``EMBED_POOLINGS``, ``DIS_POOLINGS``; a file without them: ``FILE_DEFAULTS``).
     """
 
     name: str = "custom"
@@ -49,6 +61,8 @@ class ModelConfig:
     num_videos: int = 1
     warp_guided: bool = False
     paint_region: bool = False
+    embed_pooling: str = "max"
+    dis_pooling: str = "sum_relu"
 
     def __post_init__(self) -> None:
         for f in ("image_size", "base_channels", "max_channels", "embed_dim", "gen_bottleneck"):
@@ -65,6 +79,10 @@ class ModelConfig:
             raise ValueError("gen_res_blocks must be >= 0")
         if self.paint_region and not self.warp_guided:
             raise ValueError("paint_region needs warp_guided")
+        if self.embed_pooling not in EMBED_POOLINGS:
+            raise ValueError(f"embed_pooling must be one of {EMBED_POOLINGS}, got {self.embed_pooling!r}")
+        if self.dis_pooling not in DIS_POOLINGS:
+            raise ValueError(f"dis_pooling must be one of {DIS_POOLINGS}, got {self.dis_pooling!r}")
 
     # ---- derived shapes -------------------------------------------------------------
     @property
@@ -94,11 +112,13 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ModelConfig":
+        """A config as stored in a file (one written before a field existed gets that field's old behaviour,
+        ``FILE_DEFAULTS``)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
-        return cls(**dict(d))
+        return cls(**{**FILE_DEFAULTS, **dict(d)})
 
     @classmethod
     def from_json(cls, s: str) -> "ModelConfig":
@@ -149,4 +169,5 @@ class LossWeights:
         return dataclasses.asdict(self)
 
 
-__all__ = ["ModelConfig", "PRESETS", "preset", "LossWeights", "FORMAT_VERSION"]
+__all__ = ["ModelConfig", "PRESETS", "preset", "LossWeights", "FORMAT_VERSION", "EMBED_POOLINGS",
+           "DIS_POOLINGS", "FILE_DEFAULTS"]

@@ -15,12 +15,22 @@ from fsth_core.models.weights import save_tensors
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a PyTorch checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch.save writes a zip, or a pickle
+        raise ValueError(f"{path}: not a PyTorch checkpoint (a .pth file is a zip or a pickle); give the VGG's "
+                         ".pth state dict (vgg19-dcbb9e9d.pth, vgg_face_dag.pth)")
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling refusal is a user-facing error
-        raise ValueError(f"{path}: not a plain PyTorch state dict ({type(exc).__name__}: {exc})"[:300]) from None
+        first = (str(exc).strip().splitlines() or [""])[0]
+        why = ("it holds pickled Python objects besides tensors, which are never loaded (they could run code)"
+               if "weights only" in str(exc).lower() else f"{type(exc).__name__}: {first}")
+        raise ValueError(f"{path}: not a plain PyTorch state dict ({why})"[:300]) from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

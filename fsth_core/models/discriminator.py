@@ -15,13 +15,15 @@ from fsth_core.models.layers import ResBlock, encoder_blocks
 
 
 class Discriminator(nn.Module):
-    """Residual down blocks without normalization, one extra residual block, ReLU, global sum
-    pooling to v(x, y); realism r = v·(W_i + w0) + b.
+    """Residual down blocks without normalization, one extra residual block, global sum pooling and
+    ReLU to v(x, y) (``pooling`` ``relu_sum``: the ReLU before the sum, as the pack's older models);
+    realism r = v·(W_i + w0) + b.
     """
 
     def __init__(self, *, image_size: int, channels: list[int], embed_dim: int, attn_res: int,
-                 num_videos: int, in_channels: int = 6):
+                 num_videos: int, in_channels: int = 6, pooling: str = "sum_relu"):
         super().__init__()
+        self.pooling = pooling
         resolutions = [image_size // 2 ** (i + 1) for i in range(len(channels))]
         if resolutions[-1] != 4:
             raise ValueError("the discriminator must reach 4x4: one channel entry per halving")
@@ -65,7 +67,8 @@ class Discriminator(nn.Module):
             feats.append(h)
         h = self.extra(h)
         feats.append(h)
-        return F.relu(h).sum(dim=(2, 3)), feats
+        v = F.relu(h).sum(dim=(2, 3)) if self.pooling == "relu_sum" else F.relu(h.sum(dim=(2, 3)))
+        return v, feats
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, i: torch.Tensor | None = None,
                 w: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:

@@ -22,14 +22,14 @@ class TalkingHeadModel(nn.Module):
         enc = [config.channels(i) for i in range(config.enc_levels)]
         gen = [config.channels(i) for i in range(config.gen_levels)]
         self.embedder = Embedder(image_size=config.image_size, channels=enc, embed_dim=config.embed_dim,
-                                 attn_res=config.attn_down)
+                                 attn_res=config.attn_down, pooling=config.embed_pooling)
         self.generator = Generator(image_size=config.image_size, channels=gen,
                                    res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim,
                                    attn_down=config.attn_down, attn_up=config.attn_up,
                                    in_channels=config.gen_in_channels, warp_blend=config.warp_guided)
         self.discriminator = Discriminator(image_size=config.image_size, channels=enc,
                                            embed_dim=config.embed_dim, attn_res=config.attn_down,
-                                           num_videos=config.num_videos)
+                                           num_videos=config.num_videos, pooling=config.dis_pooling)
 
     def parameter_counts(self) -> dict[str, int]:
         return {name: sum(p.numel() for p in getattr(self, name).parameters())

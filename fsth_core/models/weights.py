@@ -96,6 +96,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str
     Returns (tensor entries by key, metadata).  Raises WeightsError naming the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a weights file (give the .safetensors file itself)")
     if not path.is_file():
         raise _fail(path, "file not found")
     try:

@@ -100,7 +100,7 @@ def pick_dtype(device: torch.device, precision: str = "auto", training: bool = F
         return torch.bfloat16 if not training and cpu_native_bf16() else torch.float32
     dtype = _DTYPES[precision]
     if not supports_dtype(device, dtype):
-        raise ValueError(f"precision {precision} is not supported on {device.type}")
+        raise ValueError(f"precision {precision} is not supported on {device.type}; use auto or fp32")
     return dtype
 
 

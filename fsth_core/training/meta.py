@@ -13,7 +13,6 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -22,13 +21,16 @@ from torch.utils.data import DataLoader
 from fsth_core.models.config import LossWeights, ModelConfig, preset
 from fsth_core.models.losses import ContentLoss, GeneratorLoss
 from fsth_core.models.model import TalkingHeadModel, adapt_model, build_model
-from fsth_core.models.weights import load_model, save_model
-from fsth_core.options import ADAM_BETAS, LR_D, LR_G, VARIANTS
+from fsth_core.models.weights import load_model, model_info, save_model
+from fsth_core.options import ADAM_BETAS, D_STEPS, LR_D, LR_G, VARIANTS
 from fsth_core.runtime.device import Execution
 from fsth_core.runtime.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
-from fsth_core.training.checkpoint import load_train_state, save_train_state, train_state_path
+from fsth_core.training.checkpoint import load_train_state, save_train_state
 from fsth_core.training.lazy_adam import LazyAdam
+from fsth_core.training.resume import (DEFAULT_PRESET, apply_learning_rates, check_columns, check_out, check_pair,
+                                       check_variant, describe_changes, model_file, model_preset, resume_changes,
+                                       resumed_recipe)
 from fsth_core.training.sampling import StepBatchSampler
 from fsth_core.training.steps import AdversarialUpdate, StepResult
 
@@ -39,14 +41,14 @@ log = logging.getLogger("fsth")
 class TrainOptions:
     data: str
     out: str
-    preset: str = "tiny"
+    preset: str | None = None      # a fresh model's preset (None: tiny); --init/--resume train the file's own
     steps: int = 1000
     batch: int = 8
     k: int = 8
     variant: str = "ft"            # "ft" (with L_MCH, can be fine-tuned) or "ff"
     lr_g: float = LR_G             # E and G (the paper)
     lr_d: float = LR_D             # D (the paper)
-    d_steps: int = 2               # D updates per E+G update (the paper: two, following SAGAN's TTUR)
+    d_steps: int = D_STEPS         # D updates per E+G update (the paper: two, following SAGAN's TTUR)
     pixel_l1: float = 0.0          # optional extra term (not in the paper)
     checkpoint_every: int = 500
     seed: int = 0
@@ -71,11 +73,14 @@ class TrainOptions:
 
 
 def recipe(opt: TrainOptions, config: ModelConfig, data_summary: str) -> dict:
+    """What the run does, for the checkpoint's metadata: the options, with the model's own preset, warp
+    guide and pooling (with ``--init``/``--resume`` the file's, whatever the options say)."""
     d = dataclasses.asdict(opt)
     for k in ("out", "resume", "log_dir", "device", "workers", "image_every", "checkpoint_every"):
         d.pop(k)
     d["data"] = data_summary
-    d["preset"] = config.name
+    d.update(preset=config.name, warp_guided=config.warp_guided, paint_region=config.paint_region,
+             embed_pooling=config.embed_pooling, dis_pooling=config.dis_pooling)
     return d
 
 
@@ -101,7 +106,7 @@ class MetaTrainer:
             gen_opt=self.g_opt, dis_opt=(self.d_opt, self.w_opt),
             gen_loss=GeneratorLoss(weights, content, match=opt.variant == "ft"),
             autocast=execution.autocast, reduce_grads=dist_util.all_reduce_grads,
-            scaler=torch.amp.GradScaler(execution.device.type) if execution.dtype == torch.float16 else None)
+            fp16_device=execution.device.type if execution.dtype == torch.float16 else None)
 
     def embedding_stats(self) -> dict[str, float]:
         """‖ê‖ of the last step's embeddings and W's column norms (mean/min/max), to catch embedding
@@ -115,13 +120,11 @@ class MetaTrainer:
         return out
 
     def scaler_state(self) -> dict | None:
-        """fp16 GradScaler state (scale, growth tracker) for the checkpoint; None without a scaler."""
-        sc = self.update.scaler
-        return {k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in sc.state_dict().items()} if sc else None
+        """fp16: the GradScalers' states (scale, growth tracker) for the checkpoint; None without."""
+        return self.update.scaler_state()
 
     def load_scaler_state(self, state: dict | None) -> None:
-        if self.update.scaler is not None and state:
-            self.update.scaler.load_state_dict(state)
+        self.update.load_scaler_state(state)
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -202,90 +205,33 @@ def _episodes(opt: TrainOptions, config: ModelConfig, ts, split):
 CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
 
 
-def require_content(opt: TrainOptions) -> None:
+def require_content(opt: TrainOptions, preset_name: str | None = None, source: str | None = None) -> None:
     """The ``paper`` and ``small`` presets refuse to start without both VGG files unless
-    ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise)."""
+    ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise).
+    ``preset_name``: the preset of the model that will train (``resume.model_preset``: with ``--init`` or
+    ``--resume`` the file's own, ``source``, which the message names); default ``opt.preset``."""
     from fsth_core.models.losses import VGG_FILES
     from fsth_core.runtime.paths import find_weights, weights_dirs
 
-    if not opt.content_loss or opt.preset not in CONTENT_REQUIRED:
+    name = preset_name or opt.preset or DEFAULT_PRESET
+    if not opt.content_loss or name not in CONTENT_REQUIRED:
         return
     missing = [f for f in VGG_FILES.values() if find_weights(f) is None]
     if missing:
-        raise ValueError(f"preset {opt.preset} needs the content loss: place {' and '.join(missing)} in "
+        what = f"{source}: a '{name}' model" if source else f"preset {name}"
+        raise ValueError(f"{what} needs the content loss: place {' and '.join(missing)} in "
                          f"{weights_dirs()[-1]} (or FSTH_WEIGHTS_DIR; make them with `python -m fsth_core "
                          "convert-vgg --vgg19 vgg19-dcbb9e9d.pth --vggface vgg_face_dag.pth`), or pass "
                          "--no-content-loss to train without it")
 
 
-def check_out(opt: TrainOptions) -> bool:
-    """Refuse to overwrite a checkpoint: ``out`` (or its training state) existing without ``resume``,
-    or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
-    checkpoint to resume (``resume`` with a missing ``out`` starts a new run here; the CLI refuses it).
-    """
-    from fsth_core.io.outpaths import check_file_output
-    from fsth_core.models.weights import read_header
-
-    out, state = Path(opt.out), train_state_path(opt.out)
-    check_file_output(out, [opt.init, opt.data])
-    if not opt.resume:
-        for p in (out, state):
-            if p.exists():
-                raise ValueError(f"{p}: already exists; pass --resume to continue that training, "
-                                 "or choose another --out")
-        return False
-    if not out.is_file():
-        if state.exists():
-            raise ValueError(f"{state}: training state without its model {out.name}; choose another --out")
-        return False
-    if not state.is_file():
-        raise ValueError(f"{state}: missing, so {out} cannot be resumed (it holds the optimizer state); "
-                         f"start a new run with another --out, or with --init {out} to begin from its weights")
-    _, meta = read_header(state)
-    if meta.get("kind") != "train-state":
-        raise ValueError(f"{state}: not an FSTH training state (kind {meta.get('kind')!r})")
-    read_header(out)
-    return True
-
-
-def check_pair(out: str, step: int, extra: dict) -> None:
-    """The model file and its training state must come from the same checkpoint write."""
-    from fsth_core.models.weights import model_info
-
-    training = model_info(out).get("training", {})
-    mismatch = (extra.get("checkpoint_id") != training.get("checkpoint_id")
-                or training.get("steps_done", step) != step)
-    if mismatch:
-        raise ValueError(f"{out}: the model (step {training.get('steps_done')}) and its training state (step "
-                         f"{step}) come from different checkpoint writes (a crash between them?); start a new "
-                         f"run with --init {out} and another --out")
-
-
-def _check_columns(opt: TrainOptions, model: TalkingHeadModel, record: dict) -> None:
-    """A resumed model's W columns must be the videos the data give now (count, then the clip grouping)."""
-    from fsth_core.models.weights import model_info
-
-    old = model_info(opt.out).get("training", {}).get("w_columns") or {}
-    have = model.config.num_videos
-    same = have == record["videos"] and old.get("digest", record["digest"]) == record["digest"]
-    if same:
-        return
-    was = (f"{have} videos ({old['clips']} clips grouped at --video-level {old['level']})" if old
-           else f"{have} videos")
-    why = "" if have != record["videos"] else " (as many, but other clips: the data or their grouping changed)"
-    raise ValueError(f"{opt.out}: W has one column per training video and was trained on {was}, but {opt.data} "
-                     f"gives {record['videos']} training videos ({record['clips']} clips at --video-level "
-                     f"{record['level']}, --held-out {opt.held_out}){why}; resume with the same data, --held-out, "
-                     f"--seed and --video-level, or start a new run with --init {opt.out} and another --out")
-
-
-def _prepare_model(opt: TrainOptions, record: dict) -> tuple[TalkingHeadModel, int]:
-    """Fresh, ``--init`` or resumed model with one W column per training video (``record``:
-    :meth:`VideoSplit.record`); returns (model, start step)."""
+def _prepare_model(opt: TrainOptions, record: dict, old: dict | None) -> tuple[TalkingHeadModel, int]:
+    """Fresh, ``--init`` or resumed (``old``: the checkpoint's training metadata) model with one W column
+    per training video (``record``: :meth:`VideoSplit.record`); returns (model, start step)."""
     num_videos = record["videos"]
-    if check_out(opt):
+    if old is not None:
         model = load_model(opt.out)
-        _check_columns(opt, model, record)
+        check_columns(opt, model.config.num_videos, old.get("w_columns") or {}, record)
         return model, -1
     if opt.init:
         model = load_model(opt.init)
@@ -293,7 +239,8 @@ def _prepare_model(opt: TrainOptions, record: dict) -> tuple[TalkingHeadModel, i
         if config.warp_guided and opt.paint_region:  # an older warp-guided model gains the paint region
             config = dataclasses.replace(config, paint_region=True)
         return (model if config == model.config else adapt_model(model, config, seed=opt.seed)), 0
-    config = dataclasses.replace(preset(opt.preset), num_videos=num_videos, warp_guided=opt.warp_guided,
+    config = dataclasses.replace(preset(opt.preset or DEFAULT_PRESET), num_videos=num_videos,
+                                 warp_guided=opt.warp_guided,
                                  paint_region=opt.warp_guided and opt.paint_region)
     return build_model(config, seed=opt.seed), 0
 
@@ -309,10 +256,14 @@ def train(opt: TrainOptions, progress: bool = True,
     dist = dist_util.init_from_env(ex.device.type)
     if dist.enabled and ex.device.type == "cuda":
         ex = dataclasses.replace(ex, device=torch.device("cuda", dist.local_rank))
-    require_content(opt)
+    resuming = check_out(opt)
+    old = model_info(opt.out).get("training", {}) if resuming else None
+    if old is not None:
+        check_variant(opt, old)
+    require_content(opt, model_preset(opt, resuming), model_file(opt, resuming))
     ts, split = training_split(opt, warn=dist.is_main)
     columns = split.record(ts.video_ids)
-    model, start = _prepare_model(opt, columns)
+    model, start = _prepare_model(opt, columns, old)
     ds = _episodes(opt, model.config, ts, split)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
@@ -322,6 +273,7 @@ def train(opt: TrainOptions, progress: bool = True,
         start, extra = load_train_state(opt.out, trainer.optimizers)
         check_pair(opt.out, start, extra)
         trainer.load_scaler_state(extra.get("grad_scaler"))
+        apply_learning_rates(trainer.optimizers, opt.lr_g, opt.lr_d)  # the state holds the rates it ran with
         log.info("resuming %s at step %d", opt.out, start)
     summary = (f"{opt.data} ({columns['videos']} videos from {columns['clips']} clips, "
                f"{sum(ts.num_frames(c) for c in split.train_clips)} frames)")
@@ -330,6 +282,11 @@ def train(opt: TrainOptions, progress: bool = True,
     if opt.held_out:
         rec["held_out_by"] = split.held_out_by  # eval repeats this split (older models: a clip-level one)
     rec["content_loss"] = [k for k in ("vgg19", "vggface") if content and getattr(content, k) is not None]
+    if old is not None:  # what changed since the checkpoint: one line, and the recipe records it
+        changes = resume_changes(old, {**rec, "world_size": dist.world})
+        rec = resumed_recipe(old, rec, start, changes)
+        if changes and dist.is_main:
+            log.warning("%s", describe_changes(opt.out, start, changes))
     sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, start, opt.steps, dist.rank, dist.world)
     loader = episode_loader(ds, sampler, opt.workers, pin=ex.device.type == "cuda")
     writer = _tensorboard(opt.log_dir) if dist.is_main and opt.log_dir else None
