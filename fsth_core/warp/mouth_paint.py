@@ -35,6 +35,7 @@ _UPPER_WIDTHS = np.array([0.137, 0.105, 0.121, 0.113, 0.105, 0.16])
 _LOWER_WIDTHS = np.array([0.086, 0.095, 0.11, 0.113, 0.11, 0.17])
 _UPPER_LENGTH = np.array([1.0, 0.86, 0.92, 0.7, 0.62, 0.55])  # visible length relative to a central
 _ARCH_RADIUS = 0.42
+_SMILE_ARC = 0.25  # the teeth's edges rise towards the sides by this × (distance from the middle)², inter-ocular units
 _TOOTH = np.float32([232, 222, 200])
 # per-tooth brightness and length (fixed, so a tooth never flickers): no two teeth are alike
 _VARY = np.array([0.0, 0.05, -0.04, 0.03, -0.06, 0.02])
@@ -199,21 +200,28 @@ def _interior(u, v_up, v_lo, v, width: float, iod: float, pal: MouthPalette) -> 
     t_in = _ramp((t_top - height) / px, 1.2) * (g > 0.06)
     lit = np.clip(0.75 + 0.35 * (1.0 - np.clip((t_top - height) / 0.06, 0.0, 1.0)) - 0.3 * corner, 0.4, 1.1)
     out = out + t_in[..., None] * (pal.tongue[None, None, :] * lit[..., None] - out)
-    # lower teeth: a small row on the lower lip's edge, in shadow, showing as the mouth opens wide
-    lo_len = np.clip((gap - 0.18) * 0.3, 0.0, 0.035)  # mostly hidden by the lower lip
+    # the teeth are rigid rows on a dental arch: their edges lie on a smile arc fixed at the mouth's middle
+    # (the side teeth's edges a little higher), not along the lips, which only hide what is behind them
+    mid = np.unravel_index(int(np.argmin(np.abs(x))), x.shape)
+    gap_mid, up_mid, lo_mid = float(gap[mid]), float(v_up[mid]) / iod, float(v_lo[mid]) / iod
+    vv = v / iod
+    # lower teeth: a small row above the lower lip's edge, in shadow, mostly hidden, showing as the mouth opens wide
+    lo_len = float(np.clip((gap_mid - 0.18) * 0.3, 0.0, 0.035))
     k, across, seam = _teeth_row(x, _LOWER_WIDTHS, px)
-    tip = lo_len * (1.0 - 0.1 * k + 0.5 * _VARY[k]) * (1.0 - 0.5 * (2 * across - 1) ** 4)
-    lo_in = _ramp((tip - height) / px, 1.2) * _ramp((0.7 * half - np.abs(x)) / px, 2.0)
+    tip = lo_len * (1.0 - 0.1 * k + 0.5 * _VARY[k]) * (1.0 - 0.5 * (2 * across - 1) ** 4) - 0.3 * x ** 2
+    lo_in = _ramp((vv - (lo_mid - tip)) / px, 1.2) * (tip > 0) * _ramp((0.7 * half - np.abs(x)) / px, 2.0)
     lo_shade = (0.62 - 0.04 * k) * (1.0 - 0.05 * (2 * across - 1) ** 2) * (1.0 - 0.1 * seam) * (1 - 0.6 * corner)
     out = out + lo_in[..., None] * (_lit(pal, lo_shade) - out)
     # upper teeth: from under the upper lip down to their edges, each tooth shaded on its own
     k, across, seam = _teeth_row(x, _UPPER_WIDTHS, px)
-    reach = np.minimum(0.8 * gap + 0.004, 0.1)              # how far the centrals show below the lip
-    tip = reach * _UPPER_LENGTH[k] * (1.0 + _VARY[k]) * (1.0 - 0.35 * (2 * across - 1) ** 6)  # rounded corners
-    up_in = _ramp((tip - depth) / px, 1.2) * _ramp((0.9 * half - np.abs(x)) / px, 2.0)  # dark corners
+    reach = min(0.8 * gap_mid + 0.004, 0.1)                  # how far the centrals show below the lip
+    tip = reach * _UPPER_LENGTH[k] * (1.0 + _VARY[k]) * (1.0 - 0.35 * (2 * across - 1) ** 6) \
+        - _SMILE_ARC * x ** 2                                # each tooth's edge below the lip's middle
+    below = tip - (vv - up_mid)                              # > 0 above a tooth's edge
+    up_in = _ramp(below / px, 1.2) * _ramp((0.9 * half - np.abs(x)) / px, 2.0)  # dark corners
     round_ = 1.0 - 0.08 * (2 * across - 1) ** 2
     under_lip = 0.8 + 0.2 * np.clip(depth / 0.03, 0.0, 1.0)        # the lip's shadow on the teeth
-    edge = 1.0 - 0.18 * np.clip((depth - (tip - 0.02)) / 0.02, 0.0, 1.0)  # translucent incisal edge
+    edge = 1.0 - 0.18 * np.clip((0.02 - below) / 0.02, 0.0, 1.0)    # translucent incisal edge
     up_shade = round_ * under_lip * edge * (1.0 - 0.2 * seam) * (1.0 - 0.75 * corner ** 2) * (1.0 - 0.06 * k) \
         * (1.0 + 0.6 * _VARY[k])
     teeth = _lit(pal, up_shade)
