@@ -110,3 +110,17 @@ def test_animate_from_a_source_clip(talking_clip, tmp_path):
                           "--source-clip", str(talking_clip), "--shots", "40", "--motion", "talk",
                           "--out", str(tmp_path / "x.mp4")], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and "--shots" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_animate_with_the_drivers_own_mouth(talking_clip, tmp_path):
+    out = tmp_path / "dm"
+    run = [sys.executable, "-m", "fsth_core", "animate", "--method", "warp", "--quiet", "--source",
+           str(ROOT / "fsth_core" / "assets" / "portrait.jpg")]
+    r = subprocess.run(run + ["--driver", str(talking_clip), "--driver-mouth", "--out", f"{out}/"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert len(list(out.glob("*.png"))) == 24
+    bad = subprocess.run(run + ["--motion", "talk", "--driver-mouth", "--out", str(tmp_path / "x.mp4")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert bad.returncode == 2 and "--driver" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.mp4").exists()
