@@ -91,7 +91,8 @@ def test_eval_holds_out_the_speakers_training_held_out(tmp_path, caplog):
     import logging
 
     from _trainset_helpers import voxceleb_shaped
-    from fsth_core.training.meta import TrainOptions, training_split
+    from fsth_core.training.meta import TrainOptions
+    from fsth_core.training.sampling import training_split
 
     root = voxceleb_shaped(tmp_path / "vox", speakers=4, videos=2, clips=2, frames=3, size=32)
     ts, split = training_split(TrainOptions(data=str(root), out="unused", held_out=2, seed=3))

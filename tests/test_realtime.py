@@ -16,8 +16,8 @@ from _landmark_helpers import astronaut_points, dlib_detector, moving_clip
 from fsth_core.cli import main
 from fsth_core.inference.animate import AnimateOptions, animate
 from fsth_core.io.media import iter_frames, probe
-from fsth_core.inference.realtime import (LiveMotion, Pipeline, camera_index, generation_threads, gui_support,
-                                          open_camera)
+from fsth_core.inference.live import LiveMotion, camera_index, gui_support, open_camera
+from fsth_core.runtime.threads import Pipeline, generation_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"

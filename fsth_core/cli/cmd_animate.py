@@ -126,7 +126,7 @@ def run(args) -> int:
                               or args.face != "largest"):
         raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out, "
                          "--min-realism or --face)")
-    from fsth_core.inference.realtime import PreviewWindow, camera_index
+    from fsth_core.inference.live import PreviewWindow, camera_index
 
     if args.source_video and (args.preview or camera_index(args.driver) is not None):
         raise ValueError("--source-video works with a driver video (not a camera) and without --preview")

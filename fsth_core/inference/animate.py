@@ -2,7 +2,7 @@
 
 Stages: load sources (detect, crop) → motion (driver video retargeted, or procedural) →
 identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no partial file left).
-Generation runs pipelined by default (fsth_core.inference.realtime: the generator's inputs, the network and
+Generation runs pipelined by default (fsth_core.runtime.threads: the generator's inputs, the network and
 the composition each in a thread of their own, the same frames as one after the other); a camera
 as the driver animates live, and a preview window shows the frames as they are made.
 """
@@ -28,9 +28,8 @@ from fsth_core.inference.finetune import finetune, finetune_recipe, options_from
 from fsth_core.inference.frames import check_picture
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity, prepare_sources
-from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
-                                          generation_threads, is_capture, mapped, open_camera, stop_requests,
-                                          torch_threads)
+from fsth_core.inference.live import (LiveDriver, LiveMotion, PreviewWindow, camera_index, capture_fps, is_capture,
+                                      open_camera)
 from fsth_core.inference.types import Sources
 from fsth_core.io.media import iter_frames, load_image, mux_audio
 from fsth_core.io.outpaths import deferred_output
@@ -47,6 +46,8 @@ from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_
 from fsth_core.models.weights import load_model
 from fsth_core.options import MAX_SHOTS, METHODS, RETARGET_MODES
 from fsth_core.runtime.device import Execution
+from fsth_core.runtime.signals import stop_requests
+from fsth_core.runtime.threads import Pipeline, generation_threads, mapped, torch_threads
 from fsth_core.warp.shots import ShotWarper
 
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into

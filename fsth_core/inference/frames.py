@@ -4,7 +4,7 @@
     frames, masks = render_frames(identity, points, size, generator)                       # head crops
     frames, masks = render_frames(identity, points, size, generator, picture=img, box=box)  # native
 
-:func:`frame_stream` runs the stages ``animate`` runs, the way it runs them (fsth_core.inference.realtime):
+:func:`frame_stream` runs the stages ``animate`` runs, the way it runs them (fsth_core.runtime.threads):
 the generator's inputs (landmark images, the mesh warp at the model's size, the paint region), the network in
 batches, and the composition at the picture's resolution each in a thread of its own, with torch's threads
 at all CPUs but one; the frames are the same as one stage after the other.
@@ -17,9 +17,9 @@ import numpy as np
 
 from fsth_core.inference.compose import NativeCompositor
 from fsth_core.inference.pipeline import FrameGenerator
-from fsth_core.inference.realtime import Pipeline, generation_threads, mapped, torch_threads
 from fsth_core.inference.types import Identity, Progress
 from fsth_core.landmarks.crop import CropTransform
+from fsth_core.runtime.threads import Pipeline, generation_threads, mapped, torch_threads
 from fsth_core.warp.shots import ShotWarper
 
 
