@@ -33,7 +33,7 @@ from bench._portraits import portraits  # noqa: E402
 from fsth_core.inference.compose import NativeCompositor  # noqa: E402
 from fsth_core.inference.pipeline import prepare_sources  # noqa: E402
 from fsth_core.landmarks.motion import procedural_motion  # noqa: E402
-from fsth_core.landmarks.paste import paste_back  # noqa: E402
+from fsth_core.inference.compose import paste_back  # noqa: E402
 from fsth_core.landmarks.track import extract_landmarks  # noqa: E402
 from fsth_core.warp import MeshWarper  # noqa: E402
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from _landmark_helpers import astronaut, astronaut_points
-from fsth_core.inference.compose import NativeCompositor, native_region, paste_frames
+from fsth_core.inference.compose import NativeCompositor, native_region, paste_back, paste_frames
 from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
 from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.landmarks.paste import paste_back
+
 from fsth_core.models.config import preset
 from fsth_core.models.guidance import WarpGuide, paint_region
 from fsth_core.models.model import adapt_model, build_model

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from fsth_core.inference.animate_checks import check_options
 from fsth_core.inference.clip_shots import clip_sources
-from fsth_core.inference.compose import NativeCompositor, shot_regions
+from fsth_core.inference.compose import Canvas, composed_frames
 from fsth_core.inference.finetune import finetune, finetune_recipe, options_from_recipe
 from fsth_core.inference.frames import check_picture
 from fsth_core.inference.person import load_person, save_person
@@ -40,15 +40,13 @@ from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.face_box import FaceBox, boxes_for
 from fsth_core.landmarks.given import given_points
 from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.landmarks.paste import paste_back
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_path
 from fsth_core.models.weights import load_model
 from fsth_core.options import MAX_SHOTS, METHODS, RETARGET_MODES
 from fsth_core.runtime.device import Execution
 from fsth_core.runtime.signals import stop_requests
-from fsth_core.runtime.threads import Pipeline, generation_threads, mapped, torch_threads
-from fsth_core.warp.shots import ShotWarper
+from fsth_core.runtime.threads import Pipeline, generation_threads, torch_threads
 
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into
 
@@ -258,6 +256,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     if options.edit is not None and points is not None:
         points = edit_landmarks(points, options.edit)
     info: dict = {}
+    identity = None
     if model is not None:
         model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
                                           finetune_recipe(model_path), str(source_paths[0]))
@@ -281,10 +280,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
                     motion = LiveMotion(sources.points[0], size, get_detector(options.backend), options.retarget,
                                         options.smoothing, fps, options.edit)
                     points = driver_stage = LiveDriver(capture, motion, end=stop)
-                if model is not None:
-                    frames = _neural_frames(model, identity, sources, points, options, ex, pipe, mouths)
-                else:
-                    frames = _warp_frames(sources, points, options, pipe, mouths)
+                frames = _frames(model, identity, sources, points, options, ex, pipe, mouths)
                 setup_s = time.perf_counter() - t_start - landmarks_s
                 t0 = time.perf_counter()
                 with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
@@ -351,6 +347,7 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
     """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
     summary entries); written to ``person_out`` when given (a loaded person too: a copy)."""
     info: dict = {}
+    identity = None
     if person_in is not None:
         base = model
         model, identity = load_person(person_in, model)
@@ -382,66 +379,24 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
     return model, identity, info
 
 
-def _compositor(sources: Sources, size: int):
-    """The picture's compositor, with every source as a shot (each region from the nearest)."""
-    return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size,
-                            shots=shot_regions(sources)[1:])
-
-
-def _warp_frames(sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
-                 pipe: Pipeline | None = None, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
-    """The mesh warp alone, as (frame, held=False) pairs: the whole picture at its own resolution, or
-    (no paste-back) head crops.  ``pipe``: the warp runs in a thread of its own.  ``mouths``: (driver
-    frame, its landmarks) per frame, whose mouth interior each frame takes (--driver-mouth)."""
-    pipe = pipe or Pipeline(enabled=False)
-    if not options.paste_back:
-        warper = ShotWarper(list(sources.crops), list(sources.points))
-        frames = mapped(lambda p: warper.warp(p)[0], points)
-    else:
-        comp = _compositor(sources, sources.crops.shape[1])
-        frames = mapped(lambda p: comp.paste(comp.region_frame(p, mouth=_next(mouths))[0])[0], points)
-    return ((f, False) for f in pipe.stage(frames, "warp"))
-
-
-def _neural_frames(model, identity, sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
-                   ex: Execution, pipe: Pipeline | None = None, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
-    """Generated frames: with paste-back, warp-guided models compose at the picture's resolution
-    (the generator paints only its paint region) and the paper's plain generator is pasted back
-    resized; without, head crops at the model's size.  (frame, held) pairs: held is True where
-    --min-realism replaced the frame by the last kept one; the caller counts them.
-
-    ``pipe``: the stages run in threads of their own — the generator's inputs (landmark images, the
-    mesh warp at the model's size, the paint region), the network, the composition, the realism
-    score — each a step ahead of the next; the frames are the same."""
-    pipe = pipe or Pipeline(enabled=False)
-    gen = FrameGenerator(model, identity, ex, batch=options.batch)
-    tf, size = sources.transforms[0], gen.size
-    warp_paste = options.paste_back and gen.warp_guided
-    room = pipe.maxsize * options.batch  # a stage that works in batches is a batch ahead
-    composed = room if options.min_realism is not None else None  # the realism stage takes frames in batches
-    outs = pipe.stage(gen.batch_outputs(pipe.stage(gen.batch_inputs(points), "inputs"), parts=warp_paste,
-                                        with_points=True), "generate", maxsize=room)
-    if warp_paste:
-        comp = _compositor(sources, size)
-        frames = pipe.stage(mapped(lambda pp: comp.paste(comp.region_frame(*pp, mouth=_next(mouths))[0])[0], outs),
-                            "compose", composed)
-    elif options.paste_back:
-        if mouths is not None:
-            raise ValueError("--driver-mouth needs the warp method or a warp-guided model (this model's frames "
-                             "are pasted back as head crops)")
-        frames = pipe.stage(mapped(lambda pp: paste_back(sources.images[0], pp[1], tf), outs), "compose", composed)
-    else:
-        frames = (f for _, f in outs)
-    to_model = (lambda f: tf.apply(f, size)) if options.paste_back else None  # noqa: E731 - what D scores
-    if options.min_realism is None:
+def _frames(model, identity, sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
+            ex: Execution, pipe: Pipeline, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, held) pairs: the whole picture at its own resolution, or head crops without paste-back,
+    composed as fsth_core.inference.compose decides (the mesh warp and warp-guided models at the picture's
+    resolution, the paper's plain generator pasted back resized).  held is True where --min-realism
+    replaced the frame by the last kept one; the caller counts them.  ``pipe``: the stages in threads of
+    their own, each a step ahead of the next (the frames are the same)."""
+    gen = FrameGenerator(model, identity, ex, batch=options.batch) if model is not None else None
+    realism = model is not None and options.min_realism is not None
+    room = pipe.maxsize * options.batch if realism else None  # the realism stage takes frames in batches
+    frames = (f for f, _ in composed_frames(pipe, Canvas.of_sources(sources), points, sources.crops.shape[1], gen,
+                                            options.paste_back, mouths=mouths, compose_room=room))
+    if not realism:
         return ((f, False) for f in frames)
+    tf, size = sources.transforms[0], gen.size
+    to_model = (lambda f: tf.apply(f, size)) if options.paste_back else None  # what D scores
     scorer = RealismScorer(model, identity, ex, options.batch)
     return pipe.stage(_hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")
-
-
-def _next(mouths):
-    """The next (driver frame, landmarks) pair, or None (no --driver-mouth, or the driver ended)."""
-    return next(mouths, None) if mouths is not None else None
 
 
 def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from fsth_core.inference.compose import NATIVE_WARP, NativeCompositor, native_region
+from fsth_core.inference.compose import NATIVE, NATIVE_WARP, NativeCompositor, composition, native_region
 from fsth_core.landmarks.crop import head_crop_boxes
 from fsth_core.landmarks.diverse import diverse_frames
 from fsth_core.landmarks.retarget import retarget
@@ -99,7 +99,7 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
                          "landmarks of this clip")
     gen, size = None, warp_size
     if model is not None:
-        if not model.config.warp_guided:
+        if composition(model.config) != NATIVE:  # a clip is composed at its own resolution, or not at all
             raise ValueError("video-to-video needs a warp-guided model (or the warp method)")
         size = model.config.image_size
         ident = compute_identity(model, prepare_sources(frames[:1], points[:1], size), execution)
@@ -172,7 +172,7 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
             raise ValueError("the neural method needs --model (or use --method warp)")
         from fsth_core.models.weights import load_model
         model = load_model(model_path)
-        if not model.config.warp_guided:
+        if composition(model.config) != NATIVE:
             raise ValueError(f"{model_path}: video-to-video needs a warp-guided model (or --method warp)")
         size = model.config.image_size
         first = next(iter_frames(clip, fps=opt.fps))
