@@ -207,7 +207,8 @@ def grad_enabled():
 class Progress:
     """comfy.utils.ProgressBar (whose hook raises on Cancel), a no-op outside ComfyUI.
 
-    ``update(n)`` advances by n; ``callback(done, total)`` fits fsth_core's Progress signature.
+    ``update(n)`` advances by n; ``callback(done, total)`` fits fsth_core's Progress signature and takes
+    its total (so a bar made before the total is known, ``Progress(0)``, shows it from the first call).
     """
 
     def __init__(self, total: int):
@@ -220,7 +221,7 @@ class Progress:
         self.callback(self.done + n, self.total)
 
     def callback(self, done: int, total: int) -> None:
-        self.done = int(done)
+        self.done, self.total = int(done), max(1, int(total))
         if self._bar is not None:
             self._bar.update_absolute(self.done, self.total)
 

@@ -98,7 +98,7 @@ def test_generation_threads_leave_a_cpu_to_the_other_stages():
 
 @pytest.fixture(scope="module")
 def tiny_sources():
-    from fsth_core.inference.animate import load_sources
+    from fsth_core.inference.inputs import load_sources
 
     return load_sources([PORTRAIT], 64)  # the tiny preset's size
 
@@ -264,7 +264,7 @@ def test_camera_animates_live_and_keeps_its_timing(tmp_path):
 
 
 def test_live_motion_is_the_file_drivers_motion_without_its_offline_smoothing():
-    from fsth_core.inference.animate import load_sources
+    from fsth_core.inference.inputs import load_sources
     from fsth_core.landmarks.crop import head_crop_box
     from fsth_core.landmarks.retarget import retarget
     from fsth_core.landmarks.track import extract_landmarks

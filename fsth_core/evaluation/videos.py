@@ -128,7 +128,7 @@ def trainingset_videos(root: str | os.PathLike, size: int, held_out: int | None 
 
 def video_files(path: str | os.PathLike) -> list[Path]:
     """Video files and frame folders in ``path`` (natural order), or ``[path]`` for one video."""
-    from fsth_core.io.media import IMAGE_EXTS, VIDEO_EXTS, _natural_key
+    from fsth_core.io.media import IMAGE_EXTS, VIDEO_EXTS, natural_key
 
     p = Path(path)
     if p.is_file():
@@ -139,7 +139,7 @@ def video_files(path: str | os.PathLike) -> list[Path]:
            or (c.is_dir() and any(f.suffix.lower() in IMAGE_EXTS for f in c.iterdir()))]
     if not out:
         raise ValueError(f"{p}: no videos (or folders of frames) in it, and no index.json (not a training set)")
-    return sorted(out, key=_natural_key)
+    return sorted(out, key=natural_key)
 
 
 def _read_crops(path: Path, transform, size: int, indices: Sequence[int]) -> np.ndarray:

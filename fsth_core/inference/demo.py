@@ -8,7 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fsth_core.inference.animate import AnimateOptions, animate, load_sources, procedural
+from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.inference.inputs import load_sources, procedural
 from fsth_core.io.outpaths import OutputError, check_folder_writable
 from fsth_core.landmarks.render import draw_landmarks
 from fsth_core.runtime.paths import PORTRAIT, find_weights, weights_dirs

@@ -117,14 +117,15 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(turn(img)) if turn else img
 
 
-def _natural_key(p: Path):
+def natural_key(p: Path):
+    """Sort key of a file name with its numbers compared as numbers (frame2 before frame10)."""
     return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", p.name)]
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files in ``folder``, in natural order (frame2 before frame10)."""
     files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
-    return sorted(files, key=_natural_key)
+    return sorted(files, key=natural_key)
 
 
 def media_kind(path: str | os.PathLike) -> str:

@@ -132,7 +132,7 @@ class DlibDetector:
     def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25,
                  cnn_tries: int = 2, scale_tries: int = 25):
         self._predictor = dlib_models.shape_predictor(dlib_models.SHAPE68_FILE)
-        self._detector = dlib_models.frontal_detector()
+        self.hog = dlib_models.frontal_detector()  # HOG face detector (face_search.py uses it too)
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
@@ -165,7 +165,7 @@ class DlibDetector:
             s = 1.0
         sy, sx = small.shape[0] / h, small.shape[1] / w
         for upsample in (0, 1):
-            rects, scores, _ = self._detector.run(small, upsample, self.min_score)
+            rects, scores, _ = self.hog.run(small, upsample, self.min_score)
             if len(rects):
                 break
         out = []
