@@ -5,7 +5,7 @@ Models are never modified: inference works on a folded copy.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from fsth_core.inference.compose import shot_regions
 from fsth_core.inference.types import Identity, Progress, Sources
 from fsth_core.landmarks.crop import head_crop_box
 from fsth_core.models.generator import blend
+from fsth_core.models.guidance import WarpGuide, region_of
 from fsth_core.models.imaging import from_network, landmark_images, to_network
 from fsth_core.models.model import TalkingHeadModel, clone_model
 from fsth_core.runtime.device import Execution, default_execution
@@ -87,7 +88,6 @@ class FrameGenerator:
         self.batch = batch
         self.guide = None
         if self.model.config.warp_guided:
-            from fsth_core.models.guidance import WarpGuide
             self.guide = WarpGuide(identity.source, identity.source_points, region=True,
                                    extra=identity.extra_shots())
 
@@ -111,8 +111,6 @@ class FrameGenerator:
     def outputs(self, y: torch.Tensor):
         """The network on :meth:`inputs`' tensor -> (generated [B,3,S,S], paint weight [B,1,S,S] | None,
         warped [B,3,S,S] | None)."""
-        from fsth_core.models.guidance import region_of
-
         if self.guide is None:
             with self.ex.autocast():
                 return self.g(y, self.psi).float(), None, None
@@ -143,7 +141,6 @@ class FrameGenerator:
             raise ValueError("paint() needs a warp-guided model")
         guide = None
         if source is not None:
-            from fsth_core.models.guidance import WarpGuide
             guide = WarpGuide(source[0], source[1], region=True)
         return self._paints(self._forward(points, guide))
 

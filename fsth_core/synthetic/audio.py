@@ -7,6 +7,7 @@ pack's example sound (example_workflows/inputs/fsth_speech.wav).
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 # vowel -> formant frequencies (Hz) and bandwidths: "a" open, "i" spread (high F2), "u" rounded (low F2)
 VOWELS = {"a": ((730, 1090, 2440), (90, 110, 170)), "i": ((270, 2290, 3010), (60, 100, 170)),
@@ -15,8 +16,6 @@ VOWELS = {"a": ((730, 1090, 2440), (90, 110, 170)), "i": ((270, 2290, 3010), (60
 
 def _resonate(x: np.ndarray, freq: float, bw: float, rate: int) -> np.ndarray:
     """Two-pole resonator (one formant), gain 1 at its centre frequency."""
-    from scipy.signal import lfilter
-
     r = np.exp(-np.pi * bw / rate)
     a = [1.0, -2 * r * np.cos(2 * np.pi * freq / rate), r * r]
     z = np.exp(-1j * 2 * np.pi * freq / rate)

@@ -59,7 +59,7 @@ class PhotoStyle:
     shift: tuple[float, float]  # fractions of the frame
 
     @classmethod
-    def random(cls, rng: np.random.Generator) -> "PhotoStyle":
+    def random(cls, rng: np.random.Generator) -> PhotoStyle:
         n = len(texture_photos())
         side = float(rng.uniform(0.35, 1.0))
         return cls(background=int(rng.integers(n)),
