@@ -13,8 +13,16 @@ from fsth_core.inference.pipeline import compute_identity, prepare_sources
 from fsth_core.inference.types import Sources
 from fsth_core.options import FINETUNE_STEPS_HELP, MAX_BATCH, MAX_SHOTS
 
-from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
-                     make_room, to_uint8)
+from ._comfy import (
+    IDENTITIES,
+    Progress,
+    full_path,
+    grad_enabled,
+    identities_output_dir,
+    list_files,
+    make_room,
+    to_uint8,
+)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"

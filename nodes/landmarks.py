@@ -8,8 +8,18 @@ from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks
-from fsth_core.options import (BACKEND_HELP, BACKENDS, FACE_BOX_HELP, FACE_INDEX, FACE_WORDS, MAX_FPS, MAX_INTENSITY,
-                               RETARGET_MODES, SLIDERS, word_or_count)
+from fsth_core.options import (
+    BACKEND_HELP,
+    BACKENDS,
+    FACE_BOX_HELP,
+    FACE_INDEX,
+    FACE_WORDS,
+    MAX_FPS,
+    MAX_INTENSITY,
+    RETARGET_MODES,
+    SLIDERS,
+    word_or_count,
+)
 
 from ._comfy import Progress, audio_to_numpy, iter_uint8, mask_to_numpy, to_image, to_image_stream, torch_device
 from ._types import FSTHLandmarks
@@ -129,7 +139,8 @@ class RetargetLandmarks:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "source": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the portrait to animate (its first frame is used)."}),
+            "source": ("FSTH_LANDMARKS",
+                       {"tooltip": "Landmarks of the portrait to animate (its first frame is used)."}),
             "driver": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the driving video."}),
             "mode": (list(RETARGET_MODES), {
                 "default": "relative",

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut, astronaut_points, dlib_detector
 
-from fsth_core.landmarks.detect import (Face, LandmarkResult, choose_face, face_alignment_missing,
-                                        get_detector)
+from fsth_core.landmarks.detect import Face, LandmarkResult, choose_face, face_alignment_missing, get_detector
 from fsth_core.landmarks.track import extract_landmarks
 
 

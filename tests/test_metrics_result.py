@@ -5,8 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from fsth_core.evaluation.metrics import MetricAccumulator, MetricResult, available_metrics, fid, frechet_distance, lpips
-from fsth_core.evaluation.metrics import optional
+from fsth_core.evaluation.metrics import (
+    MetricAccumulator,
+    MetricResult,
+    available_metrics,
+    fid,
+    frechet_distance,
+    lpips,
+    optional,
+)
 
 
 def test_accumulator_streams_mean_std_and_missing():

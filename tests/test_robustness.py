@@ -525,7 +525,6 @@ def nodes():
     import cv2
     import torch
     from skimage import data
-
     from test_nodes_run import N, T
 
     from fsth_core.models.config import preset

@@ -263,7 +263,8 @@ def test_lazy_adam_is_dense_adam_on_touched_rows_and_leaves_the_others_bit_for_b
     dense = torch.optim.Adam([dense_p], lr=1e-2, betas=ADAM_BETAS, foreach=False)
     for step, rows in enumerate(([0, 3], [1], [0, 2, 2], [3])):
         idx = torch.tensor(rows)
-        lazy_p.grad = torch.sparse_coo_tensor(idx[None], torch.randn(len(rows), 4), (6, 4), check_invariants=True)  # row 2 twice: summed
+        # row 2 twice: summed
+        lazy_p.grad = torch.sparse_coo_tensor(idx[None], torch.randn(len(rows), 4), (6, 4), check_invariants=True)
         dense_p.grad = lazy_p.grad.to_dense()
         before = lazy_p.detach().clone()
         state = {k: v.clone() for k, v in lazy.state[lazy_p].items()}

@@ -3,9 +3,30 @@ from __future__ import annotations
 
 import argparse
 
-from fsth_core.options import (BACKEND_HELP, BACKENDS, CRF_RANGE, D_STEPS, DEFAULT_FPS, FACE_BOX_HELP, FINETUNE_STEPS_HELP, LR_D,
-                               LR_G, MAX_BATCH, MAX_D_STEPS, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY,
-                               MAX_SHOTS, MAX_THREADS, METHODS, MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
+from fsth_core.options import (
+    BACKEND_HELP,
+    BACKENDS,
+    CRF_RANGE,
+    D_STEPS,
+    DEFAULT_FPS,
+    FACE_BOX_HELP,
+    FINETUNE_STEPS_HELP,
+    LR_D,
+    LR_G,
+    MAX_BATCH,
+    MAX_D_STEPS,
+    MAX_FINETUNE_STEPS,
+    MAX_FPS,
+    MAX_FRAMES,
+    MAX_INTENSITY,
+    MAX_SHOTS,
+    MAX_THREADS,
+    METHODS,
+    MOTIONS,
+    PRECISIONS,
+    RETARGET_MODES,
+    SLIDERS,
+)
 
 NAME = "animate"
 HELP = "animate 1-32 pictures (or a clip) of a person with a driving video, procedural motion or a sound"

@@ -32,10 +32,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-
     from fsth_core.io.media import media_kind
     from fsth_core.io.outpaths import check_file_output
+    from fsth_core.landmarks.track import extract_landmarks_from_path
 
     src = Path(args.input)
     media_kind(src)  # a missing or unknown input fails before anything else

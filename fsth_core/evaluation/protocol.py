@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -83,9 +83,9 @@ def face_box(points: np.ndarray, size: int) -> tuple[int, int, int, int]:
     """Square (left, top, right, bottom) around landmarks [68,2], clipped to the S×S crop."""
     lo, hi = points.min(0), points.max(0)
     c, side = (lo + hi) / 2, float(max(hi - lo)) * 1.1
-    l, t = max(0, int(round(c[0] - side / 2))), max(0, int(round(c[1] - side / 2)))
-    r, b = min(size - 1, int(round(c[0] + side / 2))), min(size - 1, int(round(c[1] + side / 2)))
-    return l, t, max(r, l + 1), max(b, t + 1)
+    left, top = max(0, int(round(c[0] - side / 2))), max(0, int(round(c[1] - side / 2)))
+    right, bottom = min(size - 1, int(round(c[0] + side / 2))), min(size - 1, int(round(c[1] + side / 2)))
+    return left, top, max(right, left + 1), max(bottom, top + 1)
 
 
 class FaceProbe:

@@ -17,9 +17,9 @@ import dataclasses
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -28,13 +28,20 @@ from tqdm import tqdm
 from fsth_core.inference.animate_checks import check_options
 from fsth_core.inference.clip_shots import clip_sources
 from fsth_core.inference.compose import Canvas, composed_frames
-from fsth_core.inference.inputs import audio_driven, driver_motion, load_sources, procedural
 from fsth_core.inference.finetune import FinetuneResult, finetune_recipe, personalize
 from fsth_core.inference.frames import check_picture
+from fsth_core.inference.inputs import audio_driven, driver_motion, load_sources, procedural
+from fsth_core.inference.live import (
+    LiveDriver,
+    LiveMotion,
+    PreviewWindow,
+    camera_index,
+    capture_fps,
+    is_capture,
+    open_camera,
+)
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import FrameGenerator, RealismScorer
-from fsth_core.inference.live import (LiveDriver, LiveMotion, PreviewWindow, camera_index, capture_fps, is_capture,
-                                      open_camera)
 from fsth_core.inference.types import Sources
 from fsth_core.io.media import iter_frames, mux_audio
 from fsth_core.io.outpaths import deferred_output

@@ -23,8 +23,8 @@ composition: each a thread of its own in a fsth_core.runtime.threads.Pipeline), 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -42,9 +42,9 @@ NATIVE, FEATHERED, CROPS = "native", "feathered", "crops"
 def composition(generator=None, paste: bool = True, feather: bool = True) -> str:
     """How frames are composed (the one place that decides; see the module docstring): ``NATIVE`` for the
     mesh warp (``generator`` None) or a warp-guided generator, ``FEATHERED`` for the paper's plain one,
-    ``CROPS`` without ``paste`` (paste-back into the picture).  ``generator``: anything with ``warp_guided`` (a FrameGenerator, a
-    model's config).  ``feather`` False: a plain generator's frames stay head crops (the nodes paste them
-    with Paste Back, a node of its own)."""
+    ``CROPS`` without ``paste`` (paste-back into the picture).  ``generator``: anything with ``warp_guided``
+    (a FrameGenerator, a model's config).  ``feather`` False: a plain generator's frames stay head crops (the
+    nodes paste them with Paste Back, a node of its own)."""
     if not paste:
         return CROPS
     if generator is None or generator.warp_guided:

@@ -32,7 +32,6 @@ from fsth_core.options import ADAM_BETAS, D_STEPS, FINETUNE_PIXEL_L1, LR_D, LR_G
 from fsth_core.runtime.device import Execution, default_execution
 from fsth_core.training.steps import AdversarialUpdate
 
-
 default_steps = default_finetune_steps  # ~125 steps for T = 1 growing to ~230 for T >= 32 (fsth_core.options)
 
 
@@ -134,7 +133,7 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
         for step in range(steps):
             idx = torch.from_numpy(rng.choice(t, size=min(options.batch, t), replace=t < options.batch))
             real, y, gi = (ex.input(v[idx]) for v in (frames, lms, g_in))
-            gen, fake = update.gen_update(lambda: m.generator(gi, person.psi), real, y, lambda: person.w)
+            gen, fake = update.gen_update(lambda gi=gi: m.generator(gi, person.psi), real, y, lambda: person.w)
             for _ in range(options.d_steps):  # as meta-learning does (its --d-steps)
                 dis = update.dis_update(fake, real, y, lambda: person.w)
             done = step + 1

@@ -11,7 +11,7 @@ at all CPUs but one; the frames are the same as one stage after the other.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -20,7 +20,6 @@ from fsth_core.inference.pipeline import FrameGenerator
 from fsth_core.inference.types import Identity, Progress
 from fsth_core.landmarks.crop import CropTransform
 from fsth_core.runtime.threads import Pipeline, generation_threads, torch_threads
-
 
 #: mean absolute difference (0..255) above which a picture's head crop is "another picture"
 MAX_CROP_DIFFERENCE = 24.0

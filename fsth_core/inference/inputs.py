@@ -4,7 +4,7 @@ size); a driver video, a sound or procedural motion -> landmark sets [T,68,2] in
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -17,8 +17,8 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -31,6 +31,7 @@ from fsth_core.landmarks.smooth import OneEuroStream
 from fsth_core.landmarks.track import FaceTracker
 from fsth_core.options import MAX_FPS
 from fsth_core.runtime.threads import END, ERROR, ITEM, POLL, Stopped, put_unless_stopped
+
 
 def camera_index(driver) -> int | None:
     """The camera index a driver names (an int, or a string of digits that is no existing file), else None."""

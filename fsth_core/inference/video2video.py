@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 

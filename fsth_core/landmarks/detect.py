@@ -16,9 +16,10 @@ Images are numpy uint8 [H, W, 3] RGB.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -82,7 +83,7 @@ class LandmarkResult:
             fps=np.float64(self.fps if self.fps else 0.0), backend=np.str_(self.backend))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LandmarkResult":
+    def load(cls, path: str | os.PathLike) -> LandmarkResult:
         """Read a ``.npz`` landmark file (no pickle)."""
         path = Path(path)
         if not path.is_file():
@@ -237,10 +238,10 @@ class FaceAlignmentDetector:
 
         self.device = pick_device(device)
         types = face_alignment.LandmarksType
-        kind = getattr(types, "TWO_D", None) or getattr(types, "_2D")
+        kind = getattr(types, "TWO_D", None) or types._2D
         try:
             self._fa = face_alignment.FaceAlignment(kind, device=str(self.device), flip_input=False)
-        except Exception as exc:  # noqa: BLE001 - download/load failures: one clear line
+        except Exception as exc:
             raise ValueError(f"face_alignment could not load its models ({exc}); "
                              f"place {' and '.join(_FA_FILES)} from {_FA_URL} in {hub_checkpoints_dir()}") from exc
 

@@ -55,7 +55,7 @@ def missing(*names: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(kind: str, path: str | None = None):
     dlib = dlib_module()
     return getattr(dlib, kind)() if path is None else getattr(dlib, kind)(path)

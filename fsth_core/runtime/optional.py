@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 
@@ -20,7 +20,7 @@ def package_missing(module: str, load: bool = False) -> str | None:
     if load:
         try:
             importlib.import_module(module)
-        except Exception as e:  # any import failure is the reason
+        except Exception as e:  # noqa: BLE001 - any import failure is the reason
             return f"package '{module}' fails to import ({type(e).__name__}: {str(e)[:120]})"
     return None
 

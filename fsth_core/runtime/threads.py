@@ -18,7 +18,7 @@ import os
 import queue
 import threading
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 
@@ -137,7 +137,7 @@ class _Stage:
             self._put((END, None))
         except Stopped:
             pass
-        except BaseException as exc:  # handed to the consumer, raised there
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             with contextlib.suppress(Stopped):
                 self._put((ERROR, exc))
         finally:

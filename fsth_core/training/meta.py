@@ -14,8 +14,8 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from tqdm import tqdm
@@ -30,9 +30,19 @@ from fsth_core.runtime.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state
 from fsth_core.training.lazy_adam import LazyAdam
-from fsth_core.training.resume import (apply_learning_rates, check_out, check_pair, check_variant, describe_changes,
-                                       model_file, model_preset, require_content, resume_changes, resumed_recipe,
-                                       starting_model)
+from fsth_core.training.resume import (
+    apply_learning_rates,
+    check_out,
+    check_pair,
+    check_variant,
+    describe_changes,
+    model_file,
+    model_preset,
+    require_content,
+    resume_changes,
+    resumed_recipe,
+    starting_model,
+)
 from fsth_core.training.sampling import StepBatchSampler, episode_dataset, episode_loader, training_split
 from fsth_core.training.steps import AdversarialUpdate, StepResult
 

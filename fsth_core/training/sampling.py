@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

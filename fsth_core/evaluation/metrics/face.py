@@ -6,7 +6,7 @@ imports pkg_resources). Nothing is downloaded.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
