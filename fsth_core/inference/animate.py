@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -41,7 +40,7 @@ from fsth_core.inference.live import (
     open_camera,
 )
 from fsth_core.inference.person import load_person, save_person
-from fsth_core.inference.pipeline import FrameGenerator, RealismScorer
+from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, hold_unrealistic
 from fsth_core.inference.types import Sources
 from fsth_core.io.media import iter_frames, mux_audio
 from fsth_core.io.outpaths import deferred_output
@@ -373,29 +372,4 @@ def _frames(model, identity, sources: Sources, points: Iterable[np.ndarray], opt
     tf, size = sources.transforms[0], gen.size
     to_model = (lambda f: tf.apply(f, size)) if options.paste_back else None  # what D scores
     scorer = RealismScorer(model, identity, ex, options.batch)
-    return pipe.stage(_hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")
-
-
-def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
-                      to_model=None) -> Iterator[tuple[np.ndarray, bool]]:
-    """(frame, held) pairs: frames whose realism is below ``threshold`` are replaced by the last kept
-    one (timing is kept).  Frames are scored in batches of the scorer's size as they stream by,
-    after ``to_model`` (a full picture -> its head crop at the model's size) when given."""
-    def small(f: np.ndarray) -> np.ndarray:
-        if to_model is not None:
-            return to_model(f)
-        s = scorer.size
-        return f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
-
-    last = None
-    pairs = zip(frames, points)
-    while True:
-        chunk = [pair for _, pair in zip(range(scorer.batch), pairs)]
-        if not chunk:
-            return
-        scores = scorer(np.stack([small(f) for f, _ in chunk]), np.stack([p for _, p in chunk]))
-        for (f, _), r in zip(chunk, scores):
-            held = r < threshold and last is not None
-            if not held:
-                last = f
-            yield last, held
+    return pipe.stage(hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")

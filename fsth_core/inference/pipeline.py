@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import cv2
 import numpy as np
 import torch
 
@@ -215,6 +216,31 @@ class RealismScorer:
                 r, _ = self.d(x, y, w=self.w)
             out.append(r.float().cpu())
         return torch.cat(out).numpy()
+
+
+def hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
+                     to_model=None) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, held) pairs: frames whose realism is below ``threshold`` are replaced by the last kept
+    one (timing is kept).  Frames are scored in batches of the scorer's size as they stream by,
+    after ``to_model`` (a full picture -> its head crop at the model's size) when given."""
+    def small(f: np.ndarray) -> np.ndarray:
+        if to_model is not None:
+            return to_model(f)
+        s = scorer.size
+        return f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
+
+    last = None
+    pairs = zip(frames, points)
+    while True:
+        chunk = [pair for _, pair in zip(range(scorer.batch), pairs)]
+        if not chunk:
+            return
+        scores = scorer(np.stack([small(f) for f, _ in chunk]), np.stack([p for _, p in chunk]))
+        for (f, _), r in zip(chunk, scores):
+            held = r < threshold and last is not None
+            if not held:
+                last = f
+            yield last, held
 
 
 def realism_scores(model: TalkingHeadModel, identity: Identity, frames: np.ndarray, points: np.ndarray,
