@@ -42,7 +42,7 @@ class ComfyServer:
 
     @classmethod
     def start(cls, root: str | os.PathLike, port: int = 8188, timeout: float = 120.0,
-              extra_args: tuple[str, ...] = ()) -> "ComfyServer":
+              extra_args: tuple[str, ...] = ()) -> ComfyServer:
         """``root``: the folder ../shared/comfyui/setup.sh filled (ComfyUI/ and venv/), with this pack linked
         as ComfyUI/custom_nodes/<name>.  Starts ``main.py --cpu`` on 127.0.0.1:``port`` and waits until it
         answers; the log goes to ``root``/fsth_bench_server.log."""
@@ -83,7 +83,7 @@ class ComfyServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def __enter__(self) -> "ComfyServer":
+    def __enter__(self) -> ComfyServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -102,7 +102,7 @@ class ComfyServer:
         except urllib.error.HTTPError as e:
             raise RuntimeError(f"POST {path}: {e.code} {e.read().decode(errors='replace')[:2000]}") from None
 
-    def events(self) -> "Events":
+    def events(self) -> Events:
         return Events(self.url)
 
     def run(self, prompt: dict, timeout: float = 1800.0) -> tuple[dict, dict]:
@@ -215,7 +215,7 @@ class Events:
             pass
         self.sock.close()
 
-    def __enter__(self) -> "Events":
+    def __enter__(self) -> Events:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -247,7 +247,7 @@ def _widget_names(info: dict) -> list[tuple[str, int]]:
 def api_prompt(workflow: dict, object_info: dict) -> dict:
     """A UI workflow -> the API prompt the frontend sends for it ({id: {class_type, inputs}}), widget values
     matched to inputs by ComfyUI's /object_info (muted, bypassed and frontend-only nodes left out)."""
-    links = {l[0]: l for l in workflow.get("links", [])}
+    links = {link[0]: link for link in workflow.get("links", [])}
     prompt = {}
     for node in workflow["nodes"]:
         t = node["type"]

@@ -16,6 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fsth_core.io.media import load_image
+from fsth_core.synthetic.heads import synthetic_portrait
+
 
 def _hopper() -> np.ndarray | None:
     spec = importlib.util.find_spec("matplotlib")
@@ -24,7 +27,6 @@ def _hopper() -> np.ndarray | None:
     path = Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "sample_data" / "grace_hopper.jpg"
     if not path.is_file():
         return None
-    from fsth_core.io.media import load_image
     return load_image(path)
 
 
@@ -51,9 +53,7 @@ def painted(photo: np.ndarray, seed: int = 0) -> np.ndarray:
 def portraits(include: tuple[str, ...] = ("astronaut", "astronaut_painted", "hopper", "hopper_painted",
                                           "synthetic")) -> dict[str, np.ndarray]:
     """Name -> uint8 RGB picture, for those available here."""
-    import skimage.data
-
-    from fsth_core.synthetic.heads import synthetic_portrait
+    import skimage.data  # dev dependency (requirements-dev.txt): imported where a test picture is needed
 
     out: dict[str, np.ndarray] = {}
     photos = {"astronaut": skimage.data.astronaut(), "hopper": _hopper()}

@@ -255,7 +255,7 @@ def main() -> int:
 
     import torch
 
-    from fsth_core.inference.realtime import cpu_count
+    from fsth_core.runtime.threads import cpu_count
     from fsth_core.io.media import probe
 
     with tempfile.TemporaryDirectory(prefix="fsth_bench_animate_") as tmp, busy_processes(args.busy):

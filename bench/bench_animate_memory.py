@@ -18,7 +18,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bench._common import add_json_arg, emit, peak_rss_mb  # noqa: E402
+from bench._common import add_json_arg, emit, peak_rss_mb
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity
+from fsth_core.inference.types import Sources
+from fsth_core.io.media import VideoWriter
+from fsth_core.landmarks.motion import procedural_motion
+from fsth_core.models.config import preset
+from fsth_core.models.model import build_model
+from fsth_core.runtime.device import Execution
+from fsth_core.synthetic.heads import synthetic_portrait
 
 
 def current_rss_mb() -> float | None:
@@ -40,16 +48,6 @@ def main() -> int:
     ap.add_argument("--precision", default="auto")
     add_json_arg(ap)
     args = ap.parse_args()
-
-    from fsth_core.inference.pipeline import FrameGenerator, compute_identity
-
-    from fsth_core.inference.types import Sources
-    from fsth_core.io.media import VideoWriter
-    from fsth_core.landmarks.motion import procedural_motion
-    from fsth_core.models.config import preset
-    from fsth_core.models.model import build_model
-    from fsth_core.runtime.device import Execution
-    from fsth_core.synthetic.heads import synthetic_portrait
 
     ex = Execution.resolve(args.device, args.precision)
     cfg = preset(args.preset)

@@ -21,17 +21,17 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench._common import add_json_arg, emit  # noqa: E402
-from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
-from fsth_core.inference.pipeline import compute_identity  # noqa: E402
-from fsth_core.inference.types import Sources  # noqa: E402
-from fsth_core.models.config import preset  # noqa: E402
-from fsth_core.models.losses import ContentLoss  # noqa: E402
-from fsth_core.models.model import build_model  # noqa: E402
-from fsth_core.runtime.device import Execution  # noqa: E402
-from fsth_core.synthetic.heads import identity_landmarks_sequence, render_sequence, synthetic_identity  # noqa: E402
+from bench._common import add_json_arg, emit
+from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune
+from fsth_core.inference.pipeline import compute_identity
+from fsth_core.inference.types import Sources
+from fsth_core.models.config import preset
+from fsth_core.models.losses import ContentLoss
+from fsth_core.models.model import build_model
+from fsth_core.runtime.device import Execution
+from fsth_core.synthetic.heads import identity_landmarks_sequence, render_sequence, synthetic_identity
 
 
 def sources(t: int, size: int) -> Sources:

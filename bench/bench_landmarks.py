@@ -18,13 +18,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fsth_core.landmarks.detect import face_alignment_missing, get_detector  # noqa: E402
-from fsth_core.landmarks.track import extract_landmarks  # noqa: E402
+from fsth_core.landmarks.detect import face_alignment_missing, get_detector
+from fsth_core.landmarks.track import extract_landmarks
 
 
 def make_clip(frames: int, height: int, width: int) -> list[np.ndarray]:
     """The astronaut photo placed in a ``width`` x ``height`` frame, panning and zooming slowly."""
-    from skimage import data
+    from skimage import data  # dev dependency (requirements-dev.txt): the test picture
 
     img = data.astronaut()
     base = 0.9 * min(height, width) / 512

@@ -38,8 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bench._common import add_json_arg, emit  # noqa: E402
-from bench._comfyui import ROOT, ComfyServer, api_prompt, load_template  # noqa: E402
+from bench._comfyui import ROOT, ComfyServer, api_prompt, load_template
+from bench._common import add_json_arg, emit
+from fsth_core.runtime.paths import example_inputs
 
 TWINS = (2, 1)  # the templates with a command-line twin, by their number
 CLI_RATE = re.compile(r"wrote .*: (\d+) frames .*; ([\d.]+) frames/s end to end, set-up ([\d.]+) s")
@@ -73,8 +74,6 @@ def vary_motion(prompt: dict, round_: int) -> dict:
 def cli_args(prompt: dict, out: Path, finetune_steps: int, round_: int) -> list[str]:
     """``animate`` doing the template's job (the same model, picture, motion length, fps, batch; the pack's
     own copies of the files the template loads)."""
-    from fsth_core.runtime.paths import example_inputs
-
     files = example_inputs()
     gen = prompt[nodes_of(prompt, "FSTH_Generator")[0]]["inputs"]
     model = prompt[nodes_of(prompt, "FSTH_LoadModel")[0]]["inputs"]
@@ -152,7 +151,8 @@ def main() -> None:
     cli_fps = med(c["frames_per_s"] for c in cli)
     rows = [dict(run="ComfyUI template (nodes from the motion on)", frames=frames, frames_per_s=node_fps,
                  of_cli=node_fps / cli_fps),
-            dict(run="  of which the FSTH nodes alone", frames=frames, frames_per_s=fsth_fps, of_cli=fsth_fps / cli_fps),
+            dict(run="  of which the FSTH nodes alone", frames=frames, frames_per_s=fsth_fps,
+                 of_cli=fsth_fps / cli_fps),
             dict(run="python -m fsth_core animate", frames=frames, frames_per_s=cli_fps, of_cli=1.0)]
     per_node = {k: med(n["per_node"].get(k, 0.0) for n in nodes) for k in nodes[0]["per_node"]}
     rows += [dict(run=f"  node {k}", frames=frames, seconds=v) for k, v in per_node.items()]

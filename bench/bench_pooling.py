@@ -33,20 +33,20 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from bench._common import add_json_arg, emit  # noqa: E402
-from fsth_core.data.groups import split_videos  # noqa: E402
-from fsth_core.data.store import TrainingSet  # noqa: E402
-from fsth_core.inference.pipeline import FrameGenerator, compute_identity  # noqa: E402
-from fsth_core.inference.types import Sources  # noqa: E402
-from fsth_core.models.config import DIS_POOLINGS, EMBED_POOLINGS, preset  # noqa: E402
-from fsth_core.models.model import build_model  # noqa: E402
-from fsth_core.models.weights import load_model, save_model  # noqa: E402
-from fsth_core.runtime.device import Execution  # noqa: E402
-from fsth_core.synthetic.heads import write_synthetic_dataset  # noqa: E402
-from fsth_core.training.meta import TrainOptions, train  # noqa: E402
+from bench._common import add_json_arg, emit
+from fsth_core.data.groups import split_videos
+from fsth_core.data.store import TrainingSet
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity
+from fsth_core.inference.types import Sources
+from fsth_core.models.config import DIS_POOLINGS, EMBED_POOLINGS, preset
+from fsth_core.models.model import build_model
+from fsth_core.models.weights import load_model, save_model
+from fsth_core.runtime.device import Execution
+from fsth_core.synthetic.heads import write_synthetic_dataset
+from fsth_core.training.meta import TrainOptions, train
 
 SHOTS, EVAL_FRAMES = 4, 8
 
@@ -116,7 +116,8 @@ def main() -> int:
             print(row, flush=True)
             for i, step in enumerate(s for s in sorted(args.eval_at) if s <= args.steps):
                 opt = TrainOptions(data=str(data), out=str(out), steps=step, batch=8, k=4,
-                                   lr_g=args.lr[0], lr_d=args.lr[1], pixel_l1=20.0, held_out=args.held_out, seed=args.seed,
+                                   lr_g=args.lr[0], lr_d=args.lr[1], pixel_l1=20.0, held_out=args.held_out,
+                                   seed=args.seed,
                                    device=args.device, precision="fp32", workers=0, checkpoint_every=10 ** 9,
                                    init=str(init), resume=i > 0, content_loss=False)
                 model = train(opt, progress=False)

@@ -19,9 +19,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fsth_core.data.episodes import EpisodeDataset  # noqa: E402
-from fsth_core.synthetic.heads import (identity_landmarks_sequence, render_frame, synthetic_identity,  # noqa: E402
-                                       write_synthetic_dataset)
+from fsth_core.data.episodes import EpisodeDataset
+from fsth_core.synthetic.heads import (
+    identity_landmarks_sequence,
+    render_frame,
+    synthetic_identity,
+    write_synthetic_dataset,
+)
 
 
 def _median_rate(fn, count: int, repeats: int) -> float:
@@ -45,7 +49,7 @@ def main() -> None:
         idns = [synthetic_identity(0, i) for i in range(4)]
         seqs = [identity_landmarks_sequence(d, 25, np.random.default_rng(i), size) for i, d in enumerate(idns)]
 
-        def render():
+        def render(idns=idns, seqs=seqs, size=size):
             for d, pts in zip(idns, seqs):
                 for p in pts:
                     render_frame(d, p, size)
@@ -55,7 +59,7 @@ def main() -> None:
             write_synthetic_dataset(tmp, identities=8, frames=50, size=size, seed=0, progress=False)
             mb = sum(f.stat().st_size for f in Path(tmp).rglob("frames.bin")) / 400 / 1e3
             ds = EpisodeDataset(tmp, k=8)
-            eps = _median_rate(lambda: [ds[i] for i in range(len(ds))], len(ds), args.repeats)
+            eps = _median_rate(lambda ds=ds: [ds[i] for i in range(len(ds))], len(ds), args.repeats)
         print(f"{size:>5} {fps:>16.0f} {eps:>17.0f} {mb:>19.1f}")
 
 

@@ -25,15 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import torch  # noqa: E402
+import torch
 
-from bench._common import add_json_arg, emit  # noqa: E402
-from fsth_core.models.config import preset  # noqa: E402
-from fsth_core.models.losses import VGG_FILES  # noqa: E402
-from fsth_core.runtime.device import Execution  # noqa: E402
-from fsth_core.runtime.paths import find_weights  # noqa: E402
-from fsth_core.synthetic.heads import write_synthetic_dataset  # noqa: E402
-from fsth_core.training.meta import TrainOptions, train  # noqa: E402
+from bench._common import add_json_arg, emit
+from fsth_core.models.config import preset
+from fsth_core.models.losses import VGG_FILES
+from fsth_core.runtime.device import Execution
+from fsth_core.runtime.paths import find_weights
+from fsth_core.synthetic.heads import write_synthetic_dataset
+from fsth_core.training.meta import TrainOptions, train
 
 LOADER_BOUND = 0.10  # the training process waits for data more than this share of a step
 

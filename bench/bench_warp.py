@@ -17,17 +17,17 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from fsth_core.warp import MeshWarper  # noqa: E402
-from fsth_core.landmarks.geometry import close_eyes, open_mouth  # noqa: E402
+from fsth_core.landmarks.geometry import close_eyes, open_mouth
+from fsth_core.warp import MeshWarper
 
 
 def astronaut_face() -> tuple[np.ndarray, np.ndarray]:
     """(uint8 [512,512,3] RGB photo, float32 [68,2] landmarks) via dlib."""
-    import dlib
-    import skimage.data
+    import dlib  # with skimage below: this benchmark's own test picture only
+    import skimage.data  # dev dependency (requirements-dev.txt): imported where a test picture is needed
     root = importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]
     image = skimage.data.astronaut()
     rect = max(dlib.get_frontal_face_detector()(image, 1), key=lambda r: r.area())
@@ -64,7 +64,7 @@ def main() -> int:
     args = ap.parse_args()
     cv2.setNumThreads(1)
     try:
-        import torch
+        import torch  # not needed to time the warp itself
         torch.set_num_threads(1)
     except ImportError:
         pass

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bench._comfyui import ROOT, ComfyServer  # noqa: E402
+from bench._comfyui import ROOT, ComfyServer
 
 WINDOW = {"width": 1600, "height": 1000}
 WORDS = ["talking head", "face", "portrait", "animate", "lip", "landmark", "FSTH"]

@@ -26,14 +26,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune  # noqa: E402
-from fsth_core.inference.finetune_pairs import perturb  # noqa: E402
-from fsth_core.inference.pipeline import FrameGenerator, compute_identity, realism_scores  # noqa: E402
-from fsth_core.inference.types import Sources  # noqa: E402
-from fsth_core.models.guidance import paint_region  # noqa: E402
-from fsth_core.models.weights import load_model  # noqa: E402
-from fsth_core.runtime.device import Execution  # noqa: E402
-from fsth_core.warp import MeshWarper  # noqa: E402
+from bench._portraits import portraits
+from fsth_core.data.groups import split_videos
+from fsth_core.data.store import TrainingSet
+from fsth_core.inference.finetune import FinetuneOptions, default_steps, finetune
+from fsth_core.inference.finetune_pairs import perturb
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources, realism_scores
+from fsth_core.inference.types import Sources
+from fsth_core.landmarks.track import extract_landmarks
+from fsth_core.models.guidance import paint_region
+from fsth_core.models.weights import load_model
+from fsth_core.runtime.device import Execution
+from fsth_core.warp import MeshWarper
 
 
 def errors(frames, real, regions) -> tuple[float, float]:
@@ -42,14 +46,10 @@ def errors(frames, real, regions) -> tuple[float, float]:
 
 
 def people_from_data(args, size):
-    from fsth_core.data.store import TrainingSet
-
     ts = TrainingSet(args.data)
     if ts.image_size != size:
         raise SystemExit("use a training set at the model's resolution")
     n_eval = args.eval_frames
-    from fsth_core.data.groups import split_videos
-
     for v in split_videos(ts.video_ids, args.held_out, args.seed).held_clips[:args.videos]:
         n = ts.num_frames(v)
         tgt = np.arange(n - n_eval, n)
@@ -58,10 +58,6 @@ def people_from_data(args, size):
 
 
 def people_from_photos(args, size):
-    from bench._portraits import portraits
-    from fsth_core.inference.pipeline import prepare_sources
-    from fsth_core.landmarks.track import extract_landmarks
-
     for name, img in portraits().items():
         pts = extract_landmarks([img], progress=False, name=name).points[0]
         src = prepare_sources([img], [pts], size)
@@ -70,7 +66,8 @@ def people_from_photos(args, size):
         moved = [perturb(p, size, rng) for _ in range(max(args.shots))]
         warper = MeshWarper(crop, p)
         pseudo = np.stack([warper.warp(m)[0] for m in moved])
-        yield name, (lambda t, a=pseudo, b=np.stack(moved): Sources(a[:t], b[:t])), crop[None], p[None]
+        targets = np.stack(moved)
+        yield name, (lambda t, a=pseudo, b=targets: Sources(a[:t], b[:t])), crop[None], p[None]
 
 
 def main() -> int:

@@ -18,17 +18,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fsth_core.data.store import TrainingSet  # noqa: E402
-from fsth_core.inference.pipeline import FrameGenerator, compute_identity  # noqa: E402
-from fsth_core.inference.types import Sources  # noqa: E402
-from fsth_core.models.model import build_model  # noqa: E402
-from fsth_core.models.weights import load_model  # noqa: E402
-from fsth_core.runtime.device import Execution  # noqa: E402
+import cv2
+
+from fsth_core.data.groups import split_videos
+from fsth_core.data.store import TrainingSet
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity
+from fsth_core.inference.types import Sources
+from fsth_core.models.model import build_model
+from fsth_core.models.weights import load_model
+from fsth_core.runtime.device import Execution
+from fsth_core.training.meta import TrainOptions, train
+from fsth_core.warp import MeshWarper
 
 
 def held_out_videos(ts: TrainingSet, n: int, seed: int) -> list[int]:
     """The clips of the speakers training held out (train --held-out N --seed S)."""
-    from fsth_core.data.groups import split_videos
     return split_videos(ts.video_ids, n, seed).held_clips
 
 
@@ -41,7 +45,6 @@ def l1_for(model, identity, ts, video, t, n_eval, ex) -> float:
 
 
 def sources_of(ts, video, t, size) -> Sources:
-    import cv2
     frames = ts.frames(video, np.arange(t))
     if size != ts.image_size:
         frames = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
@@ -49,7 +52,6 @@ def sources_of(ts, video, t, size) -> Sources:
 
 
 def warp_l1(ts, video, t, n_eval) -> float:
-    from fsth_core.warp import MeshWarper
     w = MeshWarper(ts.frames(video, [0])[0], ts.landmarks(video)[0])
     idx = np.arange(t, min(t + n_eval, ts.num_frames(video)))
     real = ts.frames(video, idx)
@@ -71,7 +73,6 @@ def main() -> int:
     args = ap.parse_args()
     ex = Execution.resolve("cpu", "fp32")
     if args.train_steps:
-        from fsth_core.training.meta import TrainOptions, train
         train(TrainOptions(data=args.data, out=args.model, preset=args.preset, steps=args.train_steps, batch=8,
                            k=4, lr_g=2e-4, lr_d=4e-4, pixel_l1=20.0, checkpoint_every=200, seed=args.seed,
                            held_out=args.held_out, warp_guided=args.warp_guided, workers=1, resume=True))

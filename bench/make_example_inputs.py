@@ -17,7 +17,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
+import imageio_ffmpeg
+import numpy as np
+from scipy.io import wavfile
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.inference.demo import demo_checkpoint
+from fsth_core.runtime.paths import EXAMPLE_INPUTS, PORTRAIT
+from fsth_core.synthetic.audio import synthetic_speech
 
 CROP = (44, 10, 176, 176)  # x, y, w, h of the head in the 320x320 portrait (even sizes for H.264)
 PHOTO_FRAMES = (0, 20, 45)
@@ -25,16 +35,6 @@ QUALITY = 28  # H.264 crf of the driver clip (small file; it only has to give la
 
 
 def main() -> int:
-    import cv2
-    import imageio_ffmpeg
-    import numpy as np
-    from scipy.io import wavfile
-
-    from fsth_core.inference.animate import AnimateOptions, animate
-    from fsth_core.inference.demo import demo_checkpoint
-    from fsth_core.runtime.paths import EXAMPLE_INPUTS, PORTRAIT
-    from fsth_core.synthetic.audio import synthetic_speech
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=EXAMPLE_INPUTS)
     args = ap.parse_args()

@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from fsth_core.inference.animate import AnimateOptions, animate  # noqa: E402
-from fsth_core.io.media import iter_frames  # noqa: E402
-from fsth_core.landmarks.audio import load_audio  # noqa: E402
-from fsth_core.runtime.paths import example_inputs  # noqa: E402
+from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.io.media import iter_frames
+from fsth_core.landmarks.audio import load_audio
+from fsth_core.runtime.paths import example_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "weights" / "fsth_demo_cpu128.safetensors"

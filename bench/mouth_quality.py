@@ -31,17 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from bench._common import add_json_arg, emit  # noqa: E402
-from fsth_core.evaluation.metrics.mouth import MOUTH_METRICS, is_open, mouth_metrics, mouth_patch, mouth_transform  # noqa: E402,E501
-from fsth_core.evaluation.protocol import EvalOptions, Reenactor  # noqa: E402
-from fsth_core.evaluation.videos import open_videos, select_frames  # noqa: E402
-from fsth_core.inference.types import Sources  # noqa: E402
-from fsth_core.models.weights import load_model  # noqa: E402
-from fsth_core.runtime.device import Execution  # noqa: E402
-from fsth_core.warp.shots import distances  # noqa: E402
+from bench._common import add_json_arg, emit
+from fsth_core.evaluation.metrics.mouth import MOUTH_METRICS, is_open, mouth_metrics, mouth_patch, mouth_transform
+from fsth_core.evaluation.protocol import EvalOptions, Reenactor
+from fsth_core.evaluation.videos import open_videos, select_frames
+from fsth_core.inference.types import Sources
+from fsth_core.models.weights import load_model
+from fsth_core.runtime.device import Execution
+from fsth_core.warp.shots import distances
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "talking"
 POOL = 32
@@ -109,7 +109,8 @@ def main() -> int:
                 acc.setdefault(name, {}).setdefault(m, []).extend(v.tolist())
         near = pool[nearest_real(video.points[pool], tpts)]
         for i, j in enumerate(near):  # the real mouth, each in its own shape-aligned frame
-            a, b = mouth_patch(real[i], mouth_transform(tpts[i])), mouth_patch(frames[j], mouth_transform(video.points[j]))
+            a = mouth_patch(real[i], mouth_transform(tpts[i]))
+            b = mouth_patch(frames[j], mouth_transform(video.points[j]))
             for m, v in mouth_metrics(a[None], b[None], _patch_points(tpts[i])[None]).items():
                 acc.setdefault("nearest real", {}).setdefault(m, []).extend(v.tolist())
         if args.out_dir:

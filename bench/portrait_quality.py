@@ -25,17 +25,17 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from bench._common import add_json_arg, emit  # noqa: E402
-from bench._portraits import portraits  # noqa: E402
-from fsth_core.inference.compose import NativeCompositor  # noqa: E402
-from fsth_core.inference.pipeline import prepare_sources  # noqa: E402
-from fsth_core.landmarks.motion import procedural_motion  # noqa: E402
-from fsth_core.landmarks.paste import paste_back  # noqa: E402
-from fsth_core.landmarks.track import extract_landmarks  # noqa: E402
-from fsth_core.warp import MeshWarper  # noqa: E402
+from bench._common import add_json_arg, emit
+from bench._portraits import portraits
+from fsth_core.inference.compose import NativeCompositor, paste_back
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
+from fsth_core.landmarks.motion import procedural_motion
+from fsth_core.landmarks.track import extract_landmarks
+from fsth_core.models.weights import load_model
+from fsth_core.warp import MeshWarper
 
 
 def band_pass(img: np.ndarray) -> np.ndarray:
@@ -60,8 +60,6 @@ def crop256_frame(image, sources, warper, p):
 
 
 def run_portrait(name, image, model, args, out_dir: Path) -> list[dict]:
-    from fsth_core.inference.pipeline import FrameGenerator, compute_identity
-
     pts = extract_landmarks([image], progress=False, name=name).points[0]
     size = model.config.image_size if model is not None else 256
     src = prepare_sources([image], [pts], size)
@@ -130,7 +128,6 @@ def main() -> None:
     args = ap.parse_args()
     model = None
     if args.model:
-        from fsth_core.models.weights import load_model
         model = load_model(args.model)
     rows = []
     for name, image in portraits().items():

@@ -23,8 +23,19 @@ MAX_D_STEPS = 16
 
 # How a frame is made: "neural" (the paper's generator) or "warp" (training-free mesh warp).
 METHODS = ("neural", "warp")
-# Landmark detectors: "auto" picks face_alignment when installed, else dlib.
-BACKENDS = ("auto", "dlib", "face_alignment")
+# Landmark detectors: name -> what it is and needs (each is implemented in fsth_core/landmarks/detect.py, in its
+# BACKEND_TABLE under the same name); "auto" takes the first of AUTO_BACKENDS that can run here (the last
+# whatever).  The CLI's --backend help and the nodes' tooltip are built from this table (kept here, so --help
+# imports neither cv2 nor dlib).
+DETECTOR_NOTES = {
+    "dlib": "HOG face detector + 68-point shape predictor, on the CPU, offline (needs dlib-bin)",
+    "face_alignment": "S3FD + 2D-FAN, the tracker the paper used, on the device (needs `pip install "
+                      "face-alignment`; its weights are downloaded once into torch's hub cache)",
+}
+AUTO_BACKENDS = ("face_alignment", "dlib")
+BACKENDS = ("auto", *DETECTOR_NOTES)
+BACKEND_HELP = ("auto = " + " if it can run here (installed, weights cached), else ".join(AUTO_BACKENDS) + "; "
+                + "; ".join(f"{name} = {note}" for name, note in DETECTOR_NOTES.items()))
 # Compute precisions: "auto" = bf16 on a GPU that has it, else fp32 (fsth_core.runtime.device).
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Retargeting: "relative" moves the source's face by the driver's motion; "absolute" uses the driver's
@@ -46,6 +57,24 @@ def default_finetune_steps(shots: int) -> int:
 
 
 FINETUNE_STEPS_HELP = f"~{FINETUNE_STEPS_ONE} for one image growing to ~{FINETUNE_STEPS_MANY} for 32"
+
+def word_or_count(text: str, words: tuple[str, ...], least: int, what: str) -> str | int:
+    """``text`` as one of ``words`` or an integer >= ``least`` (``what`` names it in the error): the parser of
+    options such as ``--face largest|N`` and ``--videos all|N`` (the CLI's and the nodes').  One-line
+    ValueError otherwise."""
+    if text in words:
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"must be {' or '.join(repr(w) for w in words)} or {what}, got {text!r}") from None
+    if n < least:
+        raise ValueError(f"{what} must be >= {least}, got {n}")
+    return n
+
+
+FACE_WORDS, FACE_INDEX = ("largest",), "a face index (0 = leftmost)"  # which face of a picture: --face, the node's
+
 
 # Meta-learning variants: "ft" (with the embedding-match loss, can be fine-tuned) or "ff" (without).
 VARIANTS = ("ft", "ff")

@@ -18,8 +18,7 @@ _ensure_core_importable()
 from ._comfy import install_example_inputs, register_model_folders  # noqa: E402
 from .generate import GenerateFrames, PasteBack, RealismScore  # noqa: E402
 from .identity import EmbedPerson, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
-from .landmarks import (EditLandmarks, ExtractLandmarks, ProceduralMotion, RenderLandmarks,  # noqa: E402
-                        RetargetLandmarks)
+from .landmarks import EditLandmarks, ExtractLandmarks, ProceduralMotion, RenderLandmarks, RetargetLandmarks  # noqa: E402
 from .model import LoadModel  # noqa: E402
 from .video import VideoToVideo  # noqa: E402
 

@@ -5,6 +5,7 @@ no-op or with a plain default) outside ComfyUI, e.g. in the tests.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -14,7 +15,8 @@ import numpy as np
 import torch
 
 from fsth_core.landmarks.audio import check_sound
-from fsth_core.runtime.paths import PACK_WEIGHTS, register_weights_dir, weights_dirs
+from fsth_core.runtime.device import memory_estimate, pick_device
+from fsth_core.runtime.paths import PACK_WEIGHTS, example_inputs, install_missing, register_weights_dir, weights_dirs
 
 MODELS = "fsth"                  # models/fsth: model checkpoints
 IDENTITIES = "fsth_identities"   # models/fsth_identities and output/fsth_identities: person files
@@ -165,7 +167,6 @@ def torch_device() -> torch.device:
     mm = model_management()
     if mm is not None:
         return mm.get_torch_device()
-    from fsth_core.runtime.device import pick_device
     return pick_device("auto")
 
 
@@ -187,16 +188,12 @@ def make_room(module: torch.nn.Module, batch: int, image_size: int, training: bo
     device = torch_device()
     if mm is None or device.type == "cpu":
         return
-    from fsth_core.runtime.device import memory_estimate
-
     mm.free_memory(memory_estimate(module, batch, image_size, training), device)
     mm.soft_empty_cache()
 
 
 def grad_enabled():
     """Autograd back on for training inside a node: ComfyUI runs nodes under torch.inference_mode()."""
-    import contextlib
-
     stack = contextlib.ExitStack()
     stack.enter_context(torch.inference_mode(False))
     stack.enter_context(torch.enable_grad())
@@ -207,7 +204,8 @@ def grad_enabled():
 class Progress:
     """comfy.utils.ProgressBar (whose hook raises on Cancel), a no-op outside ComfyUI.
 
-    ``update(n)`` advances by n; ``callback(done, total)`` fits fsth_core's Progress signature.
+    ``update(n)`` advances by n; ``callback(done, total)`` fits fsth_core's Progress signature and takes
+    its total (so a bar made before the total is known, ``Progress(0)``, shows it from the first call).
     """
 
     def __init__(self, total: int):
@@ -220,7 +218,7 @@ class Progress:
         self.callback(self.done + n, self.total)
 
     def callback(self, done: int, total: int) -> None:
-        self.done = int(done)
+        self.done, self.total = int(done), max(1, int(total))
         if self._bar is not None:
             self._bar.update_absolute(self.done, self.total)
 
@@ -250,8 +248,6 @@ def install_example_inputs() -> list[Path]:
     fp = folder_paths()
     if fp is None:
         return []
-    from fsth_core.runtime.paths import example_inputs, install_missing
-
     try:
         return install_missing(example_inputs(), fp.get_input_directory())
     except OSError as e:

@@ -9,9 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fsth_core.inference.pipeline import inference_copy
 from fsth_core.inference.types import Identity
 from fsth_core.landmarks.crop import CropTransform, head_crop_box
+from fsth_core.models.config import ModelConfig
 from fsth_core.models.model import TalkingHeadModel
+from fsth_core.runtime.device import Execution
+
+from ._comfy import torch_device
 
 # model -> {channels_last: its folded inference copy on the CPU}; an entry lives as long as its model
 _CPU_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -34,9 +39,6 @@ class FSTHModel:
 
     def execution(self):
         """fsth_core Execution on ComfyUI's compute device with this model's precision."""
-        from fsth_core.runtime.device import Execution
-
-        from ._comfy import torch_device
         return Execution.resolve(torch_device(), self.precision)
 
     def inference_model(self, execution) -> TalkingHeadModel:
@@ -44,8 +46,6 @@ class FSTHModel:
         is never changed).  On the CPU it is made once per model and kept while the model is, so running
         the Generator again (another motion) starts at once, as ``animate`` does after its set-up; on a GPU
         a new one each time, so no device memory stays held between runs."""
-        from fsth_core.inference.pipeline import inference_copy
-
         if execution.device.type != "cpu":
             return inference_copy(self.model, execution)
         copies = _CPU_COPIES.setdefault(self.model, {})
@@ -76,7 +76,7 @@ class FSTHLandmarks:
         return int(self.points.shape[0])
 
     @classmethod
-    def of(cls, points: np.ndarray, image_size, fps=None, crop=None) -> "FSTHLandmarks":
+    def of(cls, points: np.ndarray, image_size, fps=None, crop=None) -> FSTHLandmarks:
         p = np.asarray(points, np.float32)
         t = len(p)
         return cls(p, (int(image_size[0]), int(image_size[1])), np.ones(t, bool), np.zeros(t, bool), fps, crop)
@@ -103,8 +103,6 @@ class FSTHIdentity:
     name: str = "identity"
 
     def check_model(self, m: FSTHModel) -> None:
-        from fsth_core.models.config import ModelConfig
-
         cfg = ModelConfig.from_json(self.identity.config_json)
         if cfg.with_videos(1) != m.model.config.with_videos(1):
             raise ValueError(f"identity '{self.name}' was made with a '{cfg.name}' model, "

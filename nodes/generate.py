@@ -8,8 +8,17 @@ from fsth_core.inference.frames import frame_stream
 from fsth_core.inference.pipeline import FrameGenerator, kept_indices, realism_scores
 from fsth_core.options import METHODS
 
-from ._comfy import (Progress, free_memory, image_batch, make_room, mask_batch, mask_to_numpy, to_image, to_image_mask_stream,
-                     to_uint8)
+from ._comfy import (
+    Progress,
+    free_memory,
+    image_batch,
+    make_room,
+    mask_batch,
+    mask_to_numpy,
+    to_image,
+    to_image_mask_stream,
+    to_uint8,
+)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"

@@ -7,14 +7,22 @@ import re
 from fsth_core.evaluation.metrics.face import check_one_person
 from fsth_core.inference.animate_checks import check_integer
 from fsth_core.inference.clip_shots import select_shots
-from fsth_core.inference.finetune import finetune, options_from_recipe
+from fsth_core.inference.finetune import personalize
 from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import compute_identity, prepare_sources
 from fsth_core.inference.types import Sources
 from fsth_core.options import FINETUNE_STEPS_HELP, MAX_BATCH, MAX_SHOTS
 
-from ._comfy import (IDENTITIES, Progress, full_path, grad_enabled, identities_output_dir, list_files,
-                     make_room, to_uint8)
+from ._comfy import (
+    IDENTITIES,
+    Progress,
+    full_path,
+    grad_enabled,
+    identities_output_dir,
+    list_files,
+    make_room,
+    to_uint8,
+)
 from ._types import FSTHIdentity, FSTHLandmarks, FSTHModel
 
 CATEGORY = "FSTH"
@@ -93,18 +101,14 @@ class FewShotFinetune:
     def finetune(self, model: FSTHModel, images, landmarks: FSTHLandmarks, steps: int, batch_size: int, seed: int,
                  max_shots: int | None = None):
         check_integer("batch_size", batch_size, 1, MAX_BATCH)  # the API reaches past the widget's range
-        sources, ex = sources_of(model, images, landmarks, max_shots), model.execution()
-        ident = compute_identity(model.model, sources, ex)
-        rec = model.recipe
-        opts = options_from_recipe(rec, len(sources.crops), steps=int(steps) if steps >= 0 else None,
-                                   batch=int(batch_size), seed=int(seed))
-        n = opts.steps
-        if n == 0:
-            return model, FSTHIdentity(ident, f"{model.name} x{ident.shots}")
-        make_room(model.model, opts.batch, model.size, training=True)
+        sources = sources_of(model, images, landmarks, max_shots)
         with grad_enabled():
-            res = finetune(model.model, ident, sources, opts, ex, Progress(n).callback)
-        tuned = FSTHModel(res.model, f"{model.name}+ft{res.steps_done}", model.precision, rec,
+            res = personalize(model.model, sources, model.recipe, model.execution(), Progress(0).callback,
+                              on_start=lambda o: make_room(model.model, o.batch, model.size, training=True),
+                              steps=int(steps) if steps >= 0 else None, batch=int(batch_size), seed=int(seed))
+        if res.options.steps == 0:
+            return model, FSTHIdentity(res.identity, f"{model.name} x{res.identity.shots}")
+        tuned = FSTHModel(res.model, f"{model.name}+ft{res.steps_done}", model.precision, model.recipe,
                           model.finetune_steps + res.steps_done)
         return tuned, FSTHIdentity(res.identity, tuned.name)
 

@@ -1,7 +1,6 @@
 """Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
 from __future__ import annotations
 
-from fsth_core.options import FACE_BOX_HELP, MAX_FPS, MAX_INTENSITY, SLIDERS
 from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.face_box import HINT, boxes_of_masks
@@ -9,13 +8,24 @@ from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import retarget
 from fsth_core.landmarks.track import extract_landmarks
-from fsth_core.options import BACKENDS, RETARGET_MODES
+from fsth_core.options import (
+    BACKEND_HELP,
+    BACKENDS,
+    FACE_BOX_HELP,
+    FACE_INDEX,
+    FACE_WORDS,
+    MAX_FPS,
+    MAX_INTENSITY,
+    RETARGET_MODES,
+    SLIDERS,
+    word_or_count,
+)
 
 from ._comfy import Progress, audio_to_numpy, iter_uint8, mask_to_numpy, to_image, to_image_stream, torch_device
 from ._types import FSTHLandmarks
 
 CATEGORY = "FSTH/landmarks"
-FACES = ["largest", "0", "1", "2", "3", "4", "5"]
+FACES = [*FACE_WORDS, "0", "1", "2", "3", "4", "5"]
 _WORK = 256  # side of the crop in which retargeting works (the result does not depend on it)
 
 
@@ -39,9 +49,8 @@ class ExtractLandmarks:
                            "photos: detect the face in each image on its own, no smoothing."}),
             "backend": (list(BACKENDS), {
                 "default": "auto",
-                "tooltip": "auto = face_alignment if installed with its weights, else dlib (offline). "
-                           "face_alignment needs `pip install face-alignment`; dlib needs dlib-bin."}),
-            "face": (FACES, {"default": "largest",
+                "tooltip": f"Landmark detector: {BACKEND_HELP}."}),
+            "face": (FACES, {"default": FACES[0],
                              "tooltip": "Which face: the largest, or n = the n-th face from the left (0-based)."}),
             "smoothing": ("FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.05,
                                     "tooltip": "Temporal smoothing of a video's landmarks (0 = off; "
@@ -76,7 +85,7 @@ class ExtractLandmarks:
                 yield f
                 bar.update()
 
-        res = extract_landmarks(stream(), backend=backend, face=int(face) if face.isdigit() else face,
+        res = extract_landmarks(stream(), backend=backend, face=word_or_count(face, FACE_WORDS, 0, FACE_INDEX),
                                 smoothing=float(smoothing) if video else 0.0, track=video, progress=False,
                                 total=stop - first, name="images", fps=float(fps) if fps else None,
                                 device=str(torch_device()), face_box=boxes)
@@ -130,7 +139,8 @@ class RetargetLandmarks:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "source": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the portrait to animate (its first frame is used)."}),
+            "source": ("FSTH_LANDMARKS",
+                       {"tooltip": "Landmarks of the portrait to animate (its first frame is used)."}),
             "driver": ("FSTH_LANDMARKS", {"tooltip": "Landmarks of the driving video."}),
             "mode": (list(RETARGET_MODES), {
                 "default": "relative",

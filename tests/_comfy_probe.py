@@ -16,6 +16,7 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
 
     comfy.options.enable_args_parsing()  # as main.py does: --cpu is read
     import utils.extra_config  # noqa: F401 - as main.py does first: ComfyUI's utils package, not comfy/utils.py
+
     import nodes
 
     asyncio.run(nodes.init_builtin_extra_nodes())

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def astronaut() -> np.ndarray:
     """uint8 [512, 512, 3] RGB NASA portrait (public domain), one face."""
     from skimage import data
@@ -17,14 +17,14 @@ def astronaut() -> np.ndarray:
     return img
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dlib_detector():
     from fsth_core.landmarks.detect import get_detector
 
     return get_detector("dlib")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def astronaut_points() -> np.ndarray:
     """The astronaut's 68 landmarks (dlib), float32 [68, 2]."""
     faces = dlib_detector().detect(astronaut())

@@ -35,7 +35,8 @@ def test_no_import_runs_back_up():
         text = path.read_text()
         for target in set(IMPORT.findall(text)) | set(DYNAMIC.findall(text)):
             if target != unit and layers[target] > layers[unit]:
-                wrong.append(f"{path.relative_to(ROOT)} (layer {layers[unit]}) imports {target} (layer {layers[target]})")
+                wrong.append(f"{path.relative_to(ROOT)} (layer {layers[unit]}) imports {target} "
+                             f"(layer {layers[target]})")
     assert not wrong, "\n".join(wrong)
 
 

@@ -84,6 +84,7 @@ def test_sampler_sharding_and_dataloader(train_set):
 
 def test_an_episode_draws_frames_from_across_the_clips_of_its_video(tmp_path):
     from _trainset_helpers import voxceleb_shaped
+
     from fsth_core.data.groups import split_videos
 
     ts = TrainingSet(voxceleb_shaped(tmp_path / "vox", speakers=2, videos=2, clips=2, frames=4, size=S))

@@ -3,9 +3,16 @@ import numpy as np
 import pytest
 
 from fsth_core.synthetic import template as fm
-from fsth_core.synthetic.heads import (identity_landmarks_sequence, neutral_landmarks, random_identity,
-                                       render_frame, render_sequence, synthetic_identity, synthetic_portrait,
-                                       write_synthetic_dataset)
+from fsth_core.synthetic.heads import (
+    identity_landmarks_sequence,
+    neutral_landmarks,
+    random_identity,
+    render_frame,
+    render_sequence,
+    synthetic_identity,
+    synthetic_portrait,
+    write_synthetic_dataset,
+)
 
 S = 64
 
@@ -98,8 +105,13 @@ def test_photographic_heads_are_deterministic_textured_and_keep_their_landmarks(
     import numpy as np
 
     from fsth_core.data.store import TrainingSet
-    from fsth_core.synthetic.heads import (identity_landmarks_sequence, photographic_sequence, render_sequence,
-                                           synthetic_identity, write_synthetic_dataset)
+    from fsth_core.synthetic.heads import (
+        identity_landmarks_sequence,
+        photographic_sequence,
+        render_sequence,
+        synthetic_identity,
+        write_synthetic_dataset,
+    )
 
     idn = synthetic_identity(5, 1)
     pts = identity_landmarks_sequence(idn, 3, np.random.default_rng(0), size=64)

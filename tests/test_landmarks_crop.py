@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut, astronaut_points
 
+from fsth_core.inference.compose import feather_mask, paste_back
 from fsth_core.landmarks.crop import CropTransform, head_crop_box, head_crop_boxes
-from fsth_core.landmarks.paste import feather_mask, paste_back
 
 
 def test_head_crop_is_square_and_holds_the_head_with_margins():

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from _landmark_helpers import astronaut, astronaut_points, dlib_detector
 
-from fsth_core.landmarks.detect import (Face, LandmarkResult, choose_face, face_alignment_missing,
-                                        get_detector)
+from fsth_core.landmarks.detect import Face, LandmarkResult, choose_face, face_alignment_missing, get_detector
 from fsth_core.landmarks.track import extract_landmarks
 
 
@@ -22,6 +21,35 @@ def test_astronaut_has_68_points_in_anatomical_order():
     inside = ((f.points[:, 0] > x0 - 20) & (f.points[:, 0] < x1 + 20) & (f.points[:, 1] > y0 - 20)
               & (f.points[:, 1] < y1 + 40))
     assert inside.all()
+
+
+def test_the_backend_table_is_what_the_options_and_the_help_name():
+    """Every backend of the table has its note (the CLI's help, the nodes' tooltip) and a detector with the
+    Detector methods; auto tries AUTO_BACKENDS in order and falls back to the last."""
+    from fsth_core import options
+    from fsth_core.landmarks.detect import BACKEND_TABLE, DlibDetector, FaceAlignmentDetector
+
+    assert set(BACKEND_TABLE) == set(options.DETECTOR_NOTES) == set(options.BACKENDS) - {"auto"}
+    assert set(options.AUTO_BACKENDS) <= set(BACKEND_TABLE)
+    assert all(name in options.BACKEND_HELP for name in options.BACKENDS)
+    for cls in (DlibDetector, FaceAlignmentDetector):
+        assert cls.name in BACKEND_TABLE and isinstance(cls.fit_scores, bool)
+        assert all(callable(getattr(cls, m)) for m in ("detect_boxes", "fit", "detect"))
+    assert BACKEND_TABLE["dlib"].missing() is None  # a dependency: always here
+
+
+def test_auto_takes_the_first_backend_that_can_run(monkeypatch):
+    from fsth_core.landmarks import detect
+
+    made = []
+    table = {name: detect.Backend(lambda device, n=name: made.append((n, device)) or n, lambda: "not here")
+             for name in detect.BACKEND_TABLE}
+    table[detect.AUTO_BACKENDS[-1]] = detect.Backend(table[detect.AUTO_BACKENDS[-1]].make, lambda: None)
+    monkeypatch.setattr(detect, "BACKEND_TABLE", table)
+    assert get_detector("auto", "cpu") == detect.AUTO_BACKENDS[-1]  # none of the others can run: the last
+    table[detect.AUTO_BACKENDS[0]] = detect.Backend(table[detect.AUTO_BACKENDS[0]].make, lambda: None)
+    assert get_detector("auto", "cuda") == detect.AUTO_BACKENDS[0]
+    assert made[-1] == (detect.AUTO_BACKENDS[0], "cuda")
 
 
 def test_backend_choice():

@@ -8,10 +8,10 @@ from _landmark_helpers import astronaut, astronaut_points
 
 from fsth_core.face_layout import MAX_MOUTH_OPENING
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
+from fsth_core.landmarks.geometry import eye_opening, mouth_opening
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.pose import turn_head
 from fsth_core.options import SLIDERS
-from fsth_core.landmarks.geometry import eye_opening, mouth_opening
 
 
 def _iod(p):

@@ -14,6 +14,7 @@ from fsth_core.landmarks.face_template import in_box
 from fsth_core.landmarks.given import given_points
 from fsth_core.landmarks.track import extract_landmarks
 
+
 class Run:
     def __init__(self, code, out, err):
         self.returncode, self.stdout, self.stderr = code, out, err

@@ -3,8 +3,8 @@ import numpy as np
 
 from fsth_core import face_layout as layout
 from fsth_core.landmarks.face_template import template
-from fsth_core.synthetic import template as fm
 from fsth_core.landmarks.geometry import close_eyes, eye_opening
+from fsth_core.synthetic import template as fm
 
 
 def test_parts_cover_every_point_once_in_order():

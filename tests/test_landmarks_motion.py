@@ -3,8 +3,8 @@ import pytest
 from _landmark_helpers import astronaut_points
 
 from fsth_core.face_layout import MAX_MOUTH_OPENING
-from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.geometry import mouth_opening
+from fsth_core.landmarks.motion import procedural_motion
 
 
 def _eye_open(p):

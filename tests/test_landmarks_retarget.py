@@ -3,8 +3,8 @@ import pytest
 from _landmark_helpers import astronaut_points
 
 from fsth_core.face_layout import MAX_MOUTH_OPENING, MOUTH_OPENING_KNEE
-from fsth_core.landmarks.retarget import fit_similarity, retarget
 from fsth_core.landmarks.geometry import mouth_opening
+from fsth_core.landmarks.retarget import fit_similarity, retarget
 
 
 def _sim(points, scale, angle_deg, shift):

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from bench._common import (add_json_arg, emit, format_table, measure_peak_gflops, peak_rss_mb, time_fn)
+from bench._common import add_json_arg, emit, format_table, measure_peak_gflops, peak_rss_mb, time_fn
 
 
 def test_time_fn_counts_calls_and_syncs():

@@ -5,8 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from fsth_core.evaluation.metrics import MetricAccumulator, MetricResult, available_metrics, fid, frechet_distance, lpips
-from fsth_core.evaluation.metrics import optional
+from fsth_core.evaluation.metrics import (
+    MetricAccumulator,
+    MetricResult,
+    available_metrics,
+    fid,
+    frechet_distance,
+    lpips,
+    optional,
+)
 
 
 def test_accumulator_streams_mean_std_and_missing():
@@ -63,7 +70,7 @@ def test_available_metrics_lists_builtin_ones():
 
 
 def test_missing_weights_reason_names_the_file(monkeypatch, tmp_path):
-    monkeypatch.setattr(optional, "_importable", lambda module: None)  # pretend the packages import
+    monkeypatch.setattr(optional, "package_missing", lambda module, load=False: None)  # pretend the packages import
     monkeypatch.setattr(optional, "checkpoints_dir", lambda: str(tmp_path))
     assert optional.FID_WEIGHTS_FILE in optional.fid_status()
     assert optional.LPIPS_BACKBONE_FILE in optional.lpips_status()

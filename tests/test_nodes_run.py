@@ -10,7 +10,6 @@ import types
 import numpy as np
 import pytest
 import torch
-
 from test_nodes_defs import load_pack
 
 PACK = load_pack()
@@ -222,7 +221,8 @@ def test_embed_finetune_generate_score_paste(model, picture, source, motion):
     scores = out[2]
     assert out[0].shape[0] == FRAMES == len(scores) == out[3] and len(out[1]) == FRAMES
     assert json.loads(res["ui"]["text"][0])["scores"] == scores
-    best, lm_best, _, count = check("FSTH_RealismScore", N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
+    best, lm_best, _, count = check("FSTH_RealismScore",
+                                    N["FSTH_RealismScore"].score(tuned, ident2, frames, motion, 1e6))
     assert best.shape[0] == 1 == len(lm_best) == count
     torch.testing.assert_close(best[0], frames[int(np.argmax(scores))], atol=1 / 255, rtol=0)
     pasted, pmask = check("FSTH_PasteBack", N["FSTH_PasteBack"].paste(frames, picture, motion, 0.1))

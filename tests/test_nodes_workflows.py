@@ -3,13 +3,11 @@ widget inputs (count, type, range); the pack's nodes run in graph order on tiny 
 replaced by tensors)."""
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
 from _comfy_core_schema import AUTOGROW, CORE, DEPRECATED, FRONTEND_ONLY, OPTIONAL_INPUTS, OUTPUT_NODES
 from test_nodes_defs import load_pack
 
@@ -190,11 +188,12 @@ def test_workflow_nodes_links_and_widgets(path):
         assert nodes[a]["outputs"][aslot]["type"] == kind and lid in nodes[a]["outputs"][aslot]["links"]
         assert nodes[b]["inputs"][bslot]["link"] == lid
         assert nodes[b]["inputs"][bslot]["type"] == kind
-    assert len({l[0] for l in wf["links"]}) == len(wf["links"]) and wf["last_link_id"] >= max(l[0] for l in wf["links"])
+    link_ids = [link[0] for link in wf["links"]]
+    assert len(set(link_ids)) == len(link_ids) and wf["last_link_id"] >= max(link_ids)
     # every link an input claims exists, and every node is upstream of an output node
-    ids = {l[0] for l in wf["links"]}
+    ids = {link[0] for link in wf["links"]}
     assert all(i.get("link") is None or i["link"] in ids for n in wf["nodes"] for i in n["inputs"])
-    feeds = {nid: {l[3] for l in wf["links"] if l[1] == nid} for nid in nodes}
+    feeds = {nid: {link[3] for link in wf["links"] if link[1] == nid} for nid in nodes}
     useful = {nid for nid, n in nodes.items() if n["type"] in OUTPUT_NODES | {"FSTH_SaveIdentity"} | set(FRONTEND_ONLY)}
     while True:
         more = {nid for nid in nodes if feeds[nid] & useful} - useful
@@ -209,14 +208,15 @@ def test_workflow_nodes_links_and_widgets(path):
 def test_every_file_a_template_loads_ships_with_the_pack(path):
     from fsth_core.runtime.paths import example_inputs
 
-    loads = [n["widgets_values"][0] for n in load(path)["nodes"] if n["type"] in ("LoadImage", "LoadVideo", "LoadAudio")]
+    loaders = ("LoadImage", "LoadVideo", "LoadAudio")
+    loads = [n["widgets_values"][0] for n in load(path)["nodes"] if n["type"] in loaders]
     assert loads and set(loads) <= set(example_inputs()), set(loads) - set(example_inputs())
     assert all(p.is_file() and p.stat().st_size < 300_000 for p in example_inputs().values())
 
 
 def graph_order(wf):
     nodes = {n["id"]: n for n in wf["nodes"]}
-    deps = {nid: {l[1] for l in wf["links"] if l[3] == nid} for nid in nodes}
+    deps = {nid: {link[1] for link in wf["links"] if link[3] == nid} for nid in nodes}
     order, done = [], set()
     while len(order) < len(nodes):
         ready = [nid for nid in sorted(nodes) if nid not in done and deps[nid] <= done]
@@ -273,7 +273,7 @@ def test_workflow_runs_in_graph_order_on_tiny_inputs(path, tiny_inputs, tmp_path
         if n["type"] == "FSTH_LoadModel":  # a tiny stand-in for the bundled checkpoint, under its name
             save_model(tmp_path / "weights" / n["widgets_values"][0], build_model(preset("tiny", warp_guided=True)))
     results, sink = {}, []
-    links = {l[0]: l for l in wf["links"]}
+    links = {link[0]: link for link in wf["links"]}
     for node in graph_order(wf):
         if node["type"] in FRONTEND_ONLY:
             continue

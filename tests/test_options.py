@@ -62,3 +62,22 @@ def test_cli_help_imports_neither_torch_nor_cv2():
             "print(sorted(m for m in ('torch', 'cv2', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_one_parser_for_a_word_or_a_count(capsys):
+    """``--face largest|N``, ``--videos all|N`` and the Landmark Extract node's face combo share one parser;
+    a bad value is one line naming what is expected."""
+    import pytest
+
+    from fsth_core.cli import main
+    from fsth_core.options import FACE_INDEX, FACE_WORDS, word_or_count
+
+    assert word_or_count("largest", FACE_WORDS, 0, FACE_INDEX) == "largest"
+    assert word_or_count("2", FACE_WORDS, 0, FACE_INDEX) == 2
+    with pytest.raises(ValueError, match=r"must be >= 0, got -1"):
+        word_or_count("-1", FACE_WORDS, 0, FACE_INDEX)
+    with pytest.raises(ValueError, match=r"must be 'largest' or a face index"):
+        word_or_count("left", FACE_WORDS, 0, FACE_INDEX)
+    assert main(["eval", "--data", "x", "--videos", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--videos: a number of videos must be >= 1, got 0" in err

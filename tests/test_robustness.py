@@ -525,7 +525,6 @@ def nodes():
     import cv2
     import torch
     from skimage import data
-
     from test_nodes_run import N, T
 
     from fsth_core.models.config import preset
@@ -783,8 +782,8 @@ def test_a_face_only_the_cnn_finds_gets_landmarks(work, capsys, monkeypatch):
     det = get_detector("dlib")
     assert not det.detect_boxes(img) and not face_search.larger_scales(det, img)  # the fast path misses it
     refined = []
-    real = face_search._hog_in_crop
-    monkeypatch.setattr(face_search, "_hog_in_crop", lambda *a: refined.append(real(*a)) or refined[-1])
+    real = face_search.hog_in_crop
+    monkeypatch.setattr(face_search, "hog_in_crop", lambda *a: refined.append(real(*a)) or refined[-1])
     rc, _, err = cli(capsys, "landmarks", "--quiet", "--backend", "dlib", folder, "--out", work / "L.npz")
     assert rc == 0, err
     assert refined and refined[0] is not None  # the refinement ran and found the face: the path that crashed

@@ -83,7 +83,8 @@ def test_the_stored_view_shows_the_whole_graph_in_a_1600x1000_window(path):
     def screen(r):
         return (r[0] + ox) * scale, (r[1] + oy) * scale, (r[2] + ox) * scale, (r[3] + oy) * scale
 
-    things = [box(n) for n in wf["nodes"]] + [(x, y, x + w, y + h) for x, y, w, h in (g["bounding"] for g in wf["groups"])]
+    groups = [(x, y, x + w, y + h) for x, y, w, h in (g["bounding"] for g in wf["groups"])]
+    things = [box(n) for n in wf["nodes"]] + groups
     for r in map(screen, things):
         assert VISIBLE[0] <= r[0] and VISIBLE[1] <= r[1] and r[2] <= VISIBLE[2] and r[3] <= VISIBLE[3], r
         assert not overlap(r, MINIMAP), r

@@ -152,14 +152,14 @@ def test_embedder_stays_informative_under_the_match_loss(dataset, tmp_path):
 
 
 def test_paper_preset_refuses_to_train_without_vgg(tmp_path, monkeypatch):
-    from fsth_core.training import meta
+    from fsth_core.training import resume
 
-    monkeypatch.setattr("fsth_core.runtime.paths.find_weights", lambda name: None)
-    opt = meta.TrainOptions(data=str(tmp_path), out=str(tmp_path / "m.safetensors"), preset="paper")
+    monkeypatch.setattr(resume, "find_weights", lambda name: None)
+    opt = TrainOptions(data=str(tmp_path), out=str(tmp_path / "m.safetensors"), preset="paper")
     with pytest.raises(ValueError, match="vgg19.safetensors.*--no-content-loss"):
-        meta.require_content(opt)
-    meta.require_content(dataclasses.replace(opt, content_loss=False))  # explicit opt-out starts
-    meta.require_content(dataclasses.replace(opt, preset="tiny"))       # tiny keeps working
+        resume.require_content(opt)
+    resume.require_content(dataclasses.replace(opt, content_loss=False))  # explicit opt-out starts
+    resume.require_content(dataclasses.replace(opt, preset="tiny"))       # tiny keeps working
 
 
 @pytest.mark.parametrize("d_steps", [1, 2])
@@ -263,7 +263,8 @@ def test_lazy_adam_is_dense_adam_on_touched_rows_and_leaves_the_others_bit_for_b
     dense = torch.optim.Adam([dense_p], lr=1e-2, betas=ADAM_BETAS, foreach=False)
     for step, rows in enumerate(([0, 3], [1], [0, 2, 2], [3])):
         idx = torch.tensor(rows)
-        lazy_p.grad = torch.sparse_coo_tensor(idx[None], torch.randn(len(rows), 4), (6, 4), check_invariants=True)  # row 2 twice: summed
+        # row 2 twice: summed
+        lazy_p.grad = torch.sparse_coo_tensor(idx[None], torch.randn(len(rows), 4), (6, 4), check_invariants=True)
         dense_p.grad = lazy_p.grad.to_dense()
         before = lazy_p.detach().clone()
         state = {k: v.clone() for k, v in lazy.state[lazy_p].items()}
@@ -323,11 +324,11 @@ def test_a_meta_step_updates_only_the_sampled_columns_of_w(dataset, tmp_path):
 def test_loader_workers_do_not_change_the_batches(vox):
     """Episodes from worker processes (prefetching) are the batches the training process would load itself."""
     from fsth_core.models.config import preset
-    from fsth_core.training.meta import _episodes, default_workers, episode_loader, training_split
+    from fsth_core.training.sampling import default_workers, episode_dataset, episode_loader, training_split
 
     opt = _opts(vox, "unused", batch=3)
     ts, split = training_split(opt)
-    ds = _episodes(opt, preset("tiny"), ts, split)
+    ds = episode_dataset(opt, preset("tiny"), ts, split)
     runs = []
     for workers in (0, 2):
         sampler = StepBatchSampler(len(ds), opt.batch, opt.seed, 1, 4)

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fsth_core.warp import MeshWarper, WarpOptions, animate_warp, build_mesh
 from fsth_core.landmarks.geometry import close_eyes, open_mouth
+from fsth_core.warp import MeshWarper, WarpOptions, animate_warp, build_mesh
 from fsth_core.warp.constrain import enforce_edges
 from fsth_core.warp.mesh import INNER_CONTOUR, REQUIRED_EDGES, RIG, head_similarity
 from fsth_core.warp.mouth_mesh import N_RIG

@@ -6,9 +6,8 @@ import pytest
 from _landmark_helpers import astronaut, astronaut_points
 
 from fsth_core.face_layout import MOUTH_OPENING_KNEE
+from fsth_core.landmarks.geometry import close_eyes, inter_ocular, mouth_opening, open_mouth
 from fsth_core.warp import MeshWarper, WarpOptions
-from fsth_core.landmarks.geometry import close_eyes, open_mouth
-from fsth_core.landmarks.geometry import inter_ocular, mouth_opening
 from fsth_core.warp.mouth_mesh import inner_contour, lip_curves
 from fsth_core.warp.mouth_transfer import MouthTransfer
 from fsth_core.warp.shots import RegionChooser, ShotOptions, ShotWarper, distances, region_mask

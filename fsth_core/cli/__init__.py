@@ -1,8 +1,14 @@
-"""Command line (set FSTH_DEBUG=1 for a traceback instead of the one-line error).  Each ``cmd_<name>.py`` module in this package is one sub-command.
+"""Command line (set FSTH_DEBUG=1 for a traceback instead of the one-line error).  Each ``cmd_<name>.py``
+module in this package is one sub-command.
 
 A command module defines ``NAME`` (the sub-command, e.g. ``"convert-vgg"``), ``HELP``
 (one line), ``add_arguments(parser)`` and ``run(args) -> int``.  Modules are discovered
 at start-up, so adding a command never edits this file.
+
+The commands import their stages (torch, cv2) inside ``run``, and ``add_arguments`` reads only
+fsth_core/options.py and argtypes.py: ``--help`` builds every sub-parser and stays fast
+(tests/test_options.py checks it imports neither torch nor cv2).  These are the package's function-level
+imports besides its optional dependencies.
 """
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class CLIError(Exception):

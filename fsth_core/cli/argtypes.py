@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from fsth_core import options
+
 
 def _span(lo, hi, low_open: bool) -> str:
     left = "> " if low_open else ">= "
@@ -79,25 +81,21 @@ def face_box(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _fps():
-    from fsth_core.options import MAX_FPS
-
-    return floats(0, MAX_FPS, low_open=True)
-
-
 #: frames per second accepted anywhere (an output rate, a folder of frames' rate)
-FPS = _fps()
+FPS = floats(0, options.MAX_FPS, low_open=True)
 SEED = ints(0, 2 ** 32 - 1)
 
 
-def face_rule(text: str):
-    """Which face of a picture: 'largest', or N, the N-th from the left (0-based)."""
-    if text == "largest":
-        return text
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'largest' or a face index (0 = leftmost), got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"a face index must be >= 0, got {n}")
-    return n
+def word_or_count(words: tuple[str, ...], least: int, what: str):
+    """One of ``words`` or an integer >= ``least`` (fsth_core.options.word_or_count)."""
+    def parse(text: str) -> str | int:
+        try:
+            return options.word_or_count(text, words, least, what)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = what
+    return parse
+
+
+#: which face of a picture: 'largest', or N, the N-th from the left (0-based)
+face_rule = word_or_count(options.FACE_WORDS, 0, options.FACE_INDEX)

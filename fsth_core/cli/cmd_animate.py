@@ -3,9 +3,30 @@ from __future__ import annotations
 
 import argparse
 
-from fsth_core.options import (BACKENDS, CRF_RANGE, D_STEPS, DEFAULT_FPS, FACE_BOX_HELP, FINETUNE_STEPS_HELP, LR_D,
-                               LR_G, MAX_BATCH, MAX_D_STEPS, MAX_FINETUNE_STEPS, MAX_FPS, MAX_FRAMES, MAX_INTENSITY,
-                               MAX_SHOTS, MAX_THREADS, METHODS, MOTIONS, PRECISIONS, RETARGET_MODES, SLIDERS)
+from fsth_core.options import (
+    BACKEND_HELP,
+    BACKENDS,
+    CRF_RANGE,
+    D_STEPS,
+    DEFAULT_FPS,
+    FACE_BOX_HELP,
+    FINETUNE_STEPS_HELP,
+    LR_D,
+    LR_G,
+    MAX_BATCH,
+    MAX_D_STEPS,
+    MAX_FINETUNE_STEPS,
+    MAX_FPS,
+    MAX_FRAMES,
+    MAX_INTENSITY,
+    MAX_SHOTS,
+    MAX_THREADS,
+    METHODS,
+    MOTIONS,
+    PRECISIONS,
+    RETARGET_MODES,
+    SLIDERS,
+)
 
 NAME = "animate"
 HELP = "animate 1-32 pictures (or a clip) of a person with a driving video, procedural motion or a sound"
@@ -99,7 +120,7 @@ def add_arguments(p) -> None:
                         "refused: nothing in an existing folder is ever deleted or replaced)")
     p.add_argument("--person-out", metavar="P.safetensors", help="save the (fine-tuned) person for reuse")
     p.add_argument("--person", metavar="P.safetensors", help="use a saved person instead of fine-tuning again")
-    p.add_argument("--backend", default="auto", choices=BACKENDS)
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help="landmark detector: " + BACKEND_HELP)
     p.add_argument("--face", type=face_rule, default="largest",
                    help="which face of a source picture with several: 'largest' (default) or N, the N-th from the "
                         "left (0-based)")
@@ -126,7 +147,7 @@ def run(args) -> int:
                               or args.face != "largest"):
         raise ValueError("--source-video works with --driver or --motion (not --audio, --person, --person-out, "
                          "--min-realism or --face)")
-    from fsth_core.inference.realtime import PreviewWindow, camera_index
+    from fsth_core.inference.live import PreviewWindow, camera_index
 
     if args.source_video and (args.preview or camera_index(args.driver) is not None):
         raise ValueError("--source-video works with a driver video (not a camera) and without --preview")

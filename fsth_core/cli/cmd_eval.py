@@ -1,26 +1,14 @@
 """``eval``: the paper's self-reenactment protocol on held-out videos; a table per T and a JSON report."""
 from __future__ import annotations
 
-from fsth_core.options import BACKENDS, MAX_BATCH, MAX_FINETUNE_STEPS, METHODS, PRECISIONS
+from fsth_core.options import BACKEND_HELP, BACKENDS, MAX_BATCH, MAX_FINETUNE_STEPS, METHODS, PRECISIONS
 
 NAME = "eval"
 HELP = "self-reenactment evaluation (L1, PSNR, SSIM, CSIM, AKD, realism, FID/LPIPS) on held-out videos"
 
 
-def _videos(v: str):
-    if v == "all":
-        return v
-    try:
-        n = int(v)
-    except ValueError:
-        raise ValueError(f"--videos must be a number or 'all', got {v!r}") from None
-    if n < 1:
-        raise ValueError(f"--videos must be >= 1, got {n}")
-    return n
-
-
 def add_arguments(p) -> None:
-    from fsth_core.cli.argtypes import SEED, device, ints
+    from fsth_core.cli.argtypes import SEED, device, ints, word_or_count
 
     p.add_argument("--model", metavar="M.safetensors", help="model to evaluate (optional for --method warp)")
     p.add_argument("--data", required=True, metavar="DIR",
@@ -37,13 +25,13 @@ def add_arguments(p) -> None:
     p.add_argument("--video-level", type=ints(1, 64), metavar="N",
                    help="training set: clip grouping of the split, as given to training (default: the model's, "
                         "else 2)")
-    p.add_argument("--videos", type=_videos, metavar="N|all",
+    p.add_argument("--videos", type=word_or_count(("all",), 1, "a number of videos"), metavar="N|all",
                    help="at most N videos; 'all' = every video of a training set (not only held-out ones)")
     p.add_argument("--frames", type=ints(1, 100_000), default=16, help="target frames per video (default 16)")
     p.add_argument("--size", type=ints(16, 2048), default=256, help="crop size for --method warp without --model")
     p.add_argument("--out", metavar="REPORT.json", help="write the report as JSON")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
-                   help="landmark backend for a plain folder of videos")
+                   help="landmark backend for a plain folder of videos: " + BACKEND_HELP)
     p.add_argument("--device", type=device, default="auto")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS)
     p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8)

@@ -22,11 +22,10 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import dataclasses
 
+    from fsth_core.io.outpaths import check_file_output
     from fsth_core.models.config import preset
     from fsth_core.models.model import build_model
     from fsth_core.models.weights import save_model
-
-    from fsth_core.io.outpaths import check_file_output
 
     if Path(args.out).exists():
         raise ValueError(f"{args.out}: already exists; init writes a fresh, untrained model only to a new file")

@@ -9,13 +9,14 @@ HELP = "Detect 68-point face landmarks in an image, a folder of frames or a vide
 
 def add_arguments(p) -> None:
     from fsth_core.cli.argtypes import FPS, device, face_box, face_rule, floats
-    from fsth_core.options import BACKENDS, FACE_BOX_HELP
+    from fsth_core.options import BACKEND_HELP, BACKENDS, FACE_BOX_HELP
 
     p.add_argument("input", help="an image, a folder of images or a video file")
     p.add_argument("--out", help="output .npz (default: INPUT's name + .landmarks.npz, next to it)")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
-                   help="landmark detector (auto: face_alignment if its weights are cached, else dlib)")
-    p.add_argument("--device", type=device, default="auto", help="device for face_alignment: auto, cpu, cuda, mps")
+                   help="landmark detector: " + BACKEND_HELP)
+    p.add_argument("--device", type=device, default="auto",
+                   help="device of a landmark detector that runs on one: auto, cpu, cuda, mps")
     p.add_argument("--face", type=face_rule, default="largest",
                    help="which face: 'largest' or N, the N-th from the left (0-based)")
     p.add_argument("--face-box", type=face_box, metavar="X,Y,W,H",
@@ -31,10 +32,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-
     from fsth_core.io.media import media_kind
     from fsth_core.io.outpaths import check_file_output
+    from fsth_core.landmarks.track import extract_landmarks_from_path
 
     src = Path(args.input)
     media_kind(src)  # a missing or unknown input fails before anything else

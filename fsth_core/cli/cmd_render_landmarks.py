@@ -58,11 +58,9 @@ def run(args) -> int:
 
 def _sink(out: Path, landmarks: Path, fps: float):
     """A video writer for a video extension, else PNG frames frame_NNNNNN.png in a new or empty folder."""
-    from fsth_core.io.media import VideoWriter
+    from fsth_core.io.media import VIDEO_EXTS, VideoWriter
     from fsth_core.io.outpaths import VIDEO_OUT_EXTS, OutputTarget, check_file_output, check_output
     from fsth_core.io.sinks import PngSequence
-
-    from fsth_core.io.media import VIDEO_EXTS
 
     if out.suffix.lower() in VIDEO_EXTS and out.suffix.lower() not in VIDEO_OUT_EXTS:
         raise ValueError(f"{out}: cannot write {out.suffix} videos; use {', '.join(VIDEO_OUT_EXTS)} or a folder")

@@ -69,7 +69,8 @@ def run(args) -> int:
         raise ValueError(f"{args.out}: --resume: no such checkpoint (check --out; without --resume a new run "
                          "starts)")
     opt = TrainOptions(data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch=args.batch,
-                       k=args.k, variant=args.variant, lr_g=args.lr_g, lr_d=args.lr_d, d_steps=args.d_steps, pixel_l1=args.pixel_l1,
+                       k=args.k, variant=args.variant, lr_g=args.lr_g, lr_d=args.lr_d, d_steps=args.d_steps,
+                       pixel_l1=args.pixel_l1,
                        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
                        precision=args.precision, workers=args.workers, held_out=args.held_out,
                        video_level=args.video_level, warp_guided=args.warp_guided, init=args.init,

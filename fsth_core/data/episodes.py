@@ -10,7 +10,7 @@ of ints) or travels with the index when the dataset is indexed by ``(epoch, i)``
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from fsth_core.data.store import ClipWriter, DatasetWriter, check_trainset_out, finished_videos
-
+from fsth_core.io.media import iter_frames
+from fsth_core.landmarks.crop import head_crop_box
+from fsth_core.landmarks.track import extract_landmarks
 from fsth_core.options import VIDEO_EXTS
 
 
@@ -96,10 +99,6 @@ def _keep(i: int, opt: PrepareOptions) -> bool:
 
 def prepare_video(root: str, video_id: str, path: str, opt: PrepareOptions) -> tuple[str, dict | None, str]:
     """Worker: one video -> (id, meta or None, reason when skipped)."""
-    from fsth_core.io.media import iter_frames
-    from fsth_core.landmarks.crop import head_crop_box
-    from fsth_core.landmarks.track import extract_landmarks
-
     try:
         kept = (f for i, f in enumerate(iter_frames(path)) if _keep(i, opt))
         res = extract_landmarks(kept, backend=opt.backend, smoothing=opt.smoothing, progress=False, name=path)
@@ -129,8 +128,6 @@ def prepare_video(root: str, video_id: str, path: str, opt: PrepareOptions) -> t
 def prepare(videos: str | os.PathLike, out: str | os.PathLike, options: PrepareOptions = PrepareOptions(),
             progress: bool = True) -> PrepareSummary:
     """Turn every video under ``videos`` into the training set ``out`` (resumable)."""
-    from tqdm import tqdm
-
     todo = find_videos(videos)
     check_trainset_out(out, videos)
     summary = PrepareSummary()

@@ -21,13 +21,13 @@ import os
 import re
 import shutil
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np
 
-from fsth_core.io.outpaths import atomic_file
+from fsth_core.io.outpaths import atomic_file, check_folder_writable, refuse_inputs
 
 FORMAT = "fsth-trainset"
 FORMAT_VERSION = 1
@@ -188,7 +188,7 @@ class DatasetWriter:
     def close(self) -> None:
         self.flush()
 
-    def __enter__(self) -> "DatasetWriter":
+    def __enter__(self) -> DatasetWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -204,8 +204,6 @@ def finished_videos(root: str | os.PathLike) -> list[str]:
 def check_trainset_out(out: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
     """``out`` may receive a training set: a new or empty folder, or a training set (resumed); never
     the ``source`` folder (the videos) nor a folder holding it, never a user's non-empty folder."""
-    from fsth_core.io.outpaths import check_folder_writable, refuse_inputs
-
     out = Path(out)
     if source is not None:
         refuse_inputs(out, [source], "OUT")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -25,8 +25,8 @@ from fsth_core.evaluation.metrics import FaceEmbedder, MetricAccumulator, akd, c
 from fsth_core.evaluation.metrics.mouth import is_open, mouth_metrics
 from fsth_core.evaluation.metrics.optional import fid_status, lpips_status
 from fsth_core.evaluation.videos import EvalVideo, open_videos, select_frames
-from fsth_core.inference.finetune import FinetuneOptions, finetune, options_from_recipe, recipe_from_training
-from fsth_core.inference.pipeline import FrameGenerator, compute_identity, inference_copy, realism_scores
+from fsth_core.inference.finetune import FinetuneOptions, options_from_recipe, personalize, recipe_from_training
+from fsth_core.inference.pipeline import FrameGenerator, inference_copy, realism_scores
 from fsth_core.inference.types import Sources
 from fsth_core.models.losses import ContentLoss
 from fsth_core.models.weights import load_model, model_info
@@ -83,9 +83,9 @@ def face_box(points: np.ndarray, size: int) -> tuple[int, int, int, int]:
     """Square (left, top, right, bottom) around landmarks [68,2], clipped to the S×S crop."""
     lo, hi = points.min(0), points.max(0)
     c, side = (lo + hi) / 2, float(max(hi - lo)) * 1.1
-    l, t = max(0, int(round(c[0] - side / 2))), max(0, int(round(c[1] - side / 2)))
-    r, b = min(size - 1, int(round(c[0] + side / 2))), min(size - 1, int(round(c[1] + side / 2)))
-    return l, t, max(r, l + 1), max(b, t + 1)
+    left, top = max(0, int(round(c[0] - side / 2))), max(0, int(round(c[1] - side / 2)))
+    right, bottom = min(size - 1, int(round(c[0] + side / 2))), min(size - 1, int(round(c[1] + side / 2)))
+    return left, top, max(right, left + 1), max(bottom, top + 1)
 
 
 class FaceProbe:
@@ -133,20 +133,18 @@ class Reenactor:
         realism float [n] or None, fine-tuning steps done)."""
         if self.model is None:  # warp without a model: no realism
             return self._warp(sources, targets), None, 0
-        identity = compute_identity(self.model, sources, self.ex)
-        model, gen_model, done = self.model, self.plain, 0
         steps = self.steps(len(sources.crops))
-        if steps > 0:
-            if self.content is None:
-                self.content = ContentLoss.from_installed(self.ex.device)
-            res = finetune(self.model, identity, sources, self.finetune_options(len(sources.crops)), self.ex,
-                           content=self.content)
-            model, gen_model, identity, done = res.model, res.model, res.identity, res.steps_done
+        if steps > 0 and self.content is None:  # loaded once for every video and T
+            self.content = ContentLoss.from_installed(self.ex.device)
+        res = personalize(self.model, sources, self.recipe, self.ex, content=self.content, steps=steps,
+                          seed=self.opt.seed or 0)
+        model, identity = res.model, res.identity
+        gen_model = res.model if steps > 0 else self.plain
         if self.opt.method == "warp":
             fake = self._warp(sources, targets)
         else:
             fake = np.stack(list(FrameGenerator(gen_model, identity, self.ex, self.opt.batch).stream(targets)))
-        return fake, realism_scores(model, identity, fake, targets, self.ex, self.opt.batch), done
+        return fake, realism_scores(model, identity, fake, targets, self.ex, self.opt.batch), res.steps_done
 
     def _warp(self, sources: Sources, targets: np.ndarray) -> np.ndarray:
         """Every shot, each region from the source nearest the target, the targets streamed in order as

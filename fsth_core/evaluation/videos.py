@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
+
+from fsth_core.data.groups import group_clips, split_videos
+from fsth_core.data.store import TrainingSet
+from fsth_core.io.media import IMAGE_EXTS, VIDEO_EXTS, iter_frames, natural_key
+from fsth_core.landmarks.crop import head_crop_box
+from fsth_core.landmarks.track import extract_landmarks_from_path
 
 log = logging.getLogger("fsth")
 
@@ -65,8 +71,6 @@ def held_out_clips(ts, held_out: int, seed: int, level: int, legacy: bool = Fals
     ``legacy``: the model was trained by an older version whose ``--held-out`` picked clips
     (``TrainingSet.split``); its numbers may then be on speakers it trained on, and the warning says so.
     """
-    from fsth_core.data.groups import group_clips, split_videos
-
     if not legacy:
         split = split_videos(ts.video_ids, held_out, seed, level)
         return split.held_clips, split.held_out_by, split.warning
@@ -91,8 +95,6 @@ def trainingset_videos(root: str | os.PathLike, size: int, held_out: int | None 
     data, or a model from before speaker-level splits), one warning line is logged and recorded in the
     description (``split_warning``).
     """
-    from fsth_core.data.store import TrainingSet
-
     ts = TrainingSet(root)
     t = model_training or {}
     m_held, m_seed = _model_split(t)
@@ -128,8 +130,6 @@ def trainingset_videos(root: str | os.PathLike, size: int, held_out: int | None 
 
 def video_files(path: str | os.PathLike) -> list[Path]:
     """Video files and frame folders in ``path`` (natural order), or ``[path]`` for one video."""
-    from fsth_core.io.media import IMAGE_EXTS, VIDEO_EXTS, _natural_key
-
     p = Path(path)
     if p.is_file():
         return [p]
@@ -139,13 +139,11 @@ def video_files(path: str | os.PathLike) -> list[Path]:
            or (c.is_dir() and any(f.suffix.lower() in IMAGE_EXTS for f in c.iterdir()))]
     if not out:
         raise ValueError(f"{p}: no videos (or folders of frames) in it, and no index.json (not a training set)")
-    return sorted(out, key=_natural_key)
+    return sorted(out, key=natural_key)
 
 
 def _read_crops(path: Path, transform, size: int, indices: Sequence[int]) -> np.ndarray:
     """One streaming pass over ``path`` keeping the crops of ``indices`` → uint8 [n,S,S,3]."""
-    from fsth_core.io.media import iter_frames
-
     want = {int(i) for i in indices}
     got: dict[int, np.ndarray] = {}
     for k, frame in enumerate(iter_frames(path)):
@@ -162,9 +160,6 @@ def _read_crops(path: Path, transform, size: int, indices: Sequence[int]) -> np.
 def folder_videos(path: str | os.PathLike, size: int, limit: int | None = None, backend: str = "auto",
                   progress: bool = False) -> VideoSet:
     """Videos of any folder: landmarks extracted per video when it is reached, head-cropped to ``size``."""
-    from fsth_core.landmarks.crop import head_crop_box
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-
     files = video_files(path)
     if limit is not None:
         files = files[:limit]

@@ -1,10 +1,14 @@
 """The main job: 1-32 images of a person + a motion source -> a video of that person.
 
-Stages: load sources (detect, crop) → motion (driver video retargeted, or procedural) →
-identity (embed, fine-tune) → generate (streaming) → write mp4 (atomic; no partial file left).
-Generation runs pipelined by default (fsth_core.inference.realtime: the generator's inputs, the network and
+``animate`` checks its inputs and outputs before any work, then runs the numbered stages of ``_animate``:
+1. sources (detect, crop) → 2. motion (a driver video retargeted, a sound, procedural) → 3. the person
+(embed, fine-tune: fsth_core.inference.finetune.personalize) → 4. where the frames go → 5. the frames, made
+in stages and composed as fsth_core.inference.compose decides, written as they come (atomic; no partial
+file left) → 6. the sound muxed in.
+Generation runs pipelined by default (fsth_core.runtime.threads: the generator's inputs, the network and
 the composition each in a thread of their own, the same frames as one after the other); a camera
-as the driver animates live, and a preview window shows the frames as they are made.
+as the driver animates live (fsth_core.inference.live), and a preview window shows the frames as they are
+made.
 """
 from __future__ import annotations
 
@@ -13,41 +17,42 @@ import dataclasses
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from fsth_core.inference.animate_checks import check_options
 from fsth_core.inference.clip_shots import clip_sources
-from fsth_core.inference.compose import NativeCompositor, shot_regions
-from fsth_core.inference.finetune import finetune, finetune_recipe, options_from_recipe
+from fsth_core.inference.compose import Canvas, composed_frames
+from fsth_core.inference.finetune import FinetuneResult, finetune_recipe, personalize
 from fsth_core.inference.frames import check_picture
+from fsth_core.inference.inputs import audio_driven, driver_motion, load_sources, procedural
+from fsth_core.inference.live import (
+    LiveDriver,
+    LiveMotion,
+    PreviewWindow,
+    camera_index,
+    capture_fps,
+    is_capture,
+    open_camera,
+)
 from fsth_core.inference.person import load_person, save_person
-from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity, prepare_sources
-from fsth_core.inference.realtime import (LiveDriver, LiveMotion, Pipeline, PreviewWindow, camera_index, capture_fps,
-                                          generation_threads, is_capture, mapped, open_camera, stop_requests,
-                                          torch_threads)
+from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, hold_unrealistic
 from fsth_core.inference.types import Sources
-from fsth_core.io.media import iter_frames, load_image, mux_audio
+from fsth_core.io.media import iter_frames, mux_audio
 from fsth_core.io.outpaths import deferred_output
 from fsth_core.io.sinks import FrameSink, check_outputs  # FrameSink re-exported: where frames go
-from fsth_core.landmarks.audio import audio_motion, load_audio
-from fsth_core.landmarks.crop import head_crop_box
+from fsth_core.landmarks.detect import get_detector
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
-from fsth_core.landmarks.face_box import FaceBox, boxes_for
-from fsth_core.landmarks.given import given_points
-from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.landmarks.paste import paste_back
-from fsth_core.landmarks.retarget import retarget
-from fsth_core.landmarks.track import extract_landmarks, extract_landmarks_from_path
+from fsth_core.landmarks.face_box import FaceBox
 from fsth_core.models.weights import load_model
 from fsth_core.options import MAX_SHOTS, METHODS, RETARGET_MODES
 from fsth_core.runtime.device import Execution
-from fsth_core.warp.shots import ShotWarper
+from fsth_core.runtime.signals import stop_requests
+from fsth_core.runtime.threads import Pipeline, generation_threads, torch_threads
 
 AUDIO_OUT_EXTS = (".mp4", ".mov", ".mkv")  # containers the sound (AAC) is muxed into
 
@@ -121,60 +126,9 @@ class AnimateResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def load_sources(paths: Sequence[str | os.PathLike], size: int, backend: str = "auto", face_boxes=None,
-                 landmarks: str | os.PathLike | None = None, face: str | int = "largest") -> Sources:
-    """Read 1-32 source images, find the face in each (``face``: the largest, or the N-th from the left; one
-    clear error per bad file), crop.  A picture with several faces gets one line saying which is animated.
-    ``face_boxes``: the face's box in every picture, or one per picture (see
-    fsth_core.landmarks.face_box.boxes_for); ``landmarks``: a .npz of the pictures' landmarks, used instead of
-    detecting them (landmarks/given.py)."""
-    if not paths:
-        raise ValueError("give at least one source image")
-    if landmarks is not None and face_boxes is not None:
-        raise ValueError("give the sources' landmarks or their face boxes, not both")
-    images = [load_image(p) for p in paths]
-    if landmarks is not None:
-        return prepare_sources(images, given_points(landmarks, [i.shape[:2] for i in images], list(map(str, paths))),
-                               size)
-    points = []
-    for img, p, box in zip(images, paths, boxes_for(face_boxes, len(paths))):
-        res = extract_landmarks([img], backend=backend, face=face, progress=False, name=str(p), face_box=box)
-        if res.faces > 1:
-            which = "the largest" if face == "largest" else "as asked"
-            print(f"note: {p}: {res.faces} faces; animating {which}, face {res.face_rank} from the left (0 = "
-                  "leftmost; --face N picks another)")
-        points.append(res.points[0])
-    return prepare_sources(images, points, size)
-
-
-def driver_motion(path: str | os.PathLike, sources: Sources, size: int, mode: str, backend: str = "auto",
-                  smoothing: float = 0.3, progress: bool = True, fps: float | None = None,
-                  face_box: FaceBox | None = None) -> tuple[np.ndarray, float, np.ndarray]:
-    """Landmarks of a driving video, in the source crop's pixels -> ([T,68,2], fps, the driver's own
-    landmarks [T,68,2] in its frames' pixels).  A video is sampled by its timestamps at ``fps`` (default:
-    its average rate): the motion lasts as long.  ``face_box``: the driver's face in its first frame (it
-    seeds the tracker)."""
-    res = extract_landmarks_from_path(path, rate=fps, backend=backend, smoothing=smoothing, progress=progress,
-                                      face_box=face_box)
-    box = head_crop_box(res.points, res.image_size)
-    drv = box.points_to_crop(res.points, size)
-    return retarget(sources.points[0], drv, mode=mode), float(res.fps or 25.0), res.points
-
-
-def procedural(sources: Sources, seconds: float, fps: float, seed: int, intensity: float) -> np.ndarray:
-
-    frames = max(1, int(round(seconds * fps)))
-    return procedural_motion(sources.points[0], frames, fps=fps, seed=seed, intensity=intensity)
-
-
-def audio_driven(sources: Sources, audio: str | os.PathLike, fps: float, seed: int, intensity: float) -> np.ndarray:
-    """Motion talking to a sound file (wav, mp3, the sound of a video): as long as the sound."""
-    samples, rate = load_audio(audio)
-    return audio_motion(sources.points[0], samples, rate, fps=fps, seed=seed, intensity=intensity)
-
-
-def _bar(total: int | None, desc: str, enabled: bool):
-    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
+def progress_bar(total: int | None, desc: str, enabled: bool, unit: str = "frame"):
+    """The command line's progress bar (tqdm; ``enabled`` False: none shown)."""
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, dynamic_ncols=True)
 
 
 def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | os.PathLike], out: str | os.PathLike,
@@ -226,6 +180,7 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
 
 def _animate(model_path, source_paths, out, driver, capture, options: AnimateOptions, frames_dir, person_in,
              person_out, progress: bool, audio, window, t_start: float, source_clip=None) -> AnimateResult:
+    # 1. the model and the pictures of the person, their faces found and cropped at the model's size
     ex = Execution.resolve(options.device, options.precision)
     model = load_model(model_path) if options.method == "neural" else None
     size = model.config.image_size if model is not None else options.warp_size
@@ -234,10 +189,70 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
     else:
         sources = load_sources(source_paths, size, options.backend, options.face_boxes, options.source_landmarks,
                                options.face)
-    landmarks_s, live, mouths = 0.0, capture is not None, None
+    # 2. the motion: a driver video retargeted onto the source, a sound, or procedural (a camera's: step 5)
+    live = capture is not None
     if live:
-        fps = options.fps or capture_fps(capture)
         options = dataclasses.replace(options, batch=1)  # live: one frame at a time, the lowest latency
+    points, fps, mouths, landmarks_s = _motion(sources, size, driver, capture, audio, options, progress)
+    # 3. the person: loaded (--person), or embedded and fine-tuned as the checkpoint recommends
+    identity, info = None, {}
+    if model is not None:
+        model, identity, info = _person(model, sources, options, ex, person_in, person_out, progress,
+                                        finetune_recipe(model_path), str(source_paths[0]))
+    # 4. where the frames go: the video (without its sound first, when one is muxed in at step 6), the frames
+    if audio is not None and Path(out).suffix.lower() not in AUDIO_OUT_EXTS:
+        print(f"note: the sound is not added: {Path(out).suffix or 'PNG frames'} cannot carry it "
+              f"(use {', '.join(AUDIO_OUT_EXTS)})")
+        audio_out = None
+    else:
+        audio_out = audio
+    video = out if audio_out is None else _sibling_temp(out, ".silent.mp4")
+    # 5. the frames, made in stages (composed as fsth_core.inference.compose decides) and written as they come
+    pipe = Pipeline(options.pipeline, maxsize=1 if live else 2)
+    threads = options.threads or generation_threads(options.pipeline)
+    driver_stage = None
+    bar = progress_bar(None if live else len(points), "animating live" if live else "generating", progress)
+    try:
+        with torch_threads(threads), stop_requests() if live else contextlib.nullcontext() as stop, pipe:
+            try:
+                if live:  # Ctrl-C ends the camera's stream: the frames on their way are finished and written
+                    motion = LiveMotion(sources.points[0], size, get_detector(options.backend), options.retarget,
+                                        options.smoothing, fps, options.edit)
+                    points = driver_stage = LiveDriver(capture, motion, end=stop)
+                frames = _frames(model, identity, sources, points, options, ex, pipe, mouths)
+                setup_s = time.perf_counter() - t_start - landmarks_s
+                t0 = time.perf_counter()
+                with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
+                    generated, held, stopped = _write(frames, sink, bar, window, driver_stage)
+                    if live and not generated:
+                        raise ValueError(f"{_camera_name(driver)}: no face was seen, nothing was recorded")
+                stopped = stopped or (live and stop.is_set())
+            finally:
+                if driver_stage is not None:
+                    driver_stage.close()
+        frames_per_s = generated / max(time.perf_counter() - t0 + landmarks_s, 1e-9)
+        # 6. the sound, muxed into the video
+        if audio_out is not None:
+            mux_audio(video, audio_out, out)
+    finally:
+        bar.close()
+        if audio_out is not None:
+            Path(video).unlink(missing_ok=True)
+    return AnimateResult(out=str(out), method=options.method, frames=generated if live else int(len(points)),
+                         written=sink.count, fps=fps, sources=len(sources.crops), frames_per_s=frames_per_s,
+                         finetune_steps=info.get("finetune_steps"), person=info.get("person"),
+                         held_frames=held if options.min_realism is not None and model is not None else None,
+                         audio=None if audio_out is None else str(audio_out), setup_s=setup_s,
+                         camera=True if live else None,
+                         skipped=driver_stage.frames_skipped if live else None, stopped=stopped or None)
+
+
+def _motion(sources: Sources, size: int, driver, capture, audio, options: AnimateOptions, progress: bool):
+    """Step 2 -> (landmark sets [T,68,2] in crop pixels, or None for a camera, read live; fps; the driver's
+    (frame, landmarks) pairs for --driver-mouth, or None; seconds spent tracking the driver)."""
+    landmarks_s, mouths = 0.0, None
+    if capture is not None:
+        fps = options.fps or capture_fps(capture)
         points = None
     elif driver is not None:
         t = time.perf_counter()
@@ -256,58 +271,7 @@ def _animate(model_path, source_paths, out, driver, capture, options: AnimateOpt
         points = procedural(sources, options.seconds, fps, options.seed, options.intensity)
     if options.edit is not None and points is not None:
         points = edit_landmarks(points, options.edit)
-    info: dict = {}
-    if model is not None:
-        model, identity, info = _identity(model, sources, options, ex, person_in, person_out, progress,
-                                          finetune_recipe(model_path), str(source_paths[0]))
-    if audio is not None and Path(out).suffix.lower() not in AUDIO_OUT_EXTS:
-        print(f"note: the sound is not added: {Path(out).suffix or 'PNG frames'} cannot carry it "
-              f"(use {', '.join(AUDIO_OUT_EXTS)})")
-        audio_out = None
-    else:
-        audio_out = audio
-    video = out if audio_out is None else _sibling_temp(out, ".silent.mp4")
-    pipe = Pipeline(options.pipeline, maxsize=1 if live else 2)
-    threads = options.threads or generation_threads(options.pipeline)
-    driver_stage = None
-    bar = _bar(None if live else len(points), "animating live" if live else "generating", progress)
-    try:
-        with torch_threads(threads), stop_requests() if live else contextlib.nullcontext() as stop, pipe:
-            try:
-                if live:  # Ctrl-C ends the camera's stream: the frames on their way are finished and written
-                    from fsth_core.landmarks.detect import get_detector
-
-                    motion = LiveMotion(sources.points[0], size, get_detector(options.backend), options.retarget,
-                                        options.smoothing, fps, options.edit)
-                    points = driver_stage = LiveDriver(capture, motion, end=stop)
-                if model is not None:
-                    frames = _neural_frames(model, identity, sources, points, options, ex, pipe, mouths)
-                else:
-                    frames = _warp_frames(sources, points, options, pipe, mouths)
-                setup_s = time.perf_counter() - t_start - landmarks_s
-                t0 = time.perf_counter()
-                with FrameSink(video, fps, frames_dir, crf=options.crf) as sink:
-                    generated, held, stopped = _write(frames, sink, bar, window, driver_stage)
-                    if live and not generated:
-                        raise ValueError(f"{_camera_name(driver)}: no face was seen, nothing was recorded")
-                stopped = stopped or (live and stop.is_set())
-            finally:
-                if driver_stage is not None:
-                    driver_stage.close()
-        frames_per_s = generated / max(time.perf_counter() - t0 + landmarks_s, 1e-9)
-        if audio_out is not None:
-            mux_audio(video, audio_out, out)
-    finally:
-        bar.close()
-        if audio_out is not None:
-            Path(video).unlink(missing_ok=True)
-    return AnimateResult(out=str(out), method=options.method, frames=generated if live else int(len(points)),
-                         written=sink.count, fps=fps, sources=len(sources.crops), frames_per_s=frames_per_s,
-                         finetune_steps=info.get("finetune_steps"), person=info.get("person"),
-                         held_frames=held if options.min_realism is not None and model is not None else None,
-                         audio=None if audio_out is None else str(audio_out), setup_s=setup_s,
-                         camera=True if live else None,
-                         skipped=driver_stage.frames_skipped if live else None, stopped=stopped or None)
+    return points, fps, mouths, landmarks_s
 
 
 def _camera_name(driver) -> str:
@@ -345,9 +309,31 @@ def _sibling_temp(out: str | os.PathLike, suffix: str) -> Path:
     return Path(tmp)
 
 
-def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,
-              progress: bool, recipe: dict, sources_name: str = "the source"):
-    """The person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
+def finetuned_person(model, sources: Sources, options: AnimateOptions, ex: Execution, recipe: dict,
+                     progress: bool = True) -> FinetuneResult:
+    """The person (fsth_core.inference.finetune.personalize) with the command line's fine-tuning options, a
+    progress bar, and a line when Ctrl-C stops fine-tuning early (the state reached is used)."""
+    bar = None
+
+    def start(opts) -> None:
+        nonlocal bar
+        bar = progress_bar(opts.steps, "fine-tuning", progress, unit="step")
+
+    try:
+        res = personalize(model, sources, recipe, ex, lambda done, total: bar.update(done - bar.n), on_start=start,
+                          steps=options.finetune_steps, lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
+                          pixel_l1=options.finetune_pixel_l1, d_steps=options.finetune_d_steps, seed=options.seed)
+    finally:
+        if bar is not None:
+            bar.close()
+    if res.interrupted:
+        print(f"fine-tuning interrupted after {res.steps_done} steps: animating with that state")
+    return res
+
+
+def _person(model, sources: Sources, options: AnimateOptions, ex: Execution, person_in, person_out,
+            progress: bool, recipe: dict, sources_name: str = "the source"):
+    """Step 3: the person for this job: loaded, or embedded and (when asked) fine-tuned -> (model, identity,
     summary entries); written to ``person_out`` when given (a loaded person too: a copy)."""
     info: dict = {}
     if person_in is not None:
@@ -358,21 +344,9 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
         if person_out is not None:
             save_person(person_out, identity, None if model is base else model)
     else:
-        identity = compute_identity(model, sources, ex)
-        opts = options_from_recipe(recipe, len(sources.crops), steps=options.finetune_steps,
-                                   lr_g=options.finetune_lr_g, lr_d=options.finetune_lr_d,
-                                   pixel_l1=options.finetune_pixel_l1, d_steps=options.finetune_d_steps,
-                                   seed=options.seed)
-        if opts.steps > 0:
-            bar = _bar(opts.steps, "fine-tuning", progress)
-            bar.unit = "step"
-            try:
-                res = finetune(model, identity, sources, opts, ex, lambda done, total: bar.update(done - bar.n))
-            finally:
-                bar.close()
-            if res.interrupted:
-                print(f"fine-tuning interrupted after {res.steps_done} steps: animating with that state")
-            model, identity = res.model, res.identity
+        res = finetuned_person(model, sources, options, ex, recipe, progress)
+        model, identity = res.model, res.identity
+        if res.options.steps > 0:
             info["finetune_steps"] = res.steps_done
         if person_out is not None:
             save_person(person_out, identity, model if info.get("finetune_steps") else None)
@@ -381,88 +355,21 @@ def _identity(model, sources: Sources, options: AnimateOptions, ex: Execution, p
     return model, identity, info
 
 
-def _compositor(sources: Sources, size: int):
-    """The picture's compositor, with every source as a shot (each region from the nearest)."""
-    return NativeCompositor(sources.images[0], sources.transforms[0], sources.points[0], size,
-                            shots=shot_regions(sources)[1:])
-
-
-def _warp_frames(sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
-                 pipe: Pipeline | None = None, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
-    """The mesh warp alone, as (frame, held=False) pairs: the whole picture at its own resolution, or
-    (no paste-back) head crops.  ``pipe``: the warp runs in a thread of its own.  ``mouths``: (driver
-    frame, its landmarks) per frame, whose mouth interior each frame takes (--driver-mouth)."""
-    pipe = pipe or Pipeline(enabled=False)
-    if not options.paste_back:
-        warper = ShotWarper(list(sources.crops), list(sources.points))
-        frames = mapped(lambda p: warper.warp(p)[0], points)
-    else:
-        comp = _compositor(sources, sources.crops.shape[1])
-        frames = mapped(lambda p: comp.paste(comp.region_frame(p, mouth=_next(mouths))[0])[0], points)
-    return ((f, False) for f in pipe.stage(frames, "warp"))
-
-
-def _neural_frames(model, identity, sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
-                   ex: Execution, pipe: Pipeline | None = None, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
-    """Generated frames: with paste-back, warp-guided models compose at the picture's resolution
-    (the generator paints only its paint region) and the paper's plain generator is pasted back
-    resized; without, head crops at the model's size.  (frame, held) pairs: held is True where
-    --min-realism replaced the frame by the last kept one; the caller counts them.
-
-    ``pipe``: the stages run in threads of their own — the generator's inputs (landmark images, the
-    mesh warp at the model's size, the paint region), the network, the composition, the realism
-    score — each a step ahead of the next; the frames are the same."""
-    pipe = pipe or Pipeline(enabled=False)
-    gen = FrameGenerator(model, identity, ex, batch=options.batch)
-    tf, size = sources.transforms[0], gen.size
-    warp_paste = options.paste_back and gen.warp_guided
-    room = pipe.maxsize * options.batch  # a stage that works in batches is a batch ahead
-    composed = room if options.min_realism is not None else None  # the realism stage takes frames in batches
-    outs = pipe.stage(gen.batch_outputs(pipe.stage(gen.batch_inputs(points), "inputs"), parts=warp_paste,
-                                        with_points=True), "generate", maxsize=room)
-    if warp_paste:
-        comp = _compositor(sources, size)
-        frames = pipe.stage(mapped(lambda pp: comp.paste(comp.region_frame(*pp, mouth=_next(mouths))[0])[0], outs),
-                            "compose", composed)
-    elif options.paste_back:
-        if mouths is not None:
-            raise ValueError("--driver-mouth needs the warp method or a warp-guided model (this model's frames "
-                             "are pasted back as head crops)")
-        frames = pipe.stage(mapped(lambda pp: paste_back(sources.images[0], pp[1], tf), outs), "compose", composed)
-    else:
-        frames = (f for _, f in outs)
-    to_model = (lambda f: tf.apply(f, size)) if options.paste_back else None  # noqa: E731 - what D scores
-    if options.min_realism is None:
+def _frames(model, identity, sources: Sources, points: Iterable[np.ndarray], options: AnimateOptions,
+            ex: Execution, pipe: Pipeline, mouths=None) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, held) pairs: the whole picture at its own resolution, or head crops without paste-back,
+    composed as fsth_core.inference.compose decides (the mesh warp and warp-guided models at the picture's
+    resolution, the paper's plain generator pasted back resized).  held is True where --min-realism
+    replaced the frame by the last kept one; the caller counts them.  ``pipe``: the stages in threads of
+    their own, each a step ahead of the next (the frames are the same)."""
+    gen = FrameGenerator(model, identity, ex, batch=options.batch) if model is not None else None
+    realism = model is not None and options.min_realism is not None
+    room = pipe.maxsize * options.batch if realism else None  # the realism stage takes frames in batches
+    frames = (f for f, _ in composed_frames(pipe, Canvas.of_sources(sources), points, sources.crops.shape[1], gen,
+                                            options.paste_back, mouths=mouths, compose_room=room))
+    if not realism:
         return ((f, False) for f in frames)
+    tf, size = sources.transforms[0], gen.size
+    to_model = (lambda f: tf.apply(f, size)) if options.paste_back else None  # what D scores
     scorer = RealismScorer(model, identity, ex, options.batch)
-    return pipe.stage(_hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")
-
-
-def _next(mouths):
-    """The next (driver frame, landmarks) pair, or None (no --driver-mouth, or the driver ended)."""
-    return next(mouths, None) if mouths is not None else None
-
-
-def _hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
-                      to_model=None) -> Iterator[tuple[np.ndarray, bool]]:
-    """(frame, held) pairs: frames whose realism is below ``threshold`` are replaced by the last kept
-    one (timing is kept).  Frames are scored in batches of the scorer's size as they stream by,
-    after ``to_model`` (a full picture -> its head crop at the model's size) when given."""
-    def small(f: np.ndarray) -> np.ndarray:
-        if to_model is not None:
-            return to_model(f)
-        s = scorer.size
-        return f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
-
-    last = None
-    pairs = zip(frames, points)
-    while True:
-        chunk = [pair for _, pair in zip(range(scorer.batch), pairs)]
-        if not chunk:
-            return
-        scores = scorer(np.stack([small(f) for f, _ in chunk]), np.stack([p for _, p in chunk]))
-        for (f, _), r in zip(chunk, scores):
-            held = r < threshold and last is not None
-            if not held:
-                last = f
-            yield last, held
+    return pipe.stage(hold_unrealistic(frames, points, scorer, options.min_realism, to_model), "realism")

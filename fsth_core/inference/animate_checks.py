@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import math
 
-from fsth_core.options import (CRF_RANGE, DEFAULT_FPS, MAX_BATCH, MAX_D_STEPS, MAX_FINETUNE_STEPS, MAX_FPS,
-                               MAX_FRAMES, MAX_INTENSITY, MAX_SHOTS, MAX_THREADS)
+from fsth_core.options import (
+    CRF_RANGE,
+    DEFAULT_FPS,
+    MAX_BATCH,
+    MAX_D_STEPS,
+    MAX_FINETUNE_STEPS,
+    MAX_FPS,
+    MAX_FRAMES,
+    MAX_INTENSITY,
+    MAX_SHOTS,
+    MAX_THREADS,
+)
 
 
 def check_number(name: str, v, lo: float, hi: float, low_open: bool = False) -> None:

@@ -8,10 +8,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fsth_core.inference.animate import AnimateOptions, animate, load_sources, procedural
+from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.inference.inputs import load_sources, procedural
+from fsth_core.io.media import load_image
 from fsth_core.io.outpaths import OutputError, check_folder_writable
 from fsth_core.landmarks.render import draw_landmarks
 from fsth_core.runtime.paths import PORTRAIT, find_weights, weights_dirs
+
 DEMO_WEIGHTS = "fsth_demo_cpu128.safetensors"
 
 
@@ -49,8 +52,6 @@ def run_demo(out_dir: Path, seconds: float = 4.0, finetune_steps: int | None = N
 
 def _write_preview(path: Path, result: np.ndarray, index: int, opt: AnimateOptions, side: int = 256) -> None:
     """source | landmarks of frame ``index`` | result, each ``side`` px."""
-    from fsth_core.io.media import load_image
-
     src = load_image(PORTRAIT)
     sources = load_sources([PORTRAIT], side, opt.backend)
     pts = procedural(sources, opt.seconds, opt.fps or 25.0, opt.seed, opt.intensity)[index]

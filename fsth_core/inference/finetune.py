@@ -1,4 +1,9 @@
-"""Few-shot fine-tuning (the paper's stage 2) on the T images of one person.
+"""Few-shot fine-tuning (the paper's stage 2) on the T images of one person, and the personalize step.
+
+:func:`personalize` is how the command line, the nodes and the evaluation make a person for a model: the
+identity embedded from the pictures, the fine-tuning options resolved from the checkpoint's recipe
+(:func:`options_from_recipe`: the paper's defaults in fsth_core/options.py < the checkpoint's
+recommendation < the caller's), then :func:`finetune` when they ask for steps.
 
 Start from the meta-learned G and D (without W: a person needs only w0), set ψ' = P·ê and w' = w0 + ê,
 then train G (with ψ') and D (with w') on the T frames with the content, adversarial and feature-matching losses (no
@@ -15,17 +20,17 @@ import torch
 from torch import nn
 
 from fsth_core.inference.animate_checks import check_finetune_options
+from fsth_core.inference.finetune_pairs import training_pairs
+from fsth_core.inference.pipeline import compute_identity
 from fsth_core.inference.types import Identity, Progress, Sources
 from fsth_core.models.config import LossWeights
-from fsth_core.models.imaging import landmark_images
-from fsth_core.models.imaging import to_network
+from fsth_core.models.imaging import landmark_images, to_network
 from fsth_core.models.losses import ContentLoss, GeneratorLoss
 from fsth_core.models.model import TalkingHeadModel, clone_model
 from fsth_core.models.weights import model_info
 from fsth_core.options import ADAM_BETAS, D_STEPS, FINETUNE_PIXEL_L1, LR_D, LR_G, default_finetune_steps
 from fsth_core.runtime.device import Execution, default_execution
 from fsth_core.training.steps import AdversarialUpdate
-
 
 default_steps = default_finetune_steps  # ~125 steps for T = 1 growing to ~230 for T >= 32 (fsth_core.options)
 
@@ -78,11 +83,12 @@ def options_from_recipe(recipe: dict, shots: int, **overrides) -> FinetuneOption
 
 @dataclass
 class FinetuneResult:
-    model: TalkingHeadModel      # the fine-tuned copy
+    model: TalkingHeadModel      # the fine-tuned copy (personalize without steps: the model itself)
     identity: Identity           # with ψ' and w'
     steps_done: int
     interrupted: bool
     losses: list[dict]
+    options: FinetuneOptions | None = None  # what personalize resolved (None: finetune called directly)
 
 
 class _Person(nn.Module):
@@ -115,7 +121,6 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
                                autocast=ex.autocast,
                                fp16_device=ex.device.type if ex.dtype == torch.float16 else None)
     if m.config.warp_guided:  # the first source warped to each source, plus augmented pairs
-        from fsth_core.inference.finetune_pairs import training_pairs
         frames, lms, g_in = training_pairs(sources, identity, m.config.paint_region, options.augment,
                                            options.seed, landmark_images)
     else:
@@ -128,7 +133,7 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
         for step in range(steps):
             idx = torch.from_numpy(rng.choice(t, size=min(options.batch, t), replace=t < options.batch))
             real, y, gi = (ex.input(v[idx]) for v in (frames, lms, g_in))
-            gen, fake = update.gen_update(lambda: m.generator(gi, person.psi), real, y, lambda: person.w)
+            gen, fake = update.gen_update(lambda gi=gi: m.generator(gi, person.psi), real, y, lambda: person.w)
             for _ in range(options.d_steps):  # as meta-learning does (its --d-steps)
                 dis = update.dis_update(fake, real, y, lambda: person.w)
             done = step + 1
@@ -142,3 +147,24 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
     out = replace(identity, psi=person.psi.detach()[0].cpu(), w=person.w.detach().cpu(),
                   finetune_steps=identity.finetune_steps + done, shots=shots)
     return FinetuneResult(m.cpu(), out, done, interrupted, losses)
+
+
+def personalize(model: TalkingHeadModel, sources: Sources, recipe: dict | None = None,
+                execution: Execution | None = None, progress: Progress | None = None, *,
+                content: ContentLoss | None = None, on_start=None, **overrides) -> FinetuneResult:
+    """The person for ``model`` from ``sources``: the identity (ê, ψ, w: ``compute_identity``), then, when the
+    options ask for steps, fine-tuning (:func:`finetune`) -> its result, with the options it ran with.
+
+    The options are resolved by :func:`options_from_recipe` from ``recipe`` (the checkpoint's: see
+    :func:`finetune_recipe`) and the non-None ``overrides`` (``steps``, ``lr_g``, ``lr_d``, ``pixel_l1``,
+    ``d_steps``, ``batch``, ``seed``, ``augment``).  ``on_start(options)`` is called just before
+    fine-tuning starts (a progress bar, room on a GPU); ``progress`` and ``content`` are passed to
+    :func:`finetune`.  Without steps the result holds ``model`` itself and the embedded identity.
+    """
+    identity = compute_identity(model, sources, execution)
+    opts = options_from_recipe(recipe or {}, len(sources.crops), **overrides)
+    if opts.steps == 0:
+        return FinetuneResult(model, identity, 0, False, [], opts)
+    if on_start is not None:
+        on_start(opts)
+    return replace(finetune(model, identity, sources, opts, execution, progress, content), options=opts)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fsth_core.landmarks.geometry import close_eyes, open_mouth
+from fsth_core.models.guidance import WarpGuide
 from fsth_core.models.imaging import to_network
 from fsth_core.warp import MeshWarper
-from fsth_core.landmarks.geometry import close_eyes, open_mouth
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,6 @@ def training_pairs(sources, identity, region: bool, augment: int, seed: int, lan
     Pairs: each source with the first source warped to it, then ``augment`` augmented pairs per
     source (warp-guided models only; ``region``: models with the paint-region channel).
     """
-    from fsth_core.models.guidance import WarpGuide
-
     size = sources.crops.shape[1]
     frames = to_network(sources.crops)
     lms = landmark_images(sources.points, size)

@@ -4,24 +4,22 @@
     frames, masks = render_frames(identity, points, size, generator)                       # head crops
     frames, masks = render_frames(identity, points, size, generator, picture=img, box=box)  # native
 
-:func:`frame_stream` runs the stages ``animate`` runs, the way it runs them (fsth_core.inference.realtime):
-the generator's inputs (landmark images, the mesh warp at the model's size, the paint region), the network in
+:func:`frame_stream` runs the stages ``animate`` runs (fsth_core.inference.compose.composed_frames): the
+generator's inputs (landmark images, the mesh warp at the model's size, the paint region), the network in
 batches, and the composition at the picture's resolution each in a thread of its own, with torch's threads
 at all CPUs but one; the frames are the same as one stage after the other.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
-from fsth_core.inference.compose import NativeCompositor
+from fsth_core.inference.compose import NATIVE, Canvas, composed_frames, composition
 from fsth_core.inference.pipeline import FrameGenerator
-from fsth_core.inference.realtime import Pipeline, generation_threads, mapped, torch_threads
 from fsth_core.inference.types import Identity, Progress
 from fsth_core.landmarks.crop import CropTransform
-from fsth_core.warp.shots import ShotWarper
-
+from fsth_core.runtime.threads import Pipeline, generation_threads, torch_threads
 
 #: mean absolute difference (0..255) above which a picture's head crop is "another picture"
 MAX_CROP_DIFFERENCE = 24.0
@@ -52,44 +50,23 @@ def frame_stream(identity: Identity, points: np.ndarray, size: int, generator: F
     ``generator`` None: the mesh warp; else its frames (a warp-guided one paints only in its paint region).
     With ``picture`` (uint8 [H,W,3], the identity's picture) and its head ``box``, warp-based frames are the
     head region of the picture at its own resolution (uint8 [h,w,3], mask float32 [h,w]: 1 where the picture
-    changes); otherwise head crops (uint8 [S,S,3], one shared mask of ones).  ``pipelined``: the stages in
+    changes); otherwise head crops (uint8 [S,S,3], one shared mask of ones): fsth_core.inference.compose
+    decides, and Paste Back puts a plain generator's crops into the picture.  ``pipelined``: the stages in
     threads (see the module docstring); ``threads``: torch's threads meanwhile (None: all CPUs but one when
     pipelined, torch's own setting otherwise).  Closing the generator early stops the stages.
     """
-    native = picture is not None and (generator is None or generator.warp_guided)
-    if native:
+    if picture is not None and composition(generator, feather=False) == NATIVE:
         if box is None:
             raise ValueError("frame_stream: a picture needs its head box")
         check_picture(picture, box, identity)
     total = len(points)
     with torch_threads(threads or generation_threads(pipelined)), Pipeline(pipelined) as pipe:
-        room = pipe.maxsize * (generator.batch if generator is not None else 1)  # a batch ahead
-        shots = identity.extra_shots()
-        comp = NativeCompositor(picture, box, identity.source_points, size, shots=shots) if native else None
-        if generator is None and native:
-            parts = pipe.stage(mapped(comp.region_frame, points), "warp")
-        elif generator is None:
-            warper = ShotWarper([identity.source, *(s for s, _ in shots)],
-                                [identity.source_points, *(p for _, p in shots)])
-            parts = _with_ones(pipe.stage(mapped(lambda p: warper.warp(p)[0], points), "warp"))
-        else:
-            inputs = pipe.stage(generator.batch_inputs(points), "inputs")
-            outs = pipe.stage(generator.batch_outputs(inputs, parts=native, with_points=native), "generate", room)
-            parts = pipe.stage(mapped(lambda pp: comp.region_frame(*pp), outs), "compose") if native \
-                else _with_ones(outs)
-        for i, pair in enumerate(parts):
+        frames = composed_frames(pipe, Canvas.of_identity(identity, picture, box), points, size, generator,
+                                 feather=False, whole=False)
+        for i, pair in enumerate(frames):
             yield pair
             if progress:
                 progress(i + 1, total)
-
-
-def _with_ones(frames) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(frame, mask of ones) pairs; one mask, shared by every head crop (not to be modified)."""
-    ones = None
-    for f in frames:
-        if ones is None or ones.shape != f.shape[:2]:
-            ones = np.ones(f.shape[:2], np.float32)
-        yield f, ones
 
 
 def render_frames(identity: Identity, points: np.ndarray, size: int, generator: FrameGenerator | None = None,

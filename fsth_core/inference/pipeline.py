@@ -5,8 +5,9 @@ Models are never modified: inference works on a folded copy.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
+import cv2
 import numpy as np
 import torch
 
@@ -14,6 +15,7 @@ from fsth_core.inference.compose import shot_regions
 from fsth_core.inference.types import Identity, Progress, Sources
 from fsth_core.landmarks.crop import head_crop_box
 from fsth_core.models.generator import blend
+from fsth_core.models.guidance import WarpGuide, region_of
 from fsth_core.models.imaging import from_network, landmark_images, to_network
 from fsth_core.models.model import TalkingHeadModel, clone_model
 from fsth_core.runtime.device import Execution, default_execution
@@ -87,7 +89,6 @@ class FrameGenerator:
         self.batch = batch
         self.guide = None
         if self.model.config.warp_guided:
-            from fsth_core.models.guidance import WarpGuide
             self.guide = WarpGuide(identity.source, identity.source_points, region=True,
                                    extra=identity.extra_shots())
 
@@ -111,8 +112,6 @@ class FrameGenerator:
     def outputs(self, y: torch.Tensor):
         """The network on :meth:`inputs`' tensor -> (generated [B,3,S,S], paint weight [B,1,S,S] | None,
         warped [B,3,S,S] | None)."""
-        from fsth_core.models.guidance import region_of
-
         if self.guide is None:
             with self.ex.autocast():
                 return self.g(y, self.psi).float(), None, None
@@ -143,7 +142,6 @@ class FrameGenerator:
             raise ValueError("paint() needs a warp-guided model")
         guide = None
         if source is not None:
-            from fsth_core.models.guidance import WarpGuide
             guide = WarpGuide(source[0], source[1], region=True)
         return self._paints(self._forward(points, guide))
 
@@ -218,6 +216,31 @@ class RealismScorer:
                 r, _ = self.d(x, y, w=self.w)
             out.append(r.float().cpu())
         return torch.cat(out).numpy()
+
+
+def hold_unrealistic(frames: Iterable[np.ndarray], points: np.ndarray, scorer, threshold: float,
+                     to_model=None) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, held) pairs: frames whose realism is below ``threshold`` are replaced by the last kept
+    one (timing is kept).  Frames are scored in batches of the scorer's size as they stream by,
+    after ``to_model`` (a full picture -> its head crop at the model's size) when given."""
+    def small(f: np.ndarray) -> np.ndarray:
+        if to_model is not None:
+            return to_model(f)
+        s = scorer.size
+        return f if f.shape[0] == s else cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA)
+
+    last = None
+    pairs = zip(frames, points)
+    while True:
+        chunk = [pair for _, pair in zip(range(scorer.batch), pairs)]
+        if not chunk:
+            return
+        scores = scorer(np.stack([small(f) for f, _ in chunk]), np.stack([p for _, p in chunk]))
+        for (f, _), r in zip(chunk, scores):
+            held = r < threshold and last is not None
+            if not held:
+                last = f
+            yield last, held
 
 
 def realism_scores(model: TalkingHeadModel, identity: Identity, frames: np.ndarray, points: np.ndarray,

@@ -4,8 +4,8 @@ Kept apart from the stages (pipeline.py) so fine-tuning, person files and the no
 alone."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch

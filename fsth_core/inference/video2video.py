@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from fsth_core.inference.compose import NATIVE_WARP, NativeCompositor, native_region
+from fsth_core.inference.animate import AnimateOptions, finetuned_person, progress_bar
+from fsth_core.inference.compose import NATIVE, NATIVE_WARP, NativeCompositor, composition, native_region
+from fsth_core.inference.finetune import finetune_recipe
+from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
+from fsth_core.io.media import iter_frames, probe
+from fsth_core.io.sinks import FrameSink, check_outputs
 from fsth_core.landmarks.crop import head_crop_boxes
+from fsth_core.landmarks.detect import LandmarkResult
 from fsth_core.landmarks.diverse import diverse_frames
+from fsth_core.landmarks.edit import edit_landmarks
+from fsth_core.landmarks.face_box import boxes_for
+from fsth_core.landmarks.given import given_points
+from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.retarget import retarget
+from fsth_core.landmarks.track import extract_landmarks_from_path
+from fsth_core.models.weights import load_model
+from fsth_core.runtime.device import Execution
 from fsth_core.warp.shots import Shot
 
 
@@ -92,14 +105,12 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
     motion [T',68,2] -> (uint8 [T,H,W,3], masks float32 [T,H,W]).  ``model``: a warp-guided model
     (its identity comes from the clip's first frame) or None for the mesh warp alone; ``shots``: how many
     of the clip's own frames the warp may take a region from (:func:`video_shots`; 1: the frame alone)."""
-    from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
-
     if len(frames) != len(points):
         raise ValueError(f"the clip has {len(frames)} frames but its landmarks {len(points)}: extract the "
                          "landmarks of this clip")
     gen, size = None, warp_size
     if model is not None:
-        if not model.config.warp_guided:
+        if composition(model.config) != NATIVE:  # a clip is composed at its own resolution, or not at all
             raise ValueError("video-to-video needs a warp-guided model (or the warp method)")
         size = model.config.image_size
         ident = compute_identity(model, prepare_sources(frames[:1], points[:1], size), execution)
@@ -111,12 +122,6 @@ def reanimate_clip(frames: np.ndarray, points: np.ndarray, motion: np.ndarray, m
 
 def _clip_landmarks(clip, opt, progress: bool):
     """The clip's landmarks: tracked (from its face box, if given), or the user's .npz (one set per frame)."""
-    from fsth_core.io.media import probe
-    from fsth_core.landmarks.detect import LandmarkResult
-    from fsth_core.landmarks.face_box import boxes_for
-    from fsth_core.landmarks.given import given_points
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-
     if opt.source_landmarks is None:
         box = boxes_for(opt.face_boxes, 1, "source video")[0]
         return extract_landmarks_from_path(clip, rate=opt.fps, backend=opt.backend, smoothing=opt.smoothing,
@@ -141,15 +146,6 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     """The command line's ``animate --source-video``: re-animate the face in ``clip`` (a video or a folder of
     frames) with a driver's motion (relative) or procedural motion, streamed frame by frame to ``out``.
     Output fps and length are the clip's (``options.fps`` resamples it); ``options`` is an AnimateOptions."""
-    from fsth_core.inference.animate import AnimateOptions, _bar, _identity
-    from fsth_core.inference.finetune import finetune_recipe
-    from fsth_core.inference.pipeline import FrameGenerator, prepare_sources
-    from fsth_core.io.media import iter_frames
-    from fsth_core.io.sinks import FrameSink, check_outputs
-    from fsth_core.landmarks.motion import procedural_motion
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-    from fsth_core.runtime.device import Execution
-
     opt = options or AnimateOptions()
     check_outputs(out, frames_dir, inputs=[model_path, clip, driver, opt.source_landmarks])
     ex = Execution.resolve(opt.device, opt.precision)
@@ -161,7 +157,6 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     else:
         motion = procedural_motion(track.points[0], len(track), fps=fps, seed=opt.seed, intensity=opt.intensity)
     if opt.edit is not None:
-        from fsth_core.landmarks.edit import edit_landmarks
         motion = edit_landmarks(motion, opt.edit)
     shots = video_shots(iter_frames(clip, fps=opt.fps), track.points, opt.shots, fps)
     summary = {"frames": len(track), "fps": fps, "out": str(out), "method": opt.method,
@@ -170,17 +165,17 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
     if opt.method == "neural":
         if model_path is None:
             raise ValueError("the neural method needs --model (or use --method warp)")
-        from fsth_core.models.weights import load_model
         model = load_model(model_path)
-        if not model.config.warp_guided:
+        if composition(model.config) != NATIVE:
             raise ValueError(f"{model_path}: video-to-video needs a warp-guided model (or --method warp)")
         size = model.config.image_size
         first = next(iter_frames(clip, fps=opt.fps))
         sources = prepare_sources([first], track.points[:1], size)
-        model, identity, info = _identity(model, sources, opt, ex, None, None, progress, finetune_recipe(model_path))
-        summary.update(info)
-        gen = FrameGenerator(model, identity, ex, batch=opt.batch)
-    bar = _bar(len(track), "re-animating", progress)
+        res = finetuned_person(model, sources, opt, ex, finetune_recipe(model_path), progress)
+        if res.options.steps > 0:
+            summary["finetune_steps"] = res.steps_done
+        gen = FrameGenerator(res.model, res.identity, ex, batch=opt.batch)
+    bar = progress_bar(len(track), "re-animating", progress)
     t0 = time.perf_counter()
     try:
         with FrameSink(out, fps, frames_dir, crf=opt.crf) as sink:

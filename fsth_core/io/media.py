@@ -8,16 +8,20 @@ from __future__ import annotations
 import math
 import os
 import re
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
+import imageio_ffmpeg
 import numpy as np
+from PIL import Image
 
 from fsth_core.io.outpaths import disk_full, disk_full_error, publish, write_error
 from fsth_core.options import CRF_RANGE, DEFAULT_FPS, MAX_FPS, VIDEO_EXTS
+from fsth_core.runtime.signals import deferred
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -33,7 +37,7 @@ def as_rgb_uint8(img, name: str = "image") -> np.ndarray:
     if not isinstance(img, np.ndarray):
         try:
             img = np.asarray(img)
-        except Exception as exc:  # noqa: BLE001 - any unconvertible object
+        except Exception as exc:
             raise ValueError(f"{name}: cannot be read as an image ({type(img).__name__})") from exc
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
@@ -86,8 +90,6 @@ _EXIF_UPRIGHT = {
 
 def exif_orientation(path: str | os.PathLike) -> int:
     """The EXIF Orientation tag of an image file (1 = upright, also when there is none)."""
-    from PIL import Image
-
     try:
         with Image.open(path) as im:
             value = im.getexif().get(0x0112, 1)
@@ -117,14 +119,15 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(turn(img)) if turn else img
 
 
-def _natural_key(p: Path):
+def natural_key(p: Path):
+    """Sort key of a file name with its numbers compared as numbers (frame2 before frame10)."""
     return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", p.name)]
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files in ``folder``, in natural order (frame2 before frame10)."""
     files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
-    return sorted(files, key=_natural_key)
+    return sorted(files, key=natural_key)
 
 
 def media_kind(path: str | os.PathLike) -> str:
@@ -183,13 +186,11 @@ def _open_video(path, fps: float | None = None):
     With ``fps`` the frames are resampled by their timestamps to that constant rate (ffmpeg's fps
     filter: frames dropped or repeated), so a variable-frame-rate video keeps its real duration.
     """
-    import imageio_ffmpeg
-
     params = ["-vf", f"fps={fps!r}"] if fps else []
     gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=params)
     try:
         meta = next(gen)
-    except Exception as exc:  # noqa: BLE001 - ffmpeg's own last error line is the useful part
+    except Exception as exc:
         gen.close()
         raise ValueError(f"{path}: cannot read video ({_ffmpeg_reason(str(exc))})") from exc
     if not meta.get("size") or not all(meta["size"]):
@@ -290,7 +291,7 @@ class VideoWriter:
         self._size: tuple[int, int] | None = None
         self.frames = 0
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         missing = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._created = missing  # removed again (if still empty) when no video comes out
@@ -306,12 +307,8 @@ class VideoWriter:
         img = as_rgb_uint8(frame, name=f"frame {self.frames}")
         h, w = img.shape[:2]
         if self._gen is None:
-            import imageio_ffmpeg
-
             self._size = (w, h)
             ew, eh = w + (w % 2), h + (h % 2)
-            from fsth_core.runtime.signals import deferred
-
             codec, pix_fmt, params = _VIDEO_CODECS[self.ext]
             with deferred():  # Ctrl-C/SIGTERM while ffmpeg starts would leave it running, writing our file
                 self._gen = imageio_ffmpeg.write_frames(
@@ -365,10 +362,6 @@ class VideoWriter:
 
 def _readable_video(path: Path) -> bool:
     """Whether ffmpeg can decode ``path``'s first frame (a file whose trailer was never written cannot)."""
-    import subprocess
-
-    import imageio_ffmpeg
-
     r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-frames:v", "1",
                         "-f", "null", "-"], capture_output=True)
     return r.returncode == 0
@@ -378,10 +371,6 @@ def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.
     """``video``'s picture (copied, not re-encoded) with the sound of ``audio`` (any file ffmpeg reads: wav,
     mp3, the sound of an mp4; AAC in the result) -> ``out``.  Written to a temporary file in the destination
     folder and renamed into place: a failure leaves nothing behind.  ``out`` may be ``video`` itself."""
-    import subprocess
-
-    import imageio_ffmpeg
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".partial.mp4", dir=out.parent)
@@ -405,10 +394,6 @@ def mux_audio(video: str | os.PathLike, audio: str | os.PathLike, out: str | os.
 def stream_durations(path: str | os.PathLike) -> dict[str, float]:
     """Duration in seconds of each kind of stream ("video", "audio") of a media file, read by decoding it
     with the bundled ffmpeg (exact, unlike container headers)."""
-    import subprocess
-
-    import imageio_ffmpeg
-
     out = {}
     for kind, sel in (("video", "v:0"), ("audio", "a:0")):
         r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "info", "-i", str(path), "-map", sel,

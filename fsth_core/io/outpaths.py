@@ -16,9 +16,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 #: containers ``--out`` can write, by extension (the codec is chosen in fsth_core.io.media)
 VIDEO_OUT_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".gif")

@@ -14,10 +14,21 @@ import contextlib
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from fsth_core.io.outpaths import (OutputError, OutputTarget, atomic_file, check_file_output, check_output,
-                                   output_target, refuse_inputs, same_path, write_error)
+from fsth_core.io.media import VideoWriter, as_rgb_uint8
+from fsth_core.io.outpaths import (
+    OutputError,
+    OutputTarget,
+    atomic_file,
+    check_file_output,
+    check_output,
+    output_target,
+    refuse_inputs,
+    same_path,
+    write_error,
+)
 from fsth_core.runtime.signals import check_terminated
 
 
@@ -32,7 +43,7 @@ class PngSequence:
         self._created: list[Path] = []
         self.count = 0
 
-    def __enter__(self) -> "PngSequence":
+    def __enter__(self) -> PngSequence:
         check_output(self.target, flag=self.flag)  # again: the folder may have changed since the first check
         missing, p = [], self.target.folder.absolute()
         while not p.exists():
@@ -44,10 +55,6 @@ class PngSequence:
         return self
 
     def write(self, frame: np.ndarray) -> None:
-        import cv2
-
-        from fsth_core.io.media import as_rgb_uint8
-
         img = as_rgb_uint8(frame, name=f"frame {self.count}")
         ok, buf = cv2.imencode(".png", np.ascontiguousarray(img[:, :, ::-1]))
         if not ok:
@@ -93,9 +100,7 @@ class FrameSink:
         self._writers: list = []
         self.count = 0
 
-    def __enter__(self) -> "FrameSink":
-        from fsth_core.io.media import VideoWriter
-
+    def __enter__(self) -> FrameSink:
         stack = contextlib.ExitStack()
         try:  # the main output is entered last, so it closes first: if that fails, the PNGs are undone
             if self.frames_dir is not None:

@@ -21,7 +21,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
+from scipy.io import wavfile
+
+from fsth_core.landmarks.motion import procedural_motion
 
 DECODE_RATE = 16000  # Hz: what ffmpeg decodes other formats to (plenty for a loudness envelope)
 
@@ -48,8 +52,6 @@ def _pcm_to_float(data: np.ndarray) -> np.ndarray:
 
 
 def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    import imageio_ffmpeg
-
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
            "-ar", str(DECODE_RATE), "-f", "f32le", "pipe:1"]
     r = subprocess.run(cmd, capture_output=True)
@@ -75,8 +77,6 @@ def load_audio(path) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise FileNotFoundError(f"audio not found: {path}")
     if path.suffix.lower() == ".wav":
-        from scipy.io import wavfile
-
         try:
             rate, data = wavfile.read(str(path))
         except ValueError:
@@ -155,8 +155,6 @@ def audio_motion(points: np.ndarray, samples: np.ndarray, rate: int, fps: float 
                  intensity: float = 1.0, options: AudioOptions = AudioOptions()) -> np.ndarray:
     """Landmarks of one face [68, 2] talking to ``samples``: float32 [T, 68, 2], T = duration × fps.
     Mouth from the sound (``mouth_curves``), blinks and head motion from ``procedural_motion``."""
-    from fsth_core.landmarks.motion import procedural_motion
-
     check_sound(samples, rate)
     opening, width = mouth_curves(samples, rate, fps, options=options)
     return procedural_motion(points, len(opening), fps=fps, seed=seed, intensity=intensity,

@@ -24,8 +24,18 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from fsth_core.face_layout import (BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, LIPS_INNER, LIPS_OUTER, MOUTH, NOSE,
-                                   NOSE_BRIDGE, NOSTRILS)
+from fsth_core.face_layout import (
+    BROW_LEFT,
+    BROW_RIGHT,
+    EYE_LEFT,
+    EYE_RIGHT,
+    LIPS_INNER,
+    LIPS_OUTER,
+    MOUTH,
+    NOSE,
+    NOSE_BRIDGE,
+    NOSTRILS,
+)
 from fsth_core.landmarks.face_template import BOX_EYES, in_box
 
 WORK_W = 80              # px: the box's width while fitting

@@ -38,7 +38,8 @@ class AlignmentTracker:
     """``step(image) -> (points [68, 2], box [4]) | None`` (None: lost) for a face first seen in
     ``image`` with ``points`` and ``box`` (x0, y0, x1, y1)."""
 
-    def __init__(self, image: np.ndarray, points: np.ndarray, box: np.ndarray, options: AlignmentOptions = AlignmentOptions()):
+    def __init__(self, image: np.ndarray, points: np.ndarray, box: np.ndarray,
+                 options: AlignmentOptions = AlignmentOptions()):
         self.opt = options
         box = np.asarray(box, np.float64)
         side = float(max(box[2] - box[0], box[3] - box[1]))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 _BORDERS = {"replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}
 
@@ -136,8 +137,6 @@ def head_crop_box(points: np.ndarray, image_size: tuple[int, int] = (0, 0),
 def head_crop_boxes(points: np.ndarray, image_size: tuple[int, int] = (0, 0), fps: float = 25.0,
                     smooth_seconds: float = 0.5, options: CropOptions = CropOptions()) -> list[CropTransform]:
     """One head box per frame, following the head, smoothed over ``smooth_seconds`` (Gaussian sigma)."""
-    from scipy.ndimage import gaussian_filter1d
-
     p = _check(points)
     fr = face_frame(p, options)
     sigma = smooth_seconds * (fps or 25.0)

@@ -1,30 +1,35 @@
-"""68-point landmark detectors behind one interface.
+"""68-point landmark detectors behind one interface (:class:`Detector`), and the table of backends.
 
-Backends:
+Backends (:data:`BACKEND_TABLE`; what each is and needs: ``DETECTOR_NOTES`` in fsth_core/options.py, which the
+CLI's help and the nodes' tooltips are built from):
   ``dlib``            HOG face detector + the 68-point shape predictor shipped in the
                       ``face_recognition_models`` package: fully offline.
   ``face_alignment``  S3FD + FAN (the tracker the paper used).  Optional package; its
                       weights are downloaded once into torch's hub cache.
-  ``auto``            face_alignment when it is installed *and* its weights are cached,
-                      else dlib.
+  ``auto``            the first of ``AUTO_BACKENDS`` that can run here: face_alignment when it is
+                      installed *and* its weights are cached, else dlib.
 
-A detector has ``detect(image) -> list[Face]`` (all faces of a frame) and
-``fit(image, box) -> (points, score)`` (landmarks inside a known box: used for tracking).
+A new backend: a class with the :class:`Detector` methods, its entry in :data:`BACKEND_TABLE`, its note in
+``options.DETECTOR_NOTES`` (and, to be tried by ``auto``, a place in ``options.AUTO_BACKENDS``).
 Images are numpy uint8 [H, W, 3] RGB.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from fsth_core.io.media import as_rgb_uint8
-from fsth_core.landmarks import dlib_models
-from fsth_core.options import BACKENDS  # noqa: F401  (re-exported: the detectors' names)
+from fsth_core.io.outpaths import atomic_file
+from fsth_core.landmarks import dlib_models, face_search
+from fsth_core.options import AUTO_BACKENDS, BACKENDS
+from fsth_core.runtime.device import pick_device
+from fsth_core.runtime.optional import files_missing, hub_checkpoints_dir, package_missing
 
 _FA_URL = "https://www.adrianbulat.com/downloads/python-fan/"
 _FA_FILES = ("s3fd-619a316812.pth", "2DFAN4-cd938726ad.zip")
@@ -66,8 +71,6 @@ class LandmarkResult:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the ``.npz`` landmark file (atomically: a temporary file renamed into place)."""
-        from fsth_core.io.outpaths import atomic_file
-
         with atomic_file(path) as f:
             self._write(f)
 
@@ -80,7 +83,7 @@ class LandmarkResult:
             fps=np.float64(self.fps if self.fps else 0.0), backend=np.str_(self.backend))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LandmarkResult":
+    def load(cls, path: str | os.PathLike) -> LandmarkResult:
         """Read a ``.npz`` landmark file (no pickle)."""
         path = Path(path)
         if not path.is_file():
@@ -123,6 +126,23 @@ def boxes_from_points(points: np.ndarray) -> np.ndarray:
     return np.concatenate([p.min(axis=-2), p.max(axis=-2)], axis=-1)
 
 
+class Detector(Protocol):
+    """What a landmark backend gives.  Images uint8 RGB [H, W, 3]; boxes float32 [4] x0, y0, x1, y1."""
+
+    name: str          # its name in options.BACKENDS
+    fit_scores: bool   # fit() gives a confidence (False: its score is always 1)
+
+    def detect_boxes(self, image: np.ndarray, detect_size: int | None = -1) -> list[tuple[np.ndarray, float]]:
+        """Face boxes with their scores; ``detect_size``: the longer side detection runs at (None: the image's
+        own, -1: the detector's default)."""
+
+    def fit(self, image: np.ndarray, box) -> tuple[np.ndarray, float]:
+        """The 68 landmarks float32 [68, 2] of the face inside ``box`` (tracking), and a score."""
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Every face of ``image``."""
+
+
 class DlibDetector:
     """HOG detector + 68-point shape predictor (dlib, CPU, offline)."""
 
@@ -132,21 +152,16 @@ class DlibDetector:
     def __init__(self, detect_size: int = 640, max_upscale: float = 4.0, min_score: float = 0.25,
                  cnn_tries: int = 2, scale_tries: int = 25):
         self._predictor = dlib_models.shape_predictor(dlib_models.SHAPE68_FILE)
-        self._detector = dlib_models.frontal_detector()
+        self.hog = dlib_models.frontal_detector()  # HOG face detector (face_search.py uses it too)
         self.detect_size = int(detect_size)
         self.max_upscale = float(max_upscale)
         self.min_score = float(min_score)  # HOG scores of real faces are ~0.5-2, false hits mostly < 0.2
         # a thorough search after this many faceless searches in a row skips the CNN / larger scales
         self.cnn_tries, self.scale_tries, self._misses = int(cnn_tries), int(scale_tries), 0
 
-    def _rect(self, box):
-        return dlib_models.rectangle(box)
-
     def fit(self, image: np.ndarray, box) -> tuple[np.ndarray, float]:
         """Landmarks inside ``box`` (x0, y0, x1, y1): float32 [68, 2], score (always 1: dlib gives none)."""
-        shape = self._predictor(image, self._rect(box))
-        pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-        return pts, 1.0
+        return dlib_models.shape_points(self._predictor, image, dlib_models.rectangle(box)), 1.0
 
     def detect_boxes(self, image: np.ndarray, detect_size: int | None = -1) -> list[tuple[np.ndarray, float]]:
         """Face boxes [(box [4], score)] of uint8 RGB ``image``.
@@ -165,7 +180,7 @@ class DlibDetector:
             s = 1.0
         sy, sx = small.shape[0] / h, small.shape[1] / w
         for upsample in (0, 1):
-            rects, scores, _ = self._detector.run(small, upsample, self.min_score)
+            rects, scores, _ = self.hog.run(small, upsample, self.min_score)
             if len(rects):
                 break
         out = []
@@ -177,8 +192,6 @@ class DlibDetector:
     def search_boxes(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """:meth:`detect_boxes`, then before giving up the thorough search of
         fsth_core.landmarks.face_search (larger scales, the CNN detector)."""
-        from fsth_core.landmarks import face_search
-
         if face_search.is_flat(image):
             return []
         found = self.detect_boxes(image)
@@ -199,18 +212,12 @@ class DlibDetector:
         return faces
 
 
-def _fa_checkpoints_dir() -> Path:
-    import torch
-
-    return Path(torch.hub.get_dir()) / "checkpoints"
-
-
 def face_alignment_missing() -> str | None:
     """None when face_alignment and its weights are available, else a one-line reason."""
-    if importlib.util.find_spec("face_alignment") is None:
+    if package_missing("face_alignment"):
         return "face_alignment backend needs the package: pip install face-alignment (or use --backend dlib)"
-    folder = _fa_checkpoints_dir()
-    missing = [f for f in _FA_FILES if not (folder / f).is_file()]
+    folder = hub_checkpoints_dir()
+    missing = files_missing(folder, _FA_FILES)
     if missing:
         return (f"face_alignment weights not found: place {' and '.join(missing)} (from {_FA_URL}) in {folder}, "
                 "or run once with internet access (or use --backend dlib)")
@@ -227,18 +234,16 @@ class FaceAlignmentDetector:
         reason = face_alignment_missing()
         if reason:
             raise ValueError(reason)
-        import face_alignment
-
-        from fsth_core.runtime.device import pick_device
+        import face_alignment  # optional dependency (checked just above)
 
         self.device = pick_device(device)
         types = face_alignment.LandmarksType
-        kind = getattr(types, "TWO_D", None) or getattr(types, "_2D")
+        kind = getattr(types, "TWO_D", None) or types._2D
         try:
             self._fa = face_alignment.FaceAlignment(kind, device=str(self.device), flip_input=False)
-        except Exception as exc:  # noqa: BLE001 - download/load failures: one clear line
+        except Exception as exc:
             raise ValueError(f"face_alignment could not load its models ({exc}); "
-                             f"place {' and '.join(_FA_FILES)} from {_FA_URL} in {_fa_checkpoints_dir()}") from exc
+                             f"place {' and '.join(_FA_FILES)} from {_FA_URL} in {hub_checkpoints_dir()}") from exc
 
     def _run(self, image, boxes=None):
         kw = {"return_bboxes": True, "return_landmark_score": True}
@@ -271,20 +276,34 @@ class FaceAlignmentDetector:
         return self._run(as_rgb_uint8(image))
 
 
-def get_detector(backend: str = "auto", device: str = "auto"):
-    """A detector for ``backend`` ("auto", "dlib" or "face_alignment").
+@dataclass(frozen=True)
+class Backend:
+    """One landmark backend: its detector on a device, and why it cannot run here (None: it can)."""
 
-    ``auto`` uses face_alignment only when it is installed and its weights are cached, else
-    dlib.  Asking for face_alignment explicitly when it cannot run raises a one-line ValueError.
-    ``device`` (see ``fsth_core.runtime.device.pick_device``) matters for face_alignment only.
+    make: Callable[[str], Detector]
+    missing: Callable[[], str | None]
+
+
+#: name (options.BACKENDS) -> backend; "auto" tries options.AUTO_BACKENDS in order
+BACKEND_TABLE: dict[str, Backend] = {
+    "dlib": Backend(lambda device: DlibDetector(), lambda: dlib_models.missing(dlib_models.SHAPE68_FILE)),
+    "face_alignment": Backend(lambda device: FaceAlignmentDetector(device), lambda: face_alignment_missing()),
+}
+
+
+def get_detector(backend: str = "auto", device: str = "auto") -> Detector:
+    """A detector for ``backend`` (a name of options.BACKENDS).
+
+    ``auto``: the first of options.AUTO_BACKENDS that can run here (face_alignment only when it is installed
+    and its weights are cached), else the last (dlib).  Asking for a backend explicitly when it cannot run
+    raises a one-line ValueError.  ``device`` (see ``fsth_core.runtime.device.pick_device``) matters for
+    the backends that run on one (face_alignment).
     """
     if backend not in BACKENDS:
         raise ValueError(f"landmark backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
-        backend = "dlib" if face_alignment_missing() else "face_alignment"
-    if backend == "face_alignment":
-        return FaceAlignmentDetector(device)
-    return DlibDetector()
+        backend = next((n for n in AUTO_BACKENDS[:-1] if BACKEND_TABLE[n].missing() is None), AUTO_BACKENDS[-1])
+    return BACKEND_TABLE[backend].make(device)
 
 
 #: faces whose box area is at least this fraction of the largest count as "the same size"

@@ -7,8 +7,11 @@ Used by the dlib landmark backend (detect.py, face_search.py) and the face metri
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
+
+import numpy as np
+
+from fsth_core.runtime.optional import package_dir
 
 SHAPE68_FILE = "shape_predictor_68_face_landmarks.dat"     # 68-point landmarks
 SHAPE5_FILE = "shape_predictor_5_face_landmarks.dat"       # 5-point alignment for the descriptor
@@ -19,7 +22,7 @@ MMOD_FILE = "mmod_human_face_detector.dat"                 # CNN face detector
 def dlib_module():
     """The ``dlib`` module (ValueError naming the package when it is not installed)."""
     try:
-        import dlib
+        import dlib  # imported when a dlib model is first needed: the node pack registers without it
     except ImportError:
         raise ValueError("dlib is not installed: pip install dlib-bin") from None
     return dlib
@@ -27,10 +30,10 @@ def dlib_module():
 
 def models_dir() -> Path:
     """The models/ folder of the installed face_recognition_models package (ValueError if absent)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("face_recognition_models")
+    if folder is None:
         raise ValueError("dlib models need the 'face_recognition_models' package: pip install face_recognition_models")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return folder / "models"
 
 
 def model_path(name: str, folder: str | Path | None = None) -> Path:
@@ -52,7 +55,7 @@ def missing(*names: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(kind: str, path: str | None = None):
     dlib = dlib_module()
     return getattr(dlib, kind)() if path is None else getattr(dlib, kind)(path)
@@ -89,3 +92,11 @@ def rectangle(box):
     """dlib.rectangle of a box (left, top, right, bottom), rounded to pixels, at least 1 px wide and high."""
     x0, y0, x1, y1 = (int(round(float(v))) for v in box)
     return dlib_module().rectangle(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
+
+
+def shape_points(predictor, image: np.ndarray, rect) -> np.ndarray:
+    """The points of a dlib shape predictor (68 or 5) for the face in ``rect`` (a dlib.rectangle) of uint8 RGB
+    ``image``: float32 [n, 2] (x, y) pixels.  The one 68-point fit: the dlib landmark backend and the face
+    metrics (AKD) both call it."""
+    shape = predictor(image, rect)
+    return np.array([(p.x, p.y) for p in shape.parts()], np.float32)

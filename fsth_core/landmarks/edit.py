@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from fsth_core.landmarks.geometry import cap_opening, close_eyes, open_mouth, raise_brows, smile
 from fsth_core.landmarks.pose import turn_head
 from fsth_core.options import SLIDERS
-from fsth_core.landmarks.geometry import cap_opening, close_eyes, open_mouth, raise_brows, smile
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class ExpressionEdit:
         return not any(asdict(self).values())
 
     @classmethod
-    def parse(cls, text: str) -> "ExpressionEdit":
+    def parse(cls, text: str) -> ExpressionEdit:
         """``"mouth=0.3,smile=0.5,yaw=10"`` -> ExpressionEdit (ValueError naming what is wrong)."""
         values = {}
         for item in filter(None, (p.strip() for p in str(text).split(","))):

@@ -59,7 +59,7 @@ class FaceBox:
         return ",".join(f"{v:g}" for v in (self.x, self.y, self.w, self.h))
 
     @classmethod
-    def parse(cls, text: str) -> "FaceBox":
+    def parse(cls, text: str) -> FaceBox:
         """``"X,Y,W,H"`` (pixels; spaces allowed) -> FaceBox; ValueError naming the expected form."""
         parts = [p.strip() for p in str(text).split(",")]
         try:
@@ -72,7 +72,7 @@ class FaceBox:
         return cls(*values)
 
     @classmethod
-    def of_mask(cls, mask: np.ndarray, threshold: float = 0.5) -> "FaceBox | None":
+    def of_mask(cls, mask: np.ndarray, threshold: float = 0.5) -> FaceBox | None:
         """The bounding box of a mask's pixels above ``threshold`` ([H, W], 0..1), or None when it has none."""
         ys, xs = np.nonzero(np.asarray(mask) > threshold)
         if not len(xs):
@@ -84,7 +84,7 @@ class FaceBox:
         """float32 [4]: x0, y0, x1, y1."""
         return np.array([self.x, self.y, self.x + self.w, self.y + self.h], np.float32)
 
-    def check(self, image_size: tuple[int, int], name: str = "the picture") -> "FaceBox":
+    def check(self, image_size: tuple[int, int], name: str = "the picture") -> FaceBox:
         """This box, if it can hold a face in a picture of ``image_size`` (h, w); else one clear ValueError."""
         h, w = int(image_size[0]), int(image_size[1])
         where = f"face box {self} (X,Y,W,H) for {name} ({w}x{h} px)"
@@ -163,7 +163,7 @@ def boxes_for(face_boxes, n: int, what: str = "source image") -> list[FaceBox | 
 
 
 def boxes_of_masks(masks: np.ndarray, image_size: tuple[int, int], start: int, stop: int,
-                   each: bool) -> "FaceBox | list[FaceBox | None] | None":
+                   each: bool) -> FaceBox | list[FaceBox | None] | None:
     """Face boxes from masks float [B, H, W] painted over the face (ComfyUI's MASK, 1 = painted) for images
     ``start:stop`` of a batch of pictures of ``image_size`` (h, w).  One mask holds for every image; B masks
     (one per image of the batch) give each image its own box, or (``each`` False: a video, tracked) the

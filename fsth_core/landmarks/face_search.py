@@ -50,7 +50,7 @@ def larger_scales(detector, image: np.ndarray) -> list[tuple[np.ndarray, float]]
             break
         small, s = _scaled(image, size)
         for upsample in (0, 1):
-            rects, scores, _ = detector._detector.run(small, upsample, detector.min_score)
+            rects, scores, _ = detector.hog.run(small, upsample, detector.min_score)
             if len(rects):
                 return _boxes(rects, scores, s)
     return []
@@ -66,12 +66,12 @@ def cnn(detector, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
     for d in net(np.ascontiguousarray(small), 0):
         r = d.rect
         box = np.array([r.left(), r.top(), r.right() + 1, r.bottom() + 1], np.float32) / s
-        refined = _hog_in_crop(detector, image, box)
+        refined = hog_in_crop(detector, image, box)
         found.append((box if refined is None else refined, float(d.confidence)))
     return found
 
 
-def _hog_in_crop(detector, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+def hog_in_crop(detector, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
     """A HOG box for the face in ``box``: HOG on a crop around it, the face scaled to ~120 px."""
     h, w = image.shape[:2]
     side = float(max(box[2] - box[0], box[3] - box[1]))
@@ -84,7 +84,7 @@ def _hog_in_crop(detector, image: np.ndarray, box: np.ndarray) -> np.ndarray | N
     roi = cv2.resize(image[y0:y1, x0:x1], (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
                      interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
     for upsample in (0, 1):
-        rects, _, _ = detector._detector.run(roi, upsample, detector.min_score)
+        rects, _, _ = detector.hog.run(roi, upsample, detector.min_score)
         if len(rects):
             r = max(rects, key=lambda r: r.width() * r.height())
             return np.array([r.left() / f + x0, r.top() / f + y0, (r.right() + 1) / f + x0,

@@ -12,9 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsth_core.face_layout import (BROW_LEFT, BROW_RIGHT, CHIN, EYE_INNER_LEFT, EYE_INNER_RIGHT, EYE_LEFT,
-                                   EYE_OUTER_LEFT, EYE_OUTER_RIGHT, EYE_RIGHT, EYES, JAW, LIPS_INNER, LIPS_OUTER,
-                                   MOUTH, N_POINTS, NOSE_BRIDGE, NOSTRILS)
+from fsth_core.face_layout import (
+    BROW_LEFT,
+    BROW_RIGHT,
+    CHIN,
+    EYE_INNER_LEFT,
+    EYE_INNER_RIGHT,
+    EYE_LEFT,
+    EYE_OUTER_LEFT,
+    EYE_OUTER_RIGHT,
+    EYE_RIGHT,
+    EYES,
+    JAW,
+    LIPS_INNER,
+    LIPS_OUTER,
+    MOUTH,
+    N_POINTS,
+    NOSE_BRIDGE,
+    NOSTRILS,
+)
 
 #: where ``in_box`` puts the eye corners in a box drawn round a face: this fraction of its height from the top
 #: (the chin sits on the bottom edge, the jaw's ends on the sides)

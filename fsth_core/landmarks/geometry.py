@@ -13,9 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from fsth_core.face_layout import (BROW_RAISE, CORNER_PULL, EYE_LEFT, EYE_RIGHT, EYELID_PAIRS, EYES,
-                                   INNER_LIP_PAIRS, JAW_DROP, JAW_NARROWING, LOWER_LIP_DROP, MAX_MOUTH_OPENING,
-                                   MOUTH, MOUTH_CORNERS, MOUTH_OPENING_KNEE, UPPER_LID_SHARE)
+from fsth_core.face_layout import (
+    BROW_RAISE,
+    CORNER_PULL,
+    EYE_LEFT,
+    EYE_RIGHT,
+    EYELID_PAIRS,
+    EYES,
+    INNER_LIP_PAIRS,
+    JAW_DROP,
+    JAW_NARROWING,
+    LOWER_LIP_DROP,
+    MAX_MOUTH_OPENING,
+    MOUTH,
+    MOUTH_CORNERS,
+    MOUTH_OPENING_KNEE,
+    UPPER_LID_SHARE,
+)
 
 SMILE_SHIFT = 0.12   # corner travel (out and up) per unit of smile, in mouth widths
 WIDEN_SHIFT = 0.10   # corner travel (out) per unit of widen_mouth, in mouth widths

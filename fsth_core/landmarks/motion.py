@@ -14,11 +14,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsth_core.face_layout import (INNER_CORNERS, JAW_DROP, JAW_NARROWING, LOWER_LIDS, LOWER_LIP_DROP,
-                                   MOUTH_CORNERS, UPPER_LID_SHARE, UPPER_LIDS, UPPER_LIP_RAISE)
+from fsth_core.face_layout import (
+    INNER_CORNERS,
+    JAW_DROP,
+    JAW_NARROWING,
+    LOWER_LIDS,
+    LOWER_LIP_DROP,
+    MOUTH_CORNERS,
+    UPPER_LID_SHARE,
+    UPPER_LIDS,
+    UPPER_LIP_RAISE,
+)
+from fsth_core.landmarks.geometry import cap_opening, widen_mouth
 from fsth_core.landmarks.pose import face_depth, rotate, to_local
 from fsth_core.options import MAX_FRAMES
-from fsth_core.landmarks.geometry import cap_opening, widen_mouth
 
 _UPPER_LIDS = np.array(UPPER_LIDS)
 _LOWER_LIDS = np.array(LOWER_LIDS)

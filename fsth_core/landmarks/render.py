@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from fsth_core import face_layout as layout
+
 # part name (layout.PARTS) -> RGB colour
 COLOURS: dict[str, tuple[int, int, int]] = {
     "jaw": (0, 255, 0), "brow_right": (255, 165, 0), "brow_left": (255, 165, 0),

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from fsth_core import face_layout as layout
-from fsth_core.options import RETARGET_MODES as MODES
 from fsth_core.landmarks.geometry import cap_opening
+from fsth_core.options import RETARGET_MODES as MODES
 
 # nose, eye corners and the jaw's ends next to the ears: little expression motion
 STABLE = np.array(layout.STABLE)

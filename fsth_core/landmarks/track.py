@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
-from fsth_core.io.media import as_rgb_uint8
+from fsth_core.io.media import as_rgb_uint8, iter_frames, probe
 from fsth_core.landmarks.box_track import AlignmentTracker
 from fsth_core.landmarks.detect import Face, LandmarkResult, choose_face, get_detector
 from fsth_core.landmarks.face_box import HINT, TEMPLATE_BACKEND, FaceBox, box_iou, face_in_box
@@ -263,8 +264,6 @@ def extract_landmarks(frames: Iterable, backend="auto", face: str | int = "large
         ValueError naming ``name`` when no frame has a face (saying how to give its box), a frame is
         not an image, or a face box lies outside its frame.
     """
-    from tqdm import tqdm
-
     detector = get_detector(backend, device) if isinstance(backend, str) else backend
     tracker = FaceTracker(detector, face=face, track=track, options=options)
     pts, found, score, boxes = [], [], [], []
@@ -320,8 +319,6 @@ def extract_landmarks_from_path(path: str | os.PathLike, rate: float | None = No
     average rate (see ``fsth_core.io.media.iter_frames``), which becomes the result's ``fps``; so
     T landmark frames last the video's real duration, also when its frame rate varies.
     """
-    from fsth_core.io.media import iter_frames, probe
-
     info = probe(path)
     if info.kind == "video" and rate:
         info = dataclasses.replace(info, frames=int(round(info.frames * rate / info.fps)) if info.fps else 0,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 FORMAT_VERSION = 2  # 2: configs record embed_pooling and dis_pooling (issue 22), which older packs cannot read
 
@@ -111,7 +112,7 @@ class ModelConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ModelConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
         """A config as stored in a file (one written before a field existed gets that field's old behaviour,
         ``FILE_DEFAULTS``)."""
         known = {f.name for f in dataclasses.fields(cls)}
@@ -121,10 +122,10 @@ class ModelConfig:
         return cls(**{**FILE_DEFAULTS, **dict(d)})
 
     @classmethod
-    def from_json(cls, s: str) -> "ModelConfig":
+    def from_json(cls, s: str) -> ModelConfig:
         return cls.from_dict(json.loads(s))
 
-    def with_videos(self, n: int) -> "ModelConfig":
+    def with_videos(self, n: int) -> ModelConfig:
         return dataclasses.replace(self, num_videos=int(n))
 
 

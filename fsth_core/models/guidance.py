@@ -17,8 +17,15 @@ import cv2
 import numpy as np
 import torch
 
-from fsth_core.face_layout import (BROWS, EYE_INNER_LEFT, EYE_INNER_RIGHT, EYE_OUTER_LEFT, EYE_OUTER_RIGHT,
-                                   LIPS_OUTER, MOUTH_CORNERS)
+from fsth_core.face_layout import (
+    BROWS,
+    EYE_INNER_LEFT,
+    EYE_INNER_RIGHT,
+    EYE_OUTER_LEFT,
+    EYE_OUTER_RIGHT,
+    LIPS_OUTER,
+    MOUTH_CORNERS,
+)
 from fsth_core.warp.shots import ShotWarper
 
 

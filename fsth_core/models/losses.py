@@ -16,9 +16,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from fsth_core.models.config import LossWeights
+from fsth_core.models.vgg import (
+    VGG16_LAYOUT,
+    VGG19_LAYERS,
+    VGG19_LAYOUT,
+    VGGFACE_LAYERS,
+    InputConvention,
+    VGGFeatures,
+    feature_l1,
+)
+from fsth_core.models.weights import load_tensors
 from fsth_core.runtime.paths import find_weights, weights_dirs
-from fsth_core.models.vgg import (VGG16_LAYOUT, VGG19_LAYERS, VGG19_LAYOUT, VGGFACE_LAYERS, InputConvention,
-                                  VGGFeatures, feature_l1)
 
 log = logging.getLogger("fsth")
 VGG_FILES = {"vgg19": "vgg19.safetensors", "vggface": "vggface.safetensors"}
@@ -39,8 +47,6 @@ class LossOutput:
 
 def load_vgg(which: str, device: torch.device | str = "cpu") -> VGGFeatures | None:
     """The converted VGG19 / VGGFace feature net, or None when its file is not installed."""
-    from fsth_core.models.weights import load_tensors
-
     path = find_weights(VGG_FILES[which])
     if path is None:
         return None
@@ -65,7 +71,7 @@ class ContentLoss(nn.Module):
         return self.vgg19 is not None or self.vggface is not None
 
     @classmethod
-    def from_installed(cls, device: torch.device | str = "cpu") -> "ContentLoss":
+    def from_installed(cls, device: torch.device | str = "cpu") -> ContentLoss:
         """Load whatever VGG files are installed; warn once, clearly, about the missing ones."""
         nets = {k: load_vgg(k, device) for k in VGG_FILES}
         missing = [VGG_FILES[k] for k, v in nets.items() if v is None]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from fsth_core.models.config import ModelConfig
 from fsth_core.models.discriminator import Discriminator
@@ -39,7 +40,7 @@ class TalkingHeadModel(nn.Module):
     def folded(self) -> bool:
         return not has_spectral_norm(self)
 
-    def fold(self) -> "TalkingHeadModel":
+    def fold(self) -> TalkingHeadModel:
         """Fold spectral norm into plain weights (inference only; eval mode). Returns self."""
         fold_spectral_norm(self)
         return self
@@ -110,8 +111,6 @@ def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadMode
 
 def generator_gflops(config: ModelConfig) -> float:
     """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     g = TalkingHeadModel(config.with_videos(1)).generator.eval()
     y = torch.zeros(1, config.gen_in_channels, config.image_size, config.image_size)
     psi = torch.zeros(1, g.num_adain_params)

@@ -36,7 +36,7 @@ class InputConvention:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, s: str) -> "InputConvention":
+    def from_json(cls, s: str) -> InputConvention:
         d = json.loads(s)
         return cls(d["channel_order"], float(d["scale"]), tuple(d["mean"]), tuple(d["std"]))
 

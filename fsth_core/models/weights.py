@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import os
 import struct
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from fsth_core.io.outpaths import atomic_path
-from fsth_core.models.config import FORMAT_VERSION, ModelConfig
+from fsth_core.models.config import FORMAT_VERSION, ModelConfig, preset
 from fsth_core.models.model import TalkingHeadModel, build_model
 
 MODEL_PREFIXES = ("embedder.", "generator.", "discriminator.")
@@ -135,7 +136,8 @@ def _load_file(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - SafetensorError and friends: one line naming the file
-        raise _fail(path, f"cannot be loaded ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(path, f"cannot be loaded ({why})") from None
 
 
 def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> Path:
@@ -250,8 +252,6 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | str | None = None)
 
     ``expect`` (a config or preset name) makes a file of another preset fail clearly.
     """
-    from fsth_core.models.config import preset
-
     path = Path(path)
     entries, _ = read_header(path)
     config = model_config_of(path)

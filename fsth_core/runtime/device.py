@@ -130,14 +130,14 @@ class Execution:
 
     @classmethod
     def resolve(cls, device: str | torch.device | None = "auto", precision: str = "auto",
-                channels_last: bool | None = None, training: bool = False) -> "Execution":
+                channels_last: bool | None = None, training: bool = False) -> Execution:
         """``training``: the execution of a training run (``auto`` never picks bf16 on a CPU then)."""
         dev = pick_device(device)
         dt = pick_dtype(dev, precision, training)
         cl = use_channels_last(dev, dt) if channels_last is None else bool(channels_last)
         return cls(dev, dt, cl, pick_dtype(dev, precision, training=True))
 
-    def training(self) -> "Execution":
+    def training(self) -> Execution:
         """The same execution for training (fine-tuning): the training dtype and its memory format."""
         dt = self.train_dtype or self.dtype
         if dt == self.dtype:

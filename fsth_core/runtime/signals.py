@@ -10,6 +10,9 @@ Two details make that reliable:
 - A signal that arrives while a child process is being started would leave that child running
   (an ffmpeg writing a file after we removed it).  Inside :func:`deferred` blocks SIGINT and
   SIGTERM only take effect when the block ends.
+
+A live recording (a camera as the driver) asks for the opposite: :func:`stop_requests` turns the first
+Ctrl-C into a request to stop, so the video of what was recorded is written whole.
 """
 from __future__ import annotations
 
@@ -74,3 +77,27 @@ def sigterm_as_interrupt():
         sys.unraisablehook = hook
         _terminated.clear()
         _deferred.clear()
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """For a live recording: inside the block the first Ctrl-C (or SIGTERM) sets the returned Event
+    instead of raising, so the caller ends the recording and writes the video whole; a second one
+    raises KeyboardInterrupt as usual (nothing partial is left).  Outside the main thread: an Event
+    that only the caller sets."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt(f"signal {signum}")
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

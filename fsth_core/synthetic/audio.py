@@ -7,6 +7,7 @@ pack's example sound (example_workflows/inputs/fsth_speech.wav).
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 # vowel -> formant frequencies (Hz) and bandwidths: "a" open, "i" spread (high F2), "u" rounded (low F2)
 VOWELS = {"a": ((730, 1090, 2440), (90, 110, 170)), "i": ((270, 2290, 3010), (60, 100, 170)),
@@ -15,20 +16,20 @@ VOWELS = {"a": ((730, 1090, 2440), (90, 110, 170)), "i": ((270, 2290, 3010), (60
 
 def _resonate(x: np.ndarray, freq: float, bw: float, rate: int) -> np.ndarray:
     """Two-pole resonator (one formant), gain 1 at its centre frequency."""
-    from scipy.signal import lfilter
-
     r = np.exp(-np.pi * bw / rate)
     a = [1.0, -2 * r * np.cos(2 * np.pi * freq / rate), r * r]
     z = np.exp(-1j * 2 * np.pi * freq / rate)
     return lfilter([abs(a[0] + a[1] * z + a[2] * z * z)], a, x)
 
 
-def _vowel(n: int, rate: int, vowel: str, f0: float, rng: np.random.Generator) -> np.ndarray:
+def vowel(n: int, rate: int, name: str, f0: float, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples at ``rate`` of the vowel ``name`` (a key of VOWELS) sung at ``f0`` Hz with a slight
+    vibrato: a sawtooth through its formant resonators, peaking at 1."""
     t = np.arange(n) / rate
     pitch = f0 * (1 + 0.03 * np.sin(2 * np.pi * 5 * t + rng.uniform(0, 6.3)))
     phase = np.cumsum(pitch) / rate
     source = 2 * (phase % 1.0) - 1.0  # sawtooth: all harmonics
-    freqs, bws = VOWELS[vowel]
+    freqs, bws = VOWELS[name]
     out = sum(g * _resonate(source, f, b, rate) for g, f, b in zip((1.0, 0.8, 0.5), freqs, bws))
     return out / (np.abs(out).max() + 1e-9)
 
@@ -47,7 +48,7 @@ def synthetic_speech(seconds: float = 3.0, rate: int = 16000, seed: int = 0
             d = rng.uniform(0.14, 0.28)
             i0, i1 = int(t * rate), min(int((t + d) * rate), n)
             env = np.sin(np.linspace(0, np.pi, i1 - i0)) ** 0.7
-            voice = _vowel(i1 - i0, rate, str(rng.choice(list(VOWELS))), rng.uniform(110, 190), rng)
+            voice = vowel(i1 - i0, rate, str(rng.choice(list(VOWELS))), rng.uniform(110, 190), rng)
             out[i0:i1] += rng.uniform(0.5, 1.0) * env * voice
             bursts.append((t, t + d))
             if rng.random() < 0.3:  # a hissed consonant ("s") after the syllable

@@ -13,61 +13,25 @@ from __future__ import annotations
 import colorsys
 import dataclasses
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from fsth_core.data.store import DatasetWriter
 from fsth_core.landmarks.face_template import ShapeParams, template
 from fsth_core.synthetic import template as fm
-from fsth_core.synthetic.render import render_frame
+from fsth_core.synthetic.photo_style import PhotoStyle, photographic
+from fsth_core.synthetic.render import RGB, HeadParams, render_frame
 
 __all__ = ["HeadParams", "random_identity", "synthetic_identity", "identity_landmarks_sequence",
            "neutral_landmarks", "render_frame", "render_sequence", "synthetic_portrait", "photographic_sequence",
            "write_synthetic_dataset"]
 
-RGB = tuple[int, int, int]
 _SKIN = [(255, 224, 196), (241, 194, 160), (224, 172, 125), (198, 134, 90), (160, 100, 66), (110, 70, 45)]
 _HAIR = [(25, 20, 18), (70, 45, 30), (120, 80, 45), (215, 180, 110), (170, 70, 35), (160, 160, 160),
          (60, 60, 140), (200, 90, 150)]
 _EYES = [(90, 55, 30), (60, 110, 170), (70, 130, 80), (120, 125, 130), (140, 110, 50)]
-
-
-@dataclass(frozen=True, eq=False)
-class HeadParams:
-    """Appearance and face shape of one synthetic person (colours are RGB).  Not to be confused with
-    fsth_core.inference.pipeline.Identity, a real person's embedding for the generator."""
-
-    points3d: np.ndarray = field(repr=False)  # float32 [68, 3] neutral face, face units
-    base_scale: float
-    skin: RGB
-    hair: RGB
-    eye: RGB
-    lips: RGB
-    shirt: RGB
-    shirt2: RGB
-    bg_top: RGB
-    bg_bottom: RGB
-    bg_horizontal: bool
-    hair_style: int        # 0 bald, 1 short, 2 long
-    hair_volume: float
-    hairline: float        # height of the hairline above the brows, face units
-    fringe: int            # 0 none, 1 straight bangs, 2 side-swept
-    fringe_side: float     # -1 / +1
-    pattern: int           # shirt: 0 plain, 1 stripes, 2 dots
-    pattern_scale: float
-    dots: np.ndarray = field(repr=False)      # [N, 2] positions in the shirt's unit disk
-    freckles: np.ndarray = field(repr=False)  # [N, 2] positions in the nose frame
-    collar: bool = False
-    blush: bool = False
-    beard: int = 0         # 0 none, 1 moustache, 2 moustache and beard
-    glasses: bool = False
-    glasses_colour: RGB = (30, 30, 30)
-    brow_thickness: float = 0.08
-    iris_size: float = 0.24
-    shoulders: float = 1.0
-    light: float = 0.0
 
 
 def _colour(rng, base, jitter: float = 12) -> RGB:
@@ -202,8 +166,6 @@ def photographic_sequence(identity: HeadParams, points: np.ndarray, size: int, r
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Frames of ``identity`` with one random photographic look (see photo_style.py):
     (uint8 [T,S,S,3], landmarks float32 [T,68,2] of those frames)."""
-    from fsth_core.synthetic.photo_style import PhotoStyle, photographic
-
     style = PhotoStyle.random(rng)
     black = dataclasses.replace(identity, bg_top=(0, 0, 0), bg_bottom=(0, 0, 0))
     white = dataclasses.replace(identity, bg_top=(255, 255, 255), bg_bottom=(255, 255, 255))
@@ -221,8 +183,6 @@ def write_synthetic_dataset(out: str | os.PathLike, identities: int, frames: int
     Video ``i`` (id ``synth_00000``...) depends only on (seed, i, photographic), so an interrupted
     run resumes where it stopped and skips finished videos.  Returns the folder.
     """
-    from tqdm import tqdm
-
     if identities < 1 or frames < 1:
         raise ValueError(f"identities and frames must be >= 1, got {identities} and {frames}")
     with DatasetWriter(out, size, quality=quality) as writer:

@@ -14,13 +14,14 @@ portraits used to evaluate (astronaut, the cameraman; Grace Hopper comes from ma
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
+
+from fsth_core.io.media import load_image
+from fsth_core.runtime.optional import package_dir
 
 # scikit-image's sample photographs that show no face (the portraits are kept for evaluation)
 SKIMAGE_TEXTURES = ("coffee.png", "chelsea.png", "rocket.jpg", "brick.png", "grass.png", "gravel.png",
@@ -28,19 +29,10 @@ SKIMAGE_TEXTURES = ("coffee.png", "chelsea.png", "rocket.jpg", "brick.png", "gra
                     "ihc.png", "page.png", "color.png")
 
 
-def _package_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 @lru_cache(maxsize=1)
 def texture_photos() -> tuple[np.ndarray, ...]:
     """The texture photographs as uint8 RGB arrays (at least 128 px); ValueError when none is installed."""
-    from fsth_core.io.media import load_image
-
-    sk = _package_dir("skimage")
+    sk = package_dir("skimage")
     files = [sk / "data" / f for f in SKIMAGE_TEXTURES] if sk is not None else []
     if not files or not all(f.is_file() for f in files):
         raise ValueError("photographic synthetic data needs the sample photos of scikit-image: "
@@ -67,7 +59,7 @@ class PhotoStyle:
     shift: tuple[float, float]  # fractions of the frame
 
     @classmethod
-    def random(cls, rng: np.random.Generator) -> "PhotoStyle":
+    def random(cls, rng: np.random.Generator) -> PhotoStyle:
         n = len(texture_photos())
         side = float(rng.uniform(0.35, 1.0))
         return cls(background=int(rng.integers(n)),

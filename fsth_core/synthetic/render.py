@@ -1,21 +1,69 @@
 """Cartoon-head renderer: one image as a deterministic function of (identity, 68 landmarks).
 
+The identity is a :class:`HeadParams` (its colours and styles; heads.py draws random ones).
+
 Everything except the identity's colours and styles is derived from the landmarks: the face
 outline, forehead, hair, neck, shoulders, eyes, nose and mouth.  Drawn with antialiased cv2
 polygons on a canvas ``supersample`` times larger, then area-downsampled.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from fsth_core.face_layout import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LIPS_OUTER,
-                                   NOSE_BRIDGE, NOSTRILS)
+from fsth_core.face_layout import (
+    BROW_LEFT,
+    BROW_RIGHT,
+    BROWS,
+    EYE_LEFT,
+    EYE_RIGHT,
+    JAW,
+    LIPS_INNER,
+    LIPS_OUTER,
+    NOSE_BRIDGE,
+    NOSTRILS,
+)
 
-if TYPE_CHECKING:
-    from fsth_core.synthetic.heads import HeadParams
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class HeadParams:
+    """Appearance and face shape of one synthetic person (colours are RGB).  Not to be confused with
+    fsth_core.inference.pipeline.Identity, a real person's embedding for the generator."""
+
+    points3d: np.ndarray = field(repr=False)  # float32 [68, 3] neutral face, face units
+    base_scale: float
+    skin: RGB
+    hair: RGB
+    eye: RGB
+    lips: RGB
+    shirt: RGB
+    shirt2: RGB
+    bg_top: RGB
+    bg_bottom: RGB
+    bg_horizontal: bool
+    hair_style: int        # 0 bald, 1 short, 2 long
+    hair_volume: float
+    hairline: float        # height of the hairline above the brows, face units
+    fringe: int            # 0 none, 1 straight bangs, 2 side-swept
+    fringe_side: float     # -1 / +1
+    pattern: int           # shirt: 0 plain, 1 stripes, 2 dots
+    pattern_scale: float
+    dots: np.ndarray = field(repr=False)      # [N, 2] positions in the shirt's unit disk
+    freckles: np.ndarray = field(repr=False)  # [N, 2] positions in the nose frame
+    collar: bool = False
+    blush: bool = False
+    beard: int = 0         # 0 none, 1 moustache, 2 moustache and beard
+    glasses: bool = False
+    glasses_colour: RGB = (30, 30, 30)
+    brow_thickness: float = 0.08
+    iris_size: float = 0.24
+    shoulders: float = 1.0
+    light: float = 0.0
+
 
 _SHIFT = 3  # fixed-point bits for cv2 drawing
 _AA = cv2.LINE_AA
@@ -70,7 +118,7 @@ def _clipped(img, poly: np.ndarray, draw) -> None:
     roi[:] = (roi * (1 - a) + layer * a + 0.5).astype(np.uint8)
 
 
-def _background(idn: "HeadParams", n: int) -> np.ndarray:
+def _background(idn: HeadParams, n: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
     ramp = (np.asarray(idn.bg_top, np.float32) * (1 - t) + np.asarray(idn.bg_bottom, np.float32) * t + 0.5)
     ramp = ramp.astype(np.uint8)
@@ -84,7 +132,7 @@ def default_supersample(size: int) -> int:
     return 4 if size <= 64 else 2 if size <= 256 else 1
 
 
-def render_frame(identity: "HeadParams", points: np.ndarray, size: int, supersample: int | None = None) -> np.ndarray:
+def render_frame(identity: HeadParams, points: np.ndarray, size: int, supersample: int | None = None) -> np.ndarray:
     """Draw ``identity`` with landmarks ``points`` (float [68, 2], pixels of a ``size`` image).
 
     Returns uint8 [size, size, 3] RGB; the same inputs always give the same bytes.
@@ -102,7 +150,7 @@ def render_frame(identity: "HeadParams", points: np.ndarray, size: int, supersam
     return img
 
 
-def _draw_head(img: np.ndarray, idn: "HeadParams", P: np.ndarray, n: int) -> None:
+def _draw_head(img: np.ndarray, idn: HeadParams, P: np.ndarray, n: int) -> None:
     chin, bridge = P[8], P[27]
     fh = float(np.linalg.norm(bridge - chin)) + 1e-6
     up = (bridge - chin) / fh
@@ -211,7 +259,7 @@ def _draw_head(img: np.ndarray, idn: "HeadParams", P: np.ndarray, n: int) -> Non
         _draw_glasses(img, idn, P, u, roll)
 
 
-def _draw_eye(img, idn: "HeadParams", E: np.ndarray, u: float, skin) -> None:
+def _draw_eye(img, idn: HeadParams, E: np.ndarray, u: float, skin) -> None:
     c = E.mean(0)
     ew = float(np.linalg.norm(E[3] - E[0]))
     r = idn.iris_size * ew
@@ -228,7 +276,7 @@ def _draw_eye(img, idn: "HeadParams", E: np.ndarray, u: float, skin) -> None:
     _line(img, np.concatenate([E[3:6], E[0:1]]), _c(skin, 0.72), 0.02 * u)
 
 
-def _draw_mouth(img, idn: "HeadParams", P: np.ndarray, u: float, up, roll: float) -> None:
+def _draw_mouth(img, idn: HeadParams, P: np.ndarray, u: float, up, roll: float) -> None:
     _poly(img, P[LIPS_OUTER], idn.lips)
     inner = P[LIPS_INNER]
     _poly(img, inner, (70, 24, 30))
@@ -243,7 +291,7 @@ def _draw_mouth(img, idn: "HeadParams", P: np.ndarray, u: float, up, roll: float
     _ellipse(img, (P[57] + P[66]) / 2, (0.07 * u, 0.025 * u), roll, _c(idn.lips, 1.15))
 
 
-def _draw_glasses(img, idn: "HeadParams", P: np.ndarray, u: float, roll: float) -> None:
+def _draw_glasses(img, idn: HeadParams, P: np.ndarray, u: float, roll: float) -> None:
     cl, cr = P[EYE_RIGHT].mean(0), P[EYE_LEFT].mean(0)
     ax = (0.3 * u, 0.22 * u)
     w = 0.045 * u

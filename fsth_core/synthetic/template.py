@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsth_core.face_layout import (BROW_RAISE, EYELID_PAIRS, INNER_CORNERS, JAW_DROP, LOWER_LIP_DROP, MOUTH_CORNERS,
-                                   UPPER_LID_SHARE, UPPER_LIP_RAISE)
+from fsth_core.face_layout import (
+    BROW_RAISE,
+    EYELID_PAIRS,
+    INNER_CORNERS,
+    JAW_DROP,
+    LOWER_LIP_DROP,
+    MOUTH_CORNERS,
+    UPPER_LID_SHARE,
+    UPPER_LIP_RAISE,
+)
 
 # Pixels per face unit is FACE_SCALE * image size; the template origin sits at (0.5, ORIGIN_Y) * size.
 FACE_SCALE = 0.255

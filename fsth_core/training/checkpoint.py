@@ -7,8 +7,9 @@ tensors (``<opt>.<param index>.<name>``), its param-group settings and the step,
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fsth_core.models.weights import load_model, model_info, save_model
 from fsth_core.training.meta import TrainOptions
 
 SYNTH = {"identities": 400, "frames": 32, "size": 128, "seed": 7}
@@ -47,8 +48,6 @@ def photo_options(data: str, out: str, init: str, steps: int, resume: bool = Tru
 
 def export(checkpoint: str | Path, dst: str | Path, stage1: str = "") -> Path:
     """fp16 copy of a training checkpoint with the recipe and fine-tuning recommendation in its metadata."""
-    from fsth_core.models.weights import load_model, model_info, save_model
-
     info = model_info(checkpoint)
     training = dict(info["training"])
     training["finetune"] = FINETUNE

@@ -2,7 +2,9 @@
 
 ``train(options)`` is the whole loop: data, model, optimizers, alternating updates,
 checkpoints (every N steps, at the end and on interruption), exact resume, logging,
-and data-parallel training under torchrun.
+and data-parallel training under torchrun.  What a run starts from and what ``--resume`` may change is
+checked in resume.py, the data it reads (split, episodes, loader) come from sampling.py, the checkpoint
+files are checkpoint.py's.
 """
 from __future__ import annotations
 
@@ -12,26 +14,36 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
-from torch.utils.data import DataLoader
+from tqdm import tqdm
 
-from fsth_core.models.config import LossWeights, ModelConfig, preset
+from fsth_core.models.config import LossWeights, ModelConfig
 from fsth_core.models.losses import ContentLoss, GeneratorLoss
-from fsth_core.models.model import TalkingHeadModel, adapt_model, build_model
-from fsth_core.models.weights import load_model, model_info, save_model
+from fsth_core.models.model import TalkingHeadModel
+from fsth_core.models.weights import model_info, save_model
 from fsth_core.options import ADAM_BETAS, D_STEPS, LR_D, LR_G, VARIANTS
 from fsth_core.runtime.device import Execution
 from fsth_core.runtime.signals import sigterm_as_interrupt
 from fsth_core.training import distributed as dist_util
 from fsth_core.training.checkpoint import load_train_state, save_train_state
 from fsth_core.training.lazy_adam import LazyAdam
-from fsth_core.training.resume import (DEFAULT_PRESET, apply_learning_rates, check_columns, check_out, check_pair,
-                                       check_variant, describe_changes, model_file, model_preset, resume_changes,
-                                       resumed_recipe)
-from fsth_core.training.sampling import StepBatchSampler
+from fsth_core.training.resume import (
+    apply_learning_rates,
+    check_out,
+    check_pair,
+    check_variant,
+    describe_changes,
+    model_file,
+    model_preset,
+    require_content,
+    resume_changes,
+    resumed_recipe,
+    starting_model,
+)
+from fsth_core.training.sampling import StepBatchSampler, episode_dataset, episode_loader, training_split
 from fsth_core.training.steps import AdversarialUpdate, StepResult
 
 log = logging.getLogger("fsth")
@@ -159,14 +171,6 @@ class MetaTrainer:
         return StepResult(gen, dis, fake)
 
 
-def _collate(items: list[dict]) -> dict:
-    out = {}
-    for key in items[0]:
-        vals = [it[key] for it in items]
-        out[key] = torch.stack(vals) if isinstance(vals[0], torch.Tensor) else torch.tensor(vals)
-    return out
-
-
 def state_digest(model: torch.nn.Module) -> str:
     """SHA-256 of all parameters and buffers (to compare ranks or runs)."""
     h = hashlib.sha256()
@@ -174,75 +178,6 @@ def state_digest(model: torch.nn.Module) -> str:
         h.update(k.encode())
         h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
-
-
-def training_split(opt: TrainOptions, ts=None, warn: bool = True):
-    """(training set, its :class:`~fsth_core.data.groups.VideoSplit`): clips grouped into videos at
-    ``opt.video_level``, ``opt.held_out`` speakers held out (a one-line warning when that split cannot be
-    speaker-disjoint)."""
-    from fsth_core.data.groups import split_videos
-    from fsth_core.data.store import TrainingSet
-
-    ts = ts if ts is not None else TrainingSet(opt.data)
-    split = split_videos(ts.video_ids, opt.held_out, opt.seed, opt.video_level)
-    if split.warning and warn:
-        log.warning("%s: %s", opt.data, split.warning)
-    return ts, split
-
-
-def _episodes(opt: TrainOptions, config: ModelConfig, ts, split):
-    """Episode dataset of the training videos (W column j: ``split.train[j]``) at the model's resolution,
-    with the warp guide the model's config asks for."""
-    from fsth_core.data.episodes import EpisodeDataset
-
-    ds = EpisodeDataset(ts, k=opt.k, videos=split.train, seed=opt.seed, image_size=config.image_size)
-    if config.warp_guided:
-        from fsth_core.data.warp_episodes import WarpGuidedEpisodes
-        ds = WarpGuidedEpisodes(ds, region=config.paint_region)
-    return ds
-
-
-CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
-
-
-def require_content(opt: TrainOptions, preset_name: str | None = None, source: str | None = None) -> None:
-    """The ``paper`` and ``small`` presets refuse to start without both VGG files unless
-    ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise).
-    ``preset_name``: the preset of the model that will train (``resume.model_preset``: with ``--init`` or
-    ``--resume`` the file's own, ``source``, which the message names); default ``opt.preset``."""
-    from fsth_core.models.losses import VGG_FILES
-    from fsth_core.runtime.paths import find_weights, weights_dirs
-
-    name = preset_name or opt.preset or DEFAULT_PRESET
-    if not opt.content_loss or name not in CONTENT_REQUIRED:
-        return
-    missing = [f for f in VGG_FILES.values() if find_weights(f) is None]
-    if missing:
-        what = f"{source}: a '{name}' model" if source else f"preset {name}"
-        raise ValueError(f"{what} needs the content loss: place {' and '.join(missing)} in "
-                         f"{weights_dirs()[-1]} (or FSTH_WEIGHTS_DIR; make them with `python -m fsth_core "
-                         "convert-vgg --vgg19 vgg19-dcbb9e9d.pth --vggface vgg_face_dag.pth`), or pass "
-                         "--no-content-loss to train without it")
-
-
-def _prepare_model(opt: TrainOptions, record: dict, old: dict | None) -> tuple[TalkingHeadModel, int]:
-    """Fresh, ``--init`` or resumed (``old``: the checkpoint's training metadata) model with one W column
-    per training video (``record``: :meth:`VideoSplit.record`); returns (model, start step)."""
-    num_videos = record["videos"]
-    if old is not None:
-        model = load_model(opt.out)
-        check_columns(opt, model.config.num_videos, old.get("w_columns") or {}, record)
-        return model, -1
-    if opt.init:
-        model = load_model(opt.init)
-        config = model.config.with_videos(num_videos)  # new training videos: new W columns
-        if config.warp_guided and opt.paint_region:  # an older warp-guided model gains the paint region
-            config = dataclasses.replace(config, paint_region=True)
-        return (model if config == model.config else adapt_model(model, config, seed=opt.seed)), 0
-    config = dataclasses.replace(preset(opt.preset or DEFAULT_PRESET), num_videos=num_videos,
-                                 warp_guided=opt.warp_guided,
-                                 paint_region=opt.warp_guided and opt.paint_region)
-    return build_model(config, seed=opt.seed), 0
 
 
 def train(opt: TrainOptions, progress: bool = True,
@@ -263,8 +198,8 @@ def train(opt: TrainOptions, progress: bool = True,
     require_content(opt, model_preset(opt, resuming), model_file(opt, resuming))
     ts, split = training_split(opt, warn=dist.is_main)
     columns = split.record(ts.video_ids)
-    model, start = _prepare_model(opt, columns, old)
-    ds = _episodes(opt, model.config, ts, split)
+    model, start = starting_model(opt, columns, old)
+    ds = episode_dataset(opt, model.config, ts, split)
     model = ex.prepare_module(model).train()
     dist_util.broadcast_module(model)
     content = ContentLoss.from_installed(ex.device) if opt.content_loss else None
@@ -349,48 +284,15 @@ def train(opt: TrainOptions, progress: bool = True,
     return model
 
 
-def default_workers() -> int:
-    """Data-loading processes per training process: min(4, its share of the CPUs - 1) (torchrun's
-    LOCAL_WORLD_SIZE processes on one machine share its CPUs)."""
-    import os
-
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    per_process = cpus // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    return min(4, max(0, per_process - 1))
-
-
-def episode_loader(ds, sampler: StepBatchSampler, workers: int | None = None, pin: bool = False,
-                   prefetch: int = 2) -> DataLoader:
-    """Batches of episodes from the prepared store: ``workers`` processes (None: :func:`default_workers`;
-    0: in this process) each keep ``prefetch`` batches ready, pinned for an asynchronous copy to CUDA with
-    ``pin``.  A batch depends only on (seed, step, rank), never on the workers (sampling.py, episodes.py)."""
-    workers = default_workers() if workers is None else int(workers)
-    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, collate_fn=_collate, pin_memory=pin,
-                      persistent_workers=False, worker_init_fn=_data_worker if workers else None,
-                      prefetch_factor=prefetch if workers else None)
-
-
-def _data_worker(_: int) -> None:
-    """A data worker: one torch thread (the workers are the parallelism; more threads each would fight
-    the trainer's), and SIGINT/SIGTERM left to the main process, which checkpoints and stops them.
-    (Not ``cv2.setNumThreads``: in a forked worker whose parent used OpenCV's thread pool it hangs.)"""
-    import signal
-
-    torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 def _bar(start: int, total: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
     return tqdm(total=total, initial=start, desc="meta-learning", unit="step", dynamic_ncols=True)
 
 
 def _tensorboard(log_dir: str):
     try:
-        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard import SummaryWriter  # optional dependency (pip install tensorboard)
     except ImportError:
         log.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
         return None

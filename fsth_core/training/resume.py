@@ -12,12 +12,22 @@ refused).  On resume each option is compared with the checkpoint's recipe (:func
   values apply (the optimizer state's old learning rates are replaced), one line says what changed, and
   the recipe in the checkpoint records each change with the step it took effect (``resumed``), so it says
   what ran.
+
+The ``paper`` and ``small`` presets refuse to start without the content loss's VGG files
+(:func:`require_content`), and :func:`starting_model` gives the model a run starts from.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
+from fsth_core.io.outpaths import check_file_output
+from fsth_core.models.config import preset
+from fsth_core.models.losses import VGG_FILES
+from fsth_core.models.model import TalkingHeadModel, adapt_model, build_model
+from fsth_core.models.weights import load_model, model_config_of, model_info, read_header
+from fsth_core.runtime.paths import find_weights, weights_dirs
 from fsth_core.training.checkpoint import train_state_path
 
 log = logging.getLogger("fsth")
@@ -40,9 +50,6 @@ def check_out(opt) -> bool:
     or a checkpoint without its readable training state with ``resume``.  Returns whether there is a
     checkpoint to resume (``resume`` with a missing ``out`` starts a new run here; the CLI refuses it).
     """
-    from fsth_core.io.outpaths import check_file_output
-    from fsth_core.models.weights import read_header
-
     out, state = Path(opt.out), train_state_path(opt.out)
     check_file_output(out, [opt.init, opt.data])
     if not opt.resume:
@@ -67,8 +74,6 @@ def check_out(opt) -> bool:
 
 def check_pair(out: str, step: int, extra: dict) -> None:
     """The model file and its training state must come from the same checkpoint write."""
-    from fsth_core.models.weights import model_info
-
     training = model_info(out).get("training", {})
     mismatch = (extra.get("checkpoint_id") != training.get("checkpoint_id")
                 or training.get("steps_done", step) != step)
@@ -101,8 +106,6 @@ def model_file(opt, resuming: bool) -> str | None:
 def model_preset(opt, resuming: bool) -> str:
     """The preset of the model that will actually train (the file's own with ``--init``/``--resume``);
     ValueError when ``--preset`` or ``--warp-guided`` asks for another model than that file holds."""
-    from fsth_core.models.weights import model_config_of
-
     path = model_file(opt, resuming)
     if path is None:
         return opt.preset or DEFAULT_PRESET
@@ -168,3 +171,44 @@ def apply_learning_rates(optimizers: dict, lr_g: float, lr_d: float) -> None:
     for name, opt in optimizers.items():
         for group in opt.param_groups:
             group["lr"] = lr_g if name == "gen" else lr_d
+
+
+CONTENT_REQUIRED = ("paper", "small")  # presets that must not silently train without L_CNT
+
+
+def require_content(opt, preset_name: str | None = None, source: str | None = None) -> None:
+    """The ``paper`` and ``small`` presets refuse to start without both VGG files unless
+    ``content_loss`` is off explicitly (a model the paper never trained, for days, otherwise).
+    ``preset_name``: the preset of the model that will train (:func:`model_preset`: with ``--init`` or
+    ``--resume`` the file's own, ``source``, which the message names); default ``opt.preset``."""
+    name = preset_name or opt.preset or DEFAULT_PRESET
+    if not opt.content_loss or name not in CONTENT_REQUIRED:
+        return
+    missing = [f for f in VGG_FILES.values() if find_weights(f) is None]
+    if missing:
+        what = f"{source}: a '{name}' model" if source else f"preset {name}"
+        raise ValueError(f"{what} needs the content loss: place {' and '.join(missing)} in "
+                         f"{weights_dirs()[-1]} (or FSTH_WEIGHTS_DIR; make them with `python -m fsth_core "
+                         "convert-vgg --vgg19 vgg19-dcbb9e9d.pth --vggface vgg_face_dag.pth`), or pass "
+                         "--no-content-loss to train without it")
+
+
+def starting_model(opt, record: dict, old: dict | None) -> tuple[TalkingHeadModel, int]:
+    """Fresh, ``--init`` or resumed (``old``: the checkpoint's training metadata) model with one W column
+    per training video (``record``: :meth:`VideoSplit.record`); returns (model, start step: -1 for a
+    resumed one, whose step its training state gives)."""
+    num_videos = record["videos"]
+    if old is not None:
+        model = load_model(opt.out)
+        check_columns(opt, model.config.num_videos, old.get("w_columns") or {}, record)
+        return model, -1
+    if opt.init:
+        model = load_model(opt.init)
+        config = model.config.with_videos(num_videos)  # new training videos: new W columns
+        if config.warp_guided and opt.paint_region:  # an older warp-guided model gains the paint region
+            config = dataclasses.replace(config, paint_region=True)
+        return (model if config == model.config else adapt_model(model, config, seed=opt.seed)), 0
+    config = dataclasses.replace(preset(opt.preset or DEFAULT_PRESET), num_videos=num_videos,
+                                 warp_guided=opt.warp_guided,
+                                 paint_region=opt.warp_guided and opt.paint_region)
+    return build_model(config, seed=opt.seed), 0

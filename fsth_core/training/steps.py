@@ -6,8 +6,8 @@ meta-learning: ψ = P·E(frames), projection W_i + w0;  fine-tuning: trainable �
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 from torch import nn

@@ -7,14 +7,16 @@ the source without much stretch) comes with every frame, for warp-guided generat
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
+from tqdm import tqdm
+
+from fsth_core.landmarks.geometry import as_points, eye_opening, inter_ocular
 
 from .fill import fill_eye, sample_colours, smoothstep
-from fsth_core.landmarks.geometry import as_points, eye_opening, inter_ocular
 from .mesh import LAYER_MOUTH_LOWER, LAYER_MOUTH_UPPER, RIG, Mesh, MeshOptions, build_mesh
 from .mouth_mesh import rig_indices, teeth_split
 from .mouth_paint import mouth_palette, paint_mouth
@@ -266,7 +268,6 @@ def animate_warp(source: np.ndarray, source_points: np.ndarray, target_points_se
     seq = target_points_seq
     total = len(seq) if hasattr(seq, "__len__") else None
     if progress:
-        from tqdm import tqdm
         seq = tqdm(seq, total=total, desc="warp", unit="frame")
     for pts in seq:
         yield warper.warp(pts)[0]

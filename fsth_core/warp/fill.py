@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 
 from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT
-
 from fsth_core.landmarks.geometry import face_down
 
 

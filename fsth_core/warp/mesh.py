@@ -18,9 +18,9 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from fsth_core.face_layout import EYE_LEFT, EYE_RIGHT, EYES, LIPS_INNER, LIPS_OUTER, MOUTH, NOSE
+from fsth_core.landmarks.geometry import close_eyes, face_down, inter_ocular, open_mouth
 
 from .constrain import enforce_edges
-from fsth_core.landmarks.geometry import close_eyes, face_down, inter_ocular, open_mouth
 from .mouth_mesh import N_RIG, MouthRig, contour_indices, mouth_triangles, rig_indices
 
 # landmarks that move with the skull (nose, eye corners, jaw ends): used to estimate head motion

@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 
 from fsth_core.face_layout import LIPS_INNER
-
 from fsth_core.landmarks.geometry import mouth_opening
 
 SUB = 2  # extra contour points per inner-lip segment

@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 
 from fsth_core.face_layout import MOUTH_CORNERS
+from fsth_core.landmarks.geometry import inter_ocular
 
 from .fill import curve_in_frame, polygon_median
-from fsth_core.landmarks.geometry import inter_ocular
 
 # the dental arch in inter-ocular units (about 62 mm): tooth widths from the midline outwards (central
 # incisor, lateral, canine, two premolars, a molar) and the arch radius; lower teeth are narrower

@@ -12,8 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .animator import triangle_affines
 from fsth_core.landmarks.geometry import mouth_opening
+
+from .animator import triangle_affines
 from .mouth_mesh import N_CURVE, inner_contour, lip_curves, strip
 from .shots import ColourMatch, similarity
 

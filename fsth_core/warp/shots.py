@@ -21,16 +21,15 @@ mesh warp.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
 
 from fsth_core.face_layout import BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, MOUTH, NOSE, STABLE
-
-from .animator import MeshWarper, WarpOptions
 from fsth_core.landmarks.geometry import as_points, inter_ocular
+from fsth_core.warp.animator import MeshWarper, WarpOptions
 
 _STABLE = np.array(STABLE)
 _IDX = {

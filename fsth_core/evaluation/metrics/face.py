@@ -6,7 +6,7 @@ imports pkg_resources). Nothing is downloaded.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,7 +15,6 @@ from fsth_core.landmarks import dlib_models
 from fsth_core.landmarks.dlib_models import DESCRIPTOR_FILE, SHAPE5_FILE, SHAPE68_FILE
 
 from .result import MetricResult
-
 
 
 def face_models_dir() -> str:
@@ -37,6 +36,12 @@ class FaceEmbedder:
     face is used. If no face is found the frame has no embedding (None → CSIM NaN, counted as missing),
     unless ``whole_image_fallback=True``, which uses the whole image as the face box instead (meant for
     frames already cropped and aligned around one face).
+
+    This rule is the metrics' own, on purpose, not the landmark backend's (fsth_core.landmarks.detect): CSIM
+    and AKD compare real and generated frames with one fixed detector at the frames' own scale, so their
+    numbers do not move with ``--backend``, the backend's thresholds, its rescaling to 640 px or its
+    thorough face search.  The 68-point fit inside the face box is the backend's own
+    (``dlib_models.shape_points``).
     """
 
     def __init__(self, models_dir: str | None = None, upsample: int = 0, whole_image_fallback: bool = False):
@@ -83,8 +88,7 @@ class FaceEmbedder:
             return None
         if self._shape68 is None:
             self._shape68 = dlib_models.shape_predictor(SHAPE68_FILE, self.models_dir)
-        shape = self._shape68(image, rect)
-        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+        return dlib_models.shape_points(self._shape68, image, rect)
 
 
 _DEFAULT: FaceEmbedder | None = None

@@ -11,15 +11,15 @@ Otherwise they return ``MetricResult.unavailable(name, reason)``: reported as un
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 
 import numpy as np
+import torch
 from scipy import linalg
 
 from fsth_core.landmarks import dlib_models
 from fsth_core.landmarks.dlib_models import DESCRIPTOR_FILE
+from fsth_core.runtime.optional import hub_checkpoints_dir, package_missing
 
 from .image import check_pair
 from .result import MetricResult
@@ -30,39 +30,27 @@ LPIPS_BACKBONE_FILE = "alexnet-owt-7be5be79.pth"
 
 def checkpoints_dir() -> str:
     """torch hub's checkpoints folder, where pytorch_fid and torchvision look for weights files."""
-    import torch
-    return os.path.join(torch.hub.get_dir(), "checkpoints")
+    return str(hub_checkpoints_dir())
 
 
-def _importable(module: str) -> str | None:
-    """None when ``module`` imports, else the reason (not installed / fails to import)."""
-    if importlib.util.find_spec(module) is None:
-        return f"package '{module}' is not installed"
-    try:
-        importlib.import_module(module)
-    except Exception as e:  # noqa: BLE001 - report any import failure as the reason
-        return f"package '{module}' fails to import ({type(e).__name__}: {str(e)[:120]})"
+def _status(modules: tuple[str, ...], weights: str, what: str) -> str | None:
+    """None when ``modules`` import and the ``weights`` file is in :func:`checkpoints_dir`, else why not."""
+    for mod in modules:
+        if (why := package_missing(mod, load=True)) is not None:
+            return why
+    if not os.path.isfile(os.path.join(checkpoints_dir(), weights)):
+        return f"{what} {weights} not found in {checkpoints_dir()}"
     return None
 
 
 def fid_status() -> str | None:
     """None when FID can run here, else why not."""
-    for mod in ("pytorch_fid", "torchvision"):
-        if (why := _importable(mod)) is not None:
-            return why
-    if not os.path.isfile(os.path.join(checkpoints_dir(), FID_WEIGHTS_FILE)):
-        return f"FID Inception weights {FID_WEIGHTS_FILE} not found in {checkpoints_dir()}"
-    return None
+    return _status(("pytorch_fid", "torchvision"), FID_WEIGHTS_FILE, "FID Inception weights")
 
 
 def lpips_status() -> str | None:
     """None when LPIPS can run here, else why not."""
-    for mod in ("lpips", "torchvision"):
-        if (why := _importable(mod)) is not None:
-            return why
-    if not os.path.isfile(os.path.join(checkpoints_dir(), LPIPS_BACKBONE_FILE)):
-        return f"LPIPS AlexNet backbone {LPIPS_BACKBONE_FILE} not found in {checkpoints_dir()}"
-    return None
+    return _status(("lpips", "torchvision"), LPIPS_BACKBONE_FILE, "LPIPS AlexNet backbone")
 
 
 def available_metrics() -> dict[str, dict]:
@@ -89,13 +77,11 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def _to_tensor(images: np.ndarray):
-    import torch
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
 
 
 def _fid_features(images: np.ndarray, batch: int = 32) -> np.ndarray:
-    import torch
-    from pytorch_fid.inception import InceptionV3
+    from pytorch_fid.inception import InceptionV3  # optional dependency (fid_status checked it)
 
     model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
     feats = []
@@ -133,8 +119,7 @@ def lpips(real: np.ndarray, fake: np.ndarray) -> MetricResult:
     why = lpips_status()
     if why is not None:
         return MetricResult.unavailable("lpips", why)
-    import torch
-    import lpips as lpips_pkg
+    import lpips as lpips_pkg  # optional dependency (lpips_status checked it)
 
     model = lpips_pkg.LPIPS(net="alex", verbose=False).eval()
     with torch.no_grad():

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
@@ -34,14 +34,14 @@ class MetricResult:
     reason: str = ""
 
     @classmethod
-    def from_frames(cls, name: str, per_frame: Iterable[float]) -> "MetricResult":
+    def from_frames(cls, name: str, per_frame: Iterable[float]) -> MetricResult:
         v = np.asarray(list(per_frame) if not isinstance(per_frame, np.ndarray) else per_frame, np.float64)
         ok = np.isfinite(v)
         mean = float(v[ok].mean()) if ok.any() else float("nan")
         return cls(name, mean, v, count=int(ok.sum()), missing=int((~ok).sum()))
 
     @classmethod
-    def unavailable(cls, name: str, reason: str) -> "MetricResult":
+    def unavailable(cls, name: str, reason: str) -> MetricResult:
         return cls(name, available=False, reason=reason)
 
     def __str__(self) -> str:

@@ -74,11 +74,11 @@ def test_mouth_opening_follows_loudness(speech):
 
 def test_width_follows_the_vowels():
     # two steady vowels: "i" (energy above 1 kHz) stretches the lips, "u" rounds them
-    from fsth_core.synthetic.audio import _vowel
+    from fsth_core.synthetic.audio import vowel
 
     rng = np.random.default_rng(0)
     half = RATE
-    x = np.concatenate([_vowel(half, RATE, "i", 150, rng), _vowel(half, RATE, "u", 150, rng)]).astype(np.float32) * 0.5
+    x = np.concatenate([vowel(half, RATE, "i", 150, rng), vowel(half, RATE, "u", 150, rng)]).astype(np.float32) * 0.5
     opening, width = mouth_curves(x, RATE, 25.0)
     assert opening[5:20].min() > 0.8 and opening[30:45].min() > 0.8
     assert width[5:20].mean() > 0.3 and width[30:45].mean() < -0.3

@@ -1,15 +1,11 @@
-"""Real-time animate: the stages in threads, a camera as the driver, a preview window.
+"""Live animate: a camera as the driver, and a preview window.
 
-- :class:`Pipeline` runs the stages of a job (the generator's inputs: landmark images and mesh warps;
-  the network; composition at the picture's resolution) each in a thread of its own, connected by
-  small bounded queues, while the calling thread writes (and shows) the frames.  Every stage does
-  the same work on the same data as when run one after the other, so the frames are the same;
-  torch, OpenCV and NumPy release the GIL in their heavy parts, so the stages overlap.
-  :func:`generation_threads` keeps torch's own threads from competing with the other stages (on
-  2 cores, two OpenMP threads next to the other stages and the encoder wait on each other: 4x slower).
-- :func:`open_camera` / :class:`LiveDriver`: a webcam (``--driver 0``) read in a thread, landmarks
-  tracked and smoothed causally (:class:`LiveMotion`), frames skipped while the pipeline is busy.
+- :func:`open_camera` / :class:`LiveDriver`: a webcam (``--driver 0``) read in a thread, landmarks tracked
+  and smoothed causally (:class:`LiveMotion`), frames skipped while the pipeline is busy.
 - :class:`PreviewWindow`: the frames in an OpenCV window with the achieved fps (``--preview``).
+
+The stages themselves run in threads as for any other driver (fsth_core.runtime.threads); a first Ctrl-C
+ends a recording (fsth_core.runtime.signals.stop_requests).
 """
 from __future__ import annotations
 
@@ -18,172 +14,24 @@ import contextlib
 import os
 import queue
 import re
-import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
+import cv2
 import numpy as np
 
-_ITEM, _END, _ERROR = 0, 1, 2
-_POLL = 0.05  # seconds between checks of the stop flag while a queue is full or empty
+from fsth_core.io.media import as_rgb_uint8
+from fsth_core.landmarks.crop import head_crop_box
+from fsth_core.landmarks.edit import edit_landmarks
+from fsth_core.landmarks.retarget import retarget
+from fsth_core.landmarks.smooth import OneEuroStream
+from fsth_core.landmarks.track import FaceTracker
+from fsth_core.options import MAX_FPS
+from fsth_core.runtime.threads import END, ERROR, ITEM, POLL, Stopped, put_unless_stopped
 
-
-class _Stopped(BaseException):
-    """Raised inside a stage's thread when the pipeline closes: unwinds its generators quietly."""
-
-
-def _put_unless_stopped(q: queue.Queue, msg, stop: threading.Event) -> None:
-    """Put ``msg`` into the bounded queue, waiting for room; raise _Stopped as soon as ``stop`` is set."""
-    while True:
-        if stop.is_set():
-            raise _Stopped
-        try:
-            q.put(msg, timeout=_POLL)
-            return
-        except queue.Full:
-            pass
-
-
-def cpu_count() -> int:
-    """CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def generation_threads(pipelined: bool, cpus: int | None = None) -> int | None:
-    """torch's intra-op threads for generation: with the stages pipelined, one CPU is left to the other
-    stages and the video encoder (all but one, at least one); None (torch's own setting) otherwise."""
-    if not pipelined:
-        return None
-    return max(1, (cpus or cpu_count()) - 1)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """torch.set_num_threads(n) inside the block (None: unchanged), restored after.  Threads started
-    inside the block use ``n`` too (torch reads the setting at a thread's first parallel operation)."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-class Pipeline:
-    """Stages in threads connected by bounded queues (or, disabled, the plain iterables).
-
-        with Pipeline() as pipe:
-            inputs = pipe.stage(make_inputs(points), "inputs")    # runs in its own thread
-            frames = pipe.stage(network(inputs), "generate")      # ... consuming the previous stage
-            for f in frames:                                       # this thread: the last step
-                write(f)
-
-    An exception in a stage is raised in the thread that iterates it (with its traceback); leaving
-    the ``with`` block (normally, by an error, or by Ctrl-C in the calling thread) stops every stage
-    and waits for its thread (``join_timeout`` seconds at most in all: a stage busy in its own code
-    finishes that item first).  Items are passed in order, nothing is dropped.
-    """
-
-    def __init__(self, enabled: bool = True, maxsize: int = 2, join_timeout: float = 10.0):
-        self.enabled = bool(enabled)
-        self.maxsize = int(maxsize)
-        self.join_timeout = float(join_timeout)
-        self.stopped = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def stage(self, iterable: Iterable, name: str = "stage", maxsize: int | None = None) -> Iterator:
-        """Iterate ``iterable`` in a new thread, ahead of the consumer by at most ``maxsize`` items (default:
-        the pipeline's; a stage that makes its items in batches needs room for a batch and more, or it
-        waits for the consumer instead of starting on the next batch)."""
-        if not self.enabled:
-            return iter(iterable)
-        st = _Stage(self, iterable, name, maxsize or self.maxsize)
-        self._threads.append(st.thread)
-        st.thread.start()
-        return st
-
-    def close(self) -> None:
-        self.stopped.set()
-        deadline = time.monotonic() + self.join_timeout
-        for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-
-    def __enter__(self) -> "Pipeline":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class _Stage:
-    def __init__(self, pipe: Pipeline, iterable: Iterable, name: str, maxsize: int):
-        self.pipe, self._it = pipe, iterable
-        self._q: queue.Queue = queue.Queue(maxsize)
-        self._done = False
-        self.thread = threading.Thread(target=self._run, name=f"fsth-{name}", daemon=True)
-
-    def _put(self, msg) -> None:
-        _put_unless_stopped(self._q, msg, self.pipe.stopped)
-
-    def _run(self) -> None:
-        it = iter(self._it)
-        try:
-            for item in it:
-                self._put((_ITEM, item))
-            self._put((_END, None))
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            with contextlib.suppress(_Stopped):
-                self._put((_ERROR, exc))
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                with contextlib.suppress(BaseException):
-                    close()
-
-    def __iter__(self) -> "_Stage":
-        return self
-
-    def __next__(self):
-        if self._done:
-            raise StopIteration
-        while True:
-            try:
-                kind, value = self._q.get(timeout=_POLL)
-                break
-            except queue.Empty:
-                if self.pipe.stopped.is_set() and threading.current_thread() is not threading.main_thread():
-                    raise _Stopped from None
-        if kind == _ITEM:
-            return value
-        self._done = True
-        if kind == _ERROR:
-            raise value
-        raise StopIteration
-
-    def close(self) -> None:
-        self.pipe.stopped.set()
-
-
-def mapped(fn, items: Iterable) -> Iterator:
-    """fn(item) for each item, as a generator (a stage's body)."""
-    for item in items:
-        yield fn(item)
-
-
-# ----------------------------------------------------------------------------------------------- camera
 
 def camera_index(driver) -> int | None:
     """The camera index a driver names (an int, or a string of digits that is no existing file), else None."""
@@ -203,8 +51,6 @@ def is_capture(obj) -> bool:
 
 def open_camera(index: int):
     """An opened cv2.VideoCapture of camera ``index``; one-line ValueError when there is none."""
-    import cv2
-
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # OpenCV's own warnings: not ours to print
     try:
@@ -221,11 +67,7 @@ def open_camera(index: int):
 
 def capture_fps(capture, default: float = 25.0) -> float:
     """The frame rate a capture reports (cv2.CAP_PROP_FPS), or ``default`` when it reports none usable."""
-    from fsth_core.options import MAX_FPS
-
     try:
-        import cv2
-
         fps = float(capture.get(cv2.CAP_PROP_FPS))
     except Exception:  # noqa: BLE001 - a capture without properties
         return default
@@ -244,9 +86,6 @@ class LiveMotion:
 
     def __init__(self, source_points: np.ndarray, size: int, detector, mode: str = "relative",
                  smoothing: float = 0.3, fps: float = 25.0, edit=None):
-        from fsth_core.landmarks.smooth import OneEuroStream
-        from fsth_core.landmarks.track import FaceTracker
-
         self.source_points = np.asarray(source_points, np.float32)
         self.size, self.mode, self.edit = int(size), mode, edit
         self.tracker = FaceTracker(detector)
@@ -254,10 +93,6 @@ class LiveMotion:
         self._box = self._ref = self._last = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
-        from fsth_core.landmarks.crop import head_crop_box
-        from fsth_core.landmarks.edit import edit_landmarks
-        from fsth_core.landmarks.retarget import retarget
-
         face = self.tracker.step(frame)
         if face is None:
             return self._last
@@ -298,8 +133,6 @@ class LiveDriver:
         self._started = False
 
     def _run(self) -> None:
-        from fsth_core.io.media import as_rgb_uint8
-
         skipped, first = 0, True
         try:
             while not self._stop.is_set() and not self.end.is_set():
@@ -318,17 +151,17 @@ class LiveDriver:
                 pts = self.motion(img)
                 if pts is None:
                     continue  # no face yet: nothing to animate
-                self._put((_ITEM, (pts, 0 if first else skipped)))
+                self._put((ITEM, (pts, 0 if first else skipped)))
                 skipped, first = 0, False
-            self._put((_END, skipped))
-        except _Stopped:
+            self._put((END, skipped))
+        except Stopped:
             pass
         except BaseException as exc:  # noqa: BLE001
-            with contextlib.suppress(_Stopped):
-                self._put((_ERROR, exc))
+            with contextlib.suppress(Stopped):
+                self._put((ERROR, exc))
 
     def _put(self, msg) -> None:
-        _put_unless_stopped(self._q, msg, self._stop)
+        put_unless_stopped(self._q, msg, self._stop)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if not self._started:
@@ -336,15 +169,15 @@ class LiveDriver:
             self._thread.start()
         while True:
             try:
-                kind, value = self._q.get(timeout=_POLL)
+                kind, value = self._q.get(timeout=POLL)
             except queue.Empty:
                 if self._stop.is_set():
                     return
                 continue
-            if kind == _END:
+            if kind == END:
                 self.trailing = value
                 return
-            if kind == _ERROR:
+            if kind == ERROR:
                 raise value
             pts, skipped = value
             self.skips.append(skipped)
@@ -356,31 +189,8 @@ class LiveDriver:
             self._thread.join(timeout)
 
 
-# ------------------------------------------------------------------------------------ stop and display
 
-@contextlib.contextmanager
-def stop_requests():
-    """For a live recording: inside the block the first Ctrl-C (or SIGTERM) sets the returned Event
-    instead of raising, so the caller ends the recording and writes the video whole; a second one
-    raises KeyboardInterrupt as usual (nothing partial is left).  Outside the main thread: an Event
-    that only the caller sets."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handler(signum, frame):
-        if stop.is_set():
-            raise KeyboardInterrupt(f"signal {signum}")
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
+# ---------------------------------------------------------------------------------------------- display
 
 class RateMeter:
     """Frames per second over the last ``window`` seconds (for the overlay) and since the start."""
@@ -402,8 +212,6 @@ class RateMeter:
 
 def gui_support() -> str | None:
     """None when OpenCV can open windows here, else a one-line reason."""
-    import cv2
-
     m = re.search(r"^\s*GUI:\s*(\S+)", cv2.getBuildInformation(), re.MULTILINE)
     if m is not None and m.group(1).upper() == "NONE":
         return ("--preview needs OpenCV with window support, and this one is built without it "
@@ -422,8 +230,6 @@ class PreviewWindow:
         reason = gui_support()
         if reason:
             raise ValueError(reason)
-        import cv2
-
         self.title = title
         try:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
@@ -433,8 +239,6 @@ class PreviewWindow:
         self.meter = RateMeter()
 
     def show(self, frame: np.ndarray) -> bool:
-        import cv2
-
         fps = self.meter.tick()
         bgr = np.ascontiguousarray(frame[..., ::-1])
         text = f"{fps:4.1f} fps"
@@ -452,8 +256,6 @@ class PreviewWindow:
             return False
 
     def close(self) -> None:
-        import cv2
-
         with contextlib.suppress(cv2.error):
             cv2.destroyWindow(self.title)
             cv2.waitKey(1)

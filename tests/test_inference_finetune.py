@@ -107,8 +107,7 @@ def test_streaming_generation_is_batched_and_lazy(model):
 
 
 def test_realism_scores_are_the_discriminators_projection(model):
-    from fsth_core.models.imaging import landmark_images
-    from fsth_core.models.imaging import to_network
+    from fsth_core.models.imaging import landmark_images, to_network
     from fsth_core.models.model import clone_model
 
     src = _person(5, frames=3)

@@ -1,5 +1,6 @@
 """Real-time animate: the pipelined stages give the sequential frames, a camera (a fake capture here)
-animates live until it ends or Ctrl-C, and every way of stopping leaves either a whole video or nothing."""
+animates live until it ends or Ctrl-C, and every way of stopping leaves either a whole video or nothing.
+(The stage pipeline itself: test_runtime_threads.py.)"""
 import os
 import signal
 import subprocess
@@ -15,9 +16,8 @@ from _landmark_helpers import astronaut_points, dlib_detector, moving_clip
 
 from fsth_core.cli import main
 from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.inference.live import LiveMotion, camera_index, gui_support, open_camera
 from fsth_core.io.media import iter_frames, probe
-from fsth_core.inference.realtime import (LiveMotion, Pipeline, camera_index, generation_threads, gui_support,
-                                          open_camera)
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"
@@ -43,62 +43,11 @@ def _no_leftovers(folder: Path, keep=()):
     assert sorted(p.name for p in folder.iterdir()) == sorted(keep)
 
 
-# ------------------------------------------------------------------------------------------ the pipeline
-
-def test_pipeline_keeps_order_and_raises_a_stage_error_in_the_consumer():
-    with Pipeline() as pipe:
-        squares = pipe.stage((i * i for i in range(50)), "square")
-        plus = pipe.stage((v + 1 for v in squares), "plus")
-        assert list(plus) == [i * i + 1 for i in range(50)]
-
-    def broken():
-        yield 1
-        raise ValueError("stage failed")
-
-    with pytest.raises(ValueError, match="stage failed"):
-        with Pipeline() as pipe:
-            list(pipe.stage((v for v in pipe.stage(broken(), "a")), "b"))
-    assert not _stage_threads()
-    assert list(Pipeline(enabled=False).stage(range(3))) == [0, 1, 2]  # disabled: the plain iterable
-
-
-def test_closing_the_pipeline_stops_stages_blocked_on_full_and_empty_queues():
-    def endless():
-        i = 0
-        while True:
-            yield i
-            i += 1
-
-    release = threading.Event()
-
-    def waiting():
-        release.wait(30)  # a stage whose input does not come
-        yield 0
-
-    with Pipeline(join_timeout=1.0) as pipe:
-        it = pipe.stage((v for v in pipe.stage(endless(), "source")), "middle")
-        assert next(it) == 0 and next(it) == 1  # the stages now block on full queues
-        pipe.stage((v for v in pipe.stage(waiting(), "slow")), "starved")  # this one on an empty queue
-        t = time.perf_counter()
-    assert time.perf_counter() - t < 5
-    assert [t.name for t in _stage_threads()] == ["fsth-slow"]  # only the one still inside its own code
-    release.set()
-    time.sleep(0.3)
-    assert not _stage_threads()
-
-
-def test_generation_threads_leave_a_cpu_to_the_other_stages():
-    assert generation_threads(True, cpus=2) == 1
-    assert generation_threads(True, cpus=8) == 7
-    assert generation_threads(True, cpus=1) == 1
-    assert generation_threads(False, cpus=2) is None
-
-
 # --------------------------------------------------------- pipelined frames are the sequential frames
 
 @pytest.fixture(scope="module")
 def tiny_sources():
-    from fsth_core.inference.animate import load_sources
+    from fsth_core.inference.inputs import load_sources
 
     return load_sources([PORTRAIT], 64)  # the tiny preset's size
 
@@ -123,7 +72,7 @@ def test_the_nodes_frame_stream_pipelined_equals_sequential(model, native, tiny_
     for pipelined in (False, True):
         gen = FrameGenerator(m, ident, batch=3) if model else None
         seen = []
-        runs[pipelined] = list(frame_stream(ident, pts, size, gen, progress=lambda d, t: seen.append((d, t)),
+        runs[pipelined] = list(frame_stream(ident, pts, size, gen, progress=lambda d, t, seen=seen: seen.append((d, t)),
                                             pipelined=pipelined, **kw))
         assert seen == [(i, 5) for i in range(1, 6)]
     (a, b) = runs[True][0]
@@ -264,7 +213,7 @@ def test_camera_animates_live_and_keeps_its_timing(tmp_path):
 
 
 def test_live_motion_is_the_file_drivers_motion_without_its_offline_smoothing():
-    from fsth_core.inference.animate import load_sources
+    from fsth_core.inference.inputs import load_sources
     from fsth_core.landmarks.crop import head_crop_box
     from fsth_core.landmarks.retarget import retarget
     from fsth_core.landmarks.track import extract_landmarks

@@ -5,18 +5,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from _landmark_helpers import astronaut, astronaut_points
-from fsth_core.inference.compose import NativeCompositor, native_region, paste_frames
+
+from fsth_core.inference.compose import NativeCompositor, native_region, paste_back, paste_frames
 from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
+from fsth_core.landmarks.geometry import open_mouth
 from fsth_core.landmarks.motion import procedural_motion
-from fsth_core.landmarks.paste import paste_back
 from fsth_core.models.config import preset
 from fsth_core.models.guidance import WarpGuide, paint_region
 from fsth_core.models.model import adapt_model, build_model
 from fsth_core.runtime.device import Execution
 from fsth_core.warp import MeshWarper
-from fsth_core.landmarks.geometry import open_mouth
 
 CPU = Execution.resolve("cpu", "fp32")
 

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import subprocess
 import sys
@@ -87,9 +86,8 @@ def test_cli_bad_file_is_one_line(tmp_path):
 
 
 def test_pyproject_is_ready_for_the_comfy_registry():
-    import tomllib
-
     import cv2
+    import tomllib
 
     root = Path(__file__).resolve().parent.parent
     meta = tomllib.loads((root / "pyproject.toml").read_text())

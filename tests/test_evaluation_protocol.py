@@ -59,8 +59,8 @@ def test_held_out_required_or_valid(dataset):
 
 def test_face_box_and_options():
     pts = np.stack([np.linspace(10, 50, 68), np.linspace(20, 40, 68)], 1).astype(np.float32)
-    l, t, r, b = face_box(pts, 64)
-    assert l <= 10 and r >= 50 and t <= 20 and b >= 40 and 0 <= l < r <= 63 and 0 <= t < b <= 63
+    left, t, r, b = face_box(pts, 64)
+    assert left <= 10 and r >= 50 and t <= 20 and b >= 40 and 0 <= left < r <= 63 and 0 <= t < b <= 63
     with pytest.raises(ValueError, match="method"):
         EvalOptions(method="gan")
     with pytest.raises(ValueError, match="shots"):
@@ -91,7 +91,9 @@ def test_eval_holds_out_the_speakers_training_held_out(tmp_path, caplog):
     import logging
 
     from _trainset_helpers import voxceleb_shaped
-    from fsth_core.training.meta import TrainOptions, training_split
+
+    from fsth_core.training.meta import TrainOptions
+    from fsth_core.training.sampling import training_split
 
     root = voxceleb_shaped(tmp_path / "vox", speakers=4, videos=2, clips=2, frames=3, size=32)
     ts, split = training_split(TrainOptions(data=str(root), out="unused", held_out=2, seed=3))

@@ -16,7 +16,7 @@ def test_precision_rules_on_cpu(monkeypatch):
 
     cpu = torch.device("cpu")
     for native, inference in ((True, torch.bfloat16), (False, torch.float32)):
-        monkeypatch.setattr(d, "cpu_native_bf16", lambda: native)
+        monkeypatch.setattr(d, "cpu_native_bf16", lambda native=native: native)
         assert pick_dtype(cpu, "auto") == inference       # bf16 only where the CPU computes it natively
         assert pick_dtype(cpu, "auto", training=True) == torch.float32
         ex = Execution.resolve("cpu", "auto")
@@ -49,7 +49,6 @@ def test_every_stage_defaults_to_the_same_execution():
     import numpy as np
 
     from fsth_core.inference.pipeline import FrameGenerator, RealismScorer, compute_identity
-
     from fsth_core.inference.types import Sources
     from fsth_core.models.config import preset
     from fsth_core.models.model import build_model

@@ -14,10 +14,10 @@ from fsth_core.inference.person import load_person, save_person
 from fsth_core.inference.pipeline import compute_identity, prepare_sources
 from fsth_core.io.media import VideoWriter
 from fsth_core.landmarks.diverse import diverse_frames
+from fsth_core.landmarks.geometry import close_eyes, open_mouth
 from fsth_core.models.config import preset
 from fsth_core.models.model import build_model
 from fsth_core.warp import MeshWarper
-from fsth_core.landmarks.geometry import close_eyes, open_mouth
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,7 +35,8 @@ def test_generator_loss_trains_e_and_g_only():
     assert set(out.terms) == {"adversarial", "feature_matching", "match"}
     assert all(torch.isfinite(v) for v in out.terms.values()) and torch.isfinite(out.total)
     wt = LossWeights()
-    expected = out.terms["adversarial"] + wt.feature_matching * out.terms["feature_matching"] + wt.match * out.terms["match"]
+    expected = (out.terms["adversarial"] + wt.feature_matching * out.terms["feature_matching"]
+                + wt.match * out.terms["match"])
     torch.testing.assert_close(out.total, expected)
     out.total.backward()
     assert all(g is not None and torch.isfinite(g).all() for g in _grads(m.embedder))
@@ -81,7 +82,7 @@ def _write_fake_vgg(tmp_path, layout, name):
     feats = make_features(layout, 10_000)
     state = {f"features.{k}": v for k, v in feats.state_dict().items()}
     if name == "vgg_face_dag":  # that port names its layers conv1_1 ... conv5_3
-        convs = [i for i, l in enumerate(feats) if isinstance(l, torch.nn.Conv2d)]
+        convs = [i for i, layer in enumerate(feats) if isinstance(layer, torch.nn.Conv2d)]
         names = [f"conv{a}_{b}" for a, n in zip(range(1, 6), (2, 2, 3, 3, 3)) for b in range(1, n + 1)]
         state = {f"{nm}.{p}": feats[i].state_dict()[p] for i, nm in zip(convs, names) for p in ("weight", "bias")}
         state["fc8.weight"] = torch.zeros(2, 2)

@@ -1,16 +1,16 @@
 """Video-to-video: the face in a clip re-animated frame by frame, everything else the clip's own."""
 import numpy as np
 import pytest
-
 from _landmark_helpers import moving_clip
+
 from fsth_core.inference.pipeline import FrameGenerator, compute_identity, prepare_sources
 from fsth_core.inference.video2video import reanimate_video, relative_targets
+from fsth_core.landmarks.geometry import open_mouth
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.track import extract_landmarks
 from fsth_core.models.config import preset
 from fsth_core.models.model import build_model
 from fsth_core.runtime.device import Execution
-from fsth_core.landmarks.geometry import open_mouth
 
 
 @pytest.fixture(scope="module")
