@@ -88,7 +88,7 @@ class Generator(nn.Module):
             h = block(h, psi)
         for block in self.up:
             h = block(h) if isinstance(block, SelfAttention) else block(h, psi)
-        out = self.out_conv(torch.relu(self.out_norm(h, psi)))
+        out = self.out_conv(self.out_norm(h, psi, relu=True))
         rgb = torch.tanh(out[:, :3])
         return rgb, (torch.sigmoid(out[:, 3:4]) if self.warp_blend else None)
 

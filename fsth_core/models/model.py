@@ -1,12 +1,15 @@
 """The three networks of one model, built from a :class:`ModelConfig` (the thin config adapter)."""
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
 from fsth_core.models.config import ModelConfig
 from fsth_core.models.discriminator import Discriminator
 from fsth_core.models.embedder import Embedder
+from fsth_core.models.fast_ops import textbook_ops
 from fsth_core.models.generator import Generator
 from fsth_core.models.layers import fold_spectral_norm, has_spectral_norm
 
@@ -108,14 +111,15 @@ def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadMode
         return TalkingHeadModel(config)
 
 
-def generator_gflops(config: ModelConfig) -> float:
-    """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed."""
+def generator_gflops(config: ModelConfig, executed: bool = False) -> float:
+    """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed: the model's own (its
+    textbook ops), or with ``executed`` what inference runs (fsth_core/models/fast_ops.py: fewer)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    g = TalkingHeadModel(config.with_videos(1)).generator.eval()
+    g = TalkingHeadModel(config.with_videos(1)).fold().generator
     y = torch.zeros(1, config.gen_in_channels, config.image_size, config.image_size)
     psi = torch.zeros(1, g.num_adain_params)
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with torch.no_grad(), contextlib.nullcontext() if executed else textbook_ops(), counter:
         g(y, psi)
     return counter.get_total_flops() / 1e9
