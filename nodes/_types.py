@@ -33,7 +33,7 @@ class FSTHModel:
         from fsth_core.runtime.device import Execution
 
         from ._comfy import torch_device
-        return Execution.resolve(torch_device(), self.precision)
+        return Execution.resolve(torch_device(), self.precision, config=self.model.config)
 
 
 @dataclass(frozen=True, eq=False)

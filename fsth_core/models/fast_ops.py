@@ -79,14 +79,13 @@ def _plain(conv: nn.Conv2d) -> bool:
 
 def _derived(conv: nn.Conv2d, name: str, make) -> torch.Tensor:
     """``make(weight)`` in the weight's memory format, cached on ``conv`` until the weight changes (its
-    storage, version, dtype or format).  A spectral-norm weight (recomputed on every access) or one without
-    a version counter (made in inference mode) is derived anew on every call."""
+    storage, version, dtype or format).  A spectral-norm weight (recomputed on every access) is derived
+    anew on every call.  A weight made in inference mode (ComfyUI runs nodes so) has no version counter: it
+    is known by its storage alone, so an in-place edit of it inside inference mode would go unseen."""
     w = conv.weight
     cl = w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
-    try:
-        key = None if parametrize.is_parametrized(conv) else (w.data_ptr(), w._version, w.dtype, w.device, cl)
-    except RuntimeError:  # an inference-mode tensor: no version counter
-        key = None
+    version = -1 if w.is_inference() else w._version
+    key = None if parametrize.is_parametrized(conv) else (w.data_ptr(), version, w.dtype, w.device, cl)
     cached = conv.__dict__.get(name)
     if key is None or cached is None or cached[0] != key:
         with torch.no_grad():

@@ -23,13 +23,9 @@ class TalkingHeadModel(nn.Module):
         super().__init__()
         self.config = config
         enc = [config.channels(i) for i in range(config.enc_levels)]
-        gen = [config.channels(i) for i in range(config.gen_levels)]
         self.embedder = Embedder(image_size=config.image_size, channels=enc, embed_dim=config.embed_dim,
                                  attn_res=config.attn_down)
-        self.generator = Generator(image_size=config.image_size, channels=gen,
-                                   res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim,
-                                   attn_down=config.attn_down, attn_up=config.attn_up,
-                                   in_channels=config.gen_in_channels, warp_blend=config.warp_guided)
+        self.generator = generator_for(config)
         self.discriminator = Discriminator(image_size=config.image_size, channels=enc,
                                            embed_dim=config.embed_dim, attn_res=config.attn_down,
                                            num_videos=config.num_videos)
@@ -46,6 +42,13 @@ class TalkingHeadModel(nn.Module):
         """Fold spectral norm into plain weights (inference only; eval mode). Returns self."""
         fold_spectral_norm(self)
         return self
+
+
+def generator_for(config: ModelConfig) -> Generator:
+    """The generator of ``config``'s shape (fresh weights): the one mapping from a config to its arguments."""
+    return Generator(image_size=config.image_size, channels=[config.channels(i) for i in range(config.gen_levels)],
+                     res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim, attn_down=config.attn_down,
+                     attn_up=config.attn_up, in_channels=config.gen_in_channels, warp_blend=config.warp_guided)
 
 
 W_KEY = "discriminator.W"  # the training videos' columns: meta-learning only
@@ -111,13 +114,17 @@ def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadMode
         return TalkingHeadModel(config)
 
 
-def generator_gflops(config: ModelConfig, executed: bool = False) -> float:
+def generator_gflops(config: ModelConfig, executed: bool = False, generator: Generator | None = None,
+                     side: int | None = None) -> float:
     """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed: the model's own (its
-    textbook ops), or with ``executed`` what inference runs (fsth_core/models/fast_ops.py: fewer)."""
+    textbook ops), or with ``executed`` what inference runs (fsth_core/models/fast_ops.py: fewer).
+    ``generator``: one of ``config``'s shape to run (default: a fresh one); ``side``: of the input
+    (default: the model's size)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    g = TalkingHeadModel(config.with_videos(1)).fold().generator
-    y = torch.zeros(1, config.gen_in_channels, config.image_size, config.image_size)
+    g = generator if generator is not None else fold_spectral_norm(generator_for(config))
+    side = side or config.image_size
+    y = torch.zeros(1, config.gen_in_channels, side, side)
     psi = torch.zeros(1, g.num_adain_params)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), contextlib.nullcontext() if executed else textbook_ops(), counter:
