@@ -124,7 +124,7 @@ def test_the_cache_folder_follows_xdg(monkeypatch, tmp_path):
 
 
 def test_override_order_asked_then_environment_then_measured(cache, monkeypatch):
-    monkeypatch.setattr(tuning, "cpu_timer", FakeTimer(fp32_cl=5.0))  # measured: fp32 channels_last
+    monkeypatch.setattr(tuning, "default_timer", FakeTimer(fp32_cl=5.0))  # measured: fp32 channels_last
     ex = Execution.resolve("cpu", "auto", config=TINY, threads=1)
     assert (ex.dtype, ex.channels_last) == (torch.float32, True) and "measured" in ex.reason
     assert Execution.resolve("cpu", "auto", config=TINY, threads=1).training() == ex  # fp32 fine-tuning: the same
@@ -149,7 +149,7 @@ def test_training_and_model_less_executions_are_not_measured(cache, monkeypatch)
     def no_timing(label, fn):
         raise AssertionError("measured")
 
-    monkeypatch.setattr(tuning, "cpu_timer", no_timing)
+    monkeypatch.setattr(tuning, "default_timer", no_timing)
     assert "the rule: training" in Execution.resolve("cpu", "auto", training=True, config=TINY).reason
     assert "no model to measure" in Execution.resolve("cpu", "auto").reason
     ex = Execution.resolve("cpu", "fp32", channels_last=False, config=TINY)  # nothing left open: nothing measured

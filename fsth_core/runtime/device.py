@@ -185,12 +185,13 @@ class Execution:
             channels_last = env_cl
             why.append(f"{ENV_MEMORY_FORMAT}={'channels_last' if env_cl else 'contiguous'}")
         tuning = None
-        if dev.type == "cpu" and config is not None and not training and (precision == "auto" or channels_last is None):
+        open_choice = precision == "auto" or channels_last is None
+        if dev.type == "cpu" and config is not None and not training and open_choice:
             from fsth_core.runtime.tuning import tuned  # imports the models: only when a model is measured
 
             tuning = tuned(config, threads)
-            why.append(tuning.reason())
-        elif precision == "auto" or channels_last is None:
+            why.append(tuning.summary())
+        elif open_choice:
             why.append("the rule: " + ("training" if training else "no model to measure" if dev.type == "cpu"
                                        else f"not measured on {dev.type}"))
         dt = _DTYPES[tuning.precision] if precision == "auto" and tuning is not None else \

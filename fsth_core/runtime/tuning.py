@@ -17,7 +17,8 @@ paper preset):
    on a strip of the landmark image (:func:`probe_rows` rows of the model's full width, at most
    :data:`PROBE_GFLOP` a call: every layer at its real width and channels), each candidate in its memory
    format and precision.  Rounds interleave the candidates (one call each) after a warm-up call; the
-   median CPU time (:func:`cpu_timer`) of 3-7 rounds (about :data:`BUDGET_S` s) counts.  A candidate whose
+   median (:func:`default_timer`: CPU time with one thread, else wall) of 3-7 rounds (about
+   :data:`BUDGET_S` s) counts.  A candidate whose
    warm-up call takes over :data:`DROP_RATIO` times the fastest one is not timed further.
 3. **Pick** the fastest candidate whose output is within :data:`MIN_PSNR_DB` of fp32 contiguous (the
    reference, always timed); a lower precision also has to beat the best fp32 by
@@ -70,11 +71,12 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 Timer = Callable[[str, Callable[[], object]], float]
 
 
-def cpu_timer(label: str, fn: Callable[[], object]) -> float:
-    """CPU seconds of one call of ``fn`` (the default timer): this thread's with one torch thread, else the
-    process's (all of torch's threads).  CPU time does not count the waits for a CPU that another job on
-    the machine causes, so the comparison holds on a shared machine."""
-    clock = time.thread_time if torch.get_num_threads() == 1 else time.process_time
+def default_timer(label: str, fn: Callable[[], object]) -> float:
+    """Seconds of one call of ``fn`` (the default timer).  With one torch thread, this thread's CPU time:
+    it does not count the waits for a CPU that another job on the machine causes.  With more, the wall
+    clock: the CPU time of OpenMP's threads includes their spinning at barriers (KMP_BLOCKTIME: up to
+    200 ms per call), which is no one's speed; the rounds' interleaving and median absorb the load."""
+    clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
     t = clock()
     fn()
     return clock() - t
@@ -118,6 +120,11 @@ class Tuning:
         """The fastest accurate timed candidate (of ``precision``), or None."""
         timed = [c for c in self.candidates if c.accurate and precision in (None, c.precision)]
         return min(timed, key=lambda c: c.ms) if timed else None
+
+    def summary(self) -> str:
+        """A few words: what was chosen, and where from."""
+        timed = sum(c.ms is not None for c in self.candidates)
+        return f"{_label(self.precision, self.channels_last)} measured fastest of {timed} timed ({self.source})"
 
     def reason(self) -> str:
         """One line: what was chosen and each candidate's time."""
@@ -227,7 +234,7 @@ def clear_memory() -> None:
 def tuned(config, threads: int | None = None, timer: Timer | None = None, refresh: bool = False) -> Tuning:
     """The measured execution of ``config``'s model size on this CPU at ``threads`` torch threads (None:
     torch's current setting): from this process's memory, else the cache file, else measured now (and
-    stored in both).  ``refresh``: measure anew.  ``timer``: see :data:`Timer` (default: :func:`cpu_timer`)."""
+    stored in both).  ``refresh``: measure anew.  ``timer``: see :data:`Timer` (default: :func:`default_timer`)."""
     threads = int(threads or torch.get_num_threads())
     key, path = tuning_key(config, threads), cache_path()
     with _lock:
@@ -242,7 +249,7 @@ def tuned(config, threads: int | None = None, timer: Timer | None = None, refres
             except (KeyError, TypeError, ValueError):
                 result = None  # a malformed entry: measured anew
         if result is None:
-            result = measure(config, threads, timer or cpu_timer)
+            result = measure(config, threads, timer or default_timer)
             note = write_cache(path, key, result.to_dict())
             result = dataclasses.replace(result, note=note)
         _memo[memo_key] = result
@@ -262,16 +269,17 @@ def probe_rows(config, generator) -> int:
     return rows
 
 
-def measure(config, threads: int, timer: Timer = cpu_timer) -> Tuning:
+def measure(config, threads: int, timer: Timer = default_timer) -> Tuning:
     """Screen, probe and pick (see the module's docstring), at ``threads`` torch threads."""
     from fsth_core.models.layers import fold_spectral_norm
     from fsth_core.models.model import generator_for
 
-    with torch.random.fork_rng(devices=[]):
+    # ordinary tensors even when the caller runs in inference mode (as ComfyUI does): the probe runs the
+    # weights as a prepared model's, whose derived kernels the blocks cache (fsth_core/models/fast_ops.py)
+    with torch.inference_mode(False), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         gen = fold_spectral_norm(generator_for(config)).requires_grad_(False)
-    # outside inference mode: the blocks cache kernels derived from weights that have a version counter
-    gen_cl = copy.deepcopy(gen).to(memory_format=torch.channels_last)
+        gen_cl = copy.deepcopy(gen).to(memory_format=torch.channels_last)
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -313,7 +321,7 @@ def _measure(config, gen, gen_cl, threads: int, timer: Timer) -> Tuning:
                             notes.get((p, cl), "")) for p, cl in CANDIDATES)
     pick = _pick(cands)
     probe = (f"{config.name} generator on {rows}x{size} pixels (the model's {size}x{size}: every layer at its "
-             f"width), batch 1, {threads} threads, median CPU time of {rounds} interleaved calls")
+             f"width), batch 1, {threads} threads, median of {rounds} interleaved calls")
     return Tuning(tuning_key(config, threads), pick.precision, pick.channels_last, cands, probe,
                   datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
@@ -336,7 +344,7 @@ def _screen(precision: str, timer: Timer) -> str:
     for p in ("fp32", precision):
         fn = _call(conv, x, None, _DTYPES[p])
         fn()
-        secs[p] = statistics.median(timer(f"screen {p}", fn) for _ in range(3))
+        secs[p] = min(timer(f"screen {p}", fn) for _ in range(3))  # the least disturbed of three
     ratio = secs[precision] / max(secs["fp32"], 1e-9)
     if ratio > SCREEN_RATIO:
         return f"not timed: {ratio:.0f}x slower than fp32 on a 3x3 conv (emulated on this CPU)"
