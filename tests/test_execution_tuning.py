@@ -2,6 +2,7 @@
 cache (written, reused, ignored when corrupt, keyed by CPU, torch, threads and model size) and the order
 of overrides.  No test depends on timing: an injected timer makes up the times."""
 import json
+import re
 
 import pytest
 import torch
@@ -155,3 +156,21 @@ def test_training_and_model_less_executions_are_not_measured(cache, monkeypatch)
     ex = Execution.resolve("cpu", "fp32", channels_last=False, config=TINY)  # nothing left open: nothing measured
     assert ex.dtype == torch.float32 and not ex.channels_last
     assert not cache.exists()
+
+
+def test_info_bench_prints_the_choice_and_every_candidate(cache, monkeypatch, capsys):
+    from fsth_core.cli import main
+
+    monkeypatch.setattr(tuning, "default_timer", FakeTimer(fp32_cl=7.0, screen_bf16=30.0))
+    assert main(["info", "--preset", "tiny", "--bench", "--threads", "1", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)["execution"]["runs"][0]
+    assert run["threads"] == 1 and (run["precision"], run["channels_last"]) == ("fp32", True)
+    assert run["used"] == {"precision": "fp32", "channels_last": True, "reason": run["used"]["reason"]}
+    assert [c["ms"] for c in run["candidates"]] == [pytest.approx(10.0), pytest.approx(7.0), None, None]
+    monkeypatch.setenv("FSTH_PRECISION", "fp32")
+    monkeypatch.setenv("FSTH_MEMORY_FORMAT", "contiguous")
+    assert main(["info", "--preset", "tiny", "--bench", "--threads", "1"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"fp32 channels_last +7\.0 ms .*<- chosen", text) and "30x slower" in text
+    assert "used: fp32 contiguous (FSTH_PRECISION=fp32; FSTH_MEMORY_FORMAT=contiguous)" in text
+    assert main(["info", "--preset", "tiny", "--threads", "1"]) == 2  # --threads goes with --bench
