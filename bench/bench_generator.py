@@ -62,11 +62,14 @@ EMULATED = 0.25  # a precision whose GEMM peak is under this share of fp32's is 
 GOAL_PEAK, GOAL_REFERENCE = 0.70, 3.0
 
 
-def peaks(device: torch.device, precisions) -> dict:
+def peaks(device: torch.device, precisions, clock: str = "wall") -> dict:
+    """{precision: GEMM figures}; ``gflops`` is in the formats table's clock (``cpu``: per CPU second)."""
     out = {}
     for p in precisions:
         mm = matmul_peak_gflops(DTYPES[p], device)
-        out[p] = {**mm, "conv_gflops": None}
+        out[p] = {**mm, "wall_gflops": mm["gflops"], "conv_gflops": None}
+        if clock == "cpu":
+            out[p]["gflops"] = mm["cpu_gflops"]
         if p == "fp32" or mm["gflops"] >= EMULATED * out["fp32"]["gflops"]:
             out[p]["conv_gflops"] = measure_peak_gflops(device, DTYPES[p])["conv_gflops"]
     return out
@@ -104,7 +107,7 @@ def _shares(row: dict, ms_per_frame: float, nominal: float, executed: float, pea
 
 
 def speed_table(args, device: torch.device, pk: dict) -> list[dict]:
-    sync, rows = sync_for(device), []
+    sync, rows = sync_for(device), []  # each call after the previous one: per_frame estimates the next batch
     for name in args.presets:
         cfg = preset(name)
         nominal, executed = generator_gflops(cfg), generator_gflops(cfg, executed=True)
@@ -123,9 +126,9 @@ def speed_table(args, device: torch.device, pk: dict) -> list[dict]:
                     rows.append({**row, "note": skip})
                     continue
                 fn = _call(g, _inputs(cfg, b, device, auto.channels_last), psi, device, prec)
-                t = time_fn(fn, warmup=1, repeats=max(1, min(args.repeats, int(args.cap / max(per_frame or 0, 1e-3) / b))),
-                            sync=sync)
-                per_frame = t["median_s"] / b
+                rounds = max(1, min(args.repeats, int(args.cap / max(per_frame or 0, 1e-3) / b)))
+                t = interleaved({"call": fn}, rounds=rounds, warmup=1, sync=sync)["call"]
+                per_frame = t["cpu_median_s" if args.clock == "cpu" else "median_s"] / b
                 rows.append(_shares(row, 1000 * per_frame, nominal, executed, pk[prec]["gflops"]) | {"repeats": t["repeats"]})
     return rows
 
@@ -289,7 +292,8 @@ def main() -> int:
                     help="checkout of vincent-thevenin/Realistic-Neural-Talking-Head-Models to time beside ours")
     ap.add_argument("--profile", action="store_true", help="add the per-kind profile of one frame")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                    help="formats table: wall time (default) or process CPU time (with --threads 1 on a busy machine)")
+                    help="formats table and peak: wall time (default) or process CPU time (with --threads 1 on a busy "
+                         "machine: the time the process ran, not the time it waited for a CPU)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     add_json_arg(ap)
     args = ap.parse_args()
@@ -301,7 +305,7 @@ def main() -> int:
         device = torch.device(d)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        pk = out["peaks"][d] = peaks(device, args.precisions)
+        pk = out["peaks"][d] = peaks(device, args.precisions, args.clock)
         if "speed" not in args.skip_table:
             out["speed"] += speed_table(args, device, pk)
         if "formats" not in args.skip_table:
@@ -319,7 +323,8 @@ def main() -> int:
     for d, pk in out["peaks"].items():
         for p, v in pk.items():
             conv = f", 3x3 conv {v['conv_gflops']:.1f}" if v["conv_gflops"] else ""
-            print(f"peak {d} {p}: GEMM {v['n']}^3 {v['gflops']:.1f} GFLOP/s{conv}")
+            print(f"peak {d} {p}: GEMM {v['n']}^3 {v['wall_gflops']:.1f} GFLOP/s (wall), {v['cpu_gflops']:.1f} per CPU "
+                  f"second; the tables use the {args.clock} figure{conv} (wall)")
     print()
     if out["speed"]:
         print_table(out["speed"], ["device", "preset", "precision", "memory", "batch", "frames_per_s", "ms_per_frame",
