@@ -13,9 +13,10 @@ skipped with that note.
 
 Table 1 (speed): the folded generator (ψ precomputed), in the execution ``--precision auto`` picks for
 its size (fsth_core.runtime.device: measured per CPU, thread count and size), per preset, precision and
-batch; frames/s, and GFLOP/s as a share of the matmul peak of that precision: ``nominal`` counts the
-model's own FLOPs per frame (``fsth info``: 61.3 GFLOP for paper), ``executed`` the FLOPs inference
-actually runs (fsth_core/models/fast_ops.py fuses pooling and upsampling into the convs: 44.2 GFLOP).
+batch (and compiled, with ``--compile``); frames/s, and GFLOP/s as a share of the matmul peak of that
+precision: ``nominal`` counts the model's own FLOPs per frame (``fsth info``: 61.3 GFLOP for paper),
+``executed`` the FLOPs inference actually runs (fsth_core/models/fast_ops.py fuses pooling and
+upsampling into the convs: 44.2 GFLOP).
 A configuration estimated over ``--cap`` seconds per call is skipped.
 
 Table 2 (formats, ``--formats-preset``, side by side in one process, interleaved rounds, medians):
@@ -114,10 +115,13 @@ def speed_table(args, device: torch.device, pk: dict) -> list[dict]:
         auto = Execution.resolve(device, "auto", config=cfg)
         g = _generator(cfg, device, auto.channels_last)
         psi = torch.randn(1, g.num_adain_params, device=device) * 0.05
-        for prec in args.precisions:
+        nets = {"eager": g}
+        if args.compile:
+            nets["compiled"] = torch.compile(g)
+        for (mode, net), prec in ((n, p) for n in nets.items() for p in args.precisions):
             per_frame = None
             for b in args.batches:
-                row = {"device": device.type, "preset": name, "precision": prec, "batch": b,
+                row = {"device": device.type, "preset": name, "precision": prec, "batch": b, "mode": mode,
                        "memory": "channels_last" if auto.channels_last else "contiguous"}
                 skip = emulated(pk, prec)
                 if not skip and per_frame is not None and per_frame * b / 2 > args.cap:
@@ -125,9 +129,13 @@ def speed_table(args, device: torch.device, pk: dict) -> list[dict]:
                 if skip:
                     rows.append({**row, "note": skip})
                     continue
-                fn = _call(g, _inputs(cfg, b, device, auto.channels_last), psi, device, prec)
+                fn = _call(net, _inputs(cfg, b, device, auto.channels_last), psi, device, prec)
                 rounds = max(1, min(args.repeats, int(args.cap / max(per_frame or 0, 1e-3) / b)))
-                t = interleaved({"call": fn}, rounds=rounds, warmup=1, sync=sync)["call"]
+                try:  # the warm-up call compiles
+                    t = interleaved({"call": fn}, rounds=rounds, warmup=1 if mode == "eager" else 3, sync=sync)["call"]
+                except Exception as exc:  # noqa: BLE001 - torch.compile may fail (no compiler): report and go on
+                    rows.append({**row, "note": f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"})
+                    break
                 per_frame = t["cpu_median_s" if args.clock == "cpu" else "median_s"] / b
                 rows.append(_shares(row, 1000 * per_frame, nominal, executed, pk[prec]["gflops"]) | {"repeats": t["repeats"]})
     return rows
@@ -284,7 +292,8 @@ def main() -> int:
     ap.add_argument("--cap", type=float, default=15.0, help="seconds per call at most (longer: skipped or timed once)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--opt-preset", default=None, help="preset of the optimization table (cpu128 on CPU, paper on CUDA)")
-    ap.add_argument("--compile", action="store_true", help="add a torch.compile step to the optimization table")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time torch.compile'd generators (speed table rows, an optimization step)")
     ap.add_argument("--skip-table", choices=["speed", "opt", "formats"], nargs="*", default=[])
     ap.add_argument("--formats-preset", default="paper", help="preset of the formats and profile tables (default paper)")
     ap.add_argument("--format-batches", type=int, nargs="+", default=[1, 4])
@@ -327,7 +336,7 @@ def main() -> int:
                   f"second; the tables use the {args.clock} figure{conv} (wall)")
     print()
     if out["speed"]:
-        print_table(out["speed"], ["device", "preset", "precision", "memory", "batch", "frames_per_s", "ms_per_frame",
+        print_table(out["speed"], ["device", "preset", "mode", "precision", "memory", "batch", "frames_per_s", "ms_per_frame",
                                    "nominal_gflops", "pct_peak_nominal", "pct_peak_executed", "repeats", "note"])
         print()
     if out["formats"]:

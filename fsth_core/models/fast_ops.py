@@ -39,7 +39,11 @@ _TEXTBOOK = contextvars.ContextVar("fsth_textbook_ops", default=False)
 
 
 def use_fast_path(x: torch.Tensor) -> bool:
-    """Whether the blocks may take the inference routes: no autograd recording, outside :func:`textbook_ops`."""
+    """Whether the blocks may take the inference routes: no autograd recording, outside :func:`textbook_ops`,
+    and not while torch.compile traces (the compiler fuses on its own; the routes' cached kernels and
+    per-sample loops would only break its graph)."""
+    if torch.compiler.is_compiling():
+        return False
     return not torch.is_grad_enabled() and not _TEXTBOOK.get()
 
 
