@@ -21,7 +21,7 @@ LR_D = 2e-4
 METHODS = ("neural", "warp")
 # Landmark detectors: "auto" picks face_alignment when installed, else dlib.
 BACKENDS = ("auto", "dlib", "face_alignment")
-# Compute precisions: "auto" = bf16 on a GPU that has it, else fp32 (fsth_core.runtime.device).
+# Compute precisions: "auto" = bf16 on a GPU that has it; on a CPU the measured choice (fsth_core.runtime.device).
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Retargeting: "relative" moves the source's face by the driver's motion; "absolute" uses the driver's
 # raw landmarks (the paper).  The first is the default.

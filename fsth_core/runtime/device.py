@@ -154,7 +154,7 @@ def _precision_name(dtype: torch.dtype) -> str:
 @dataclass(frozen=True)
 class Execution:
     """Resolved run-time execution options.  ``reason``: how precision and memory format were chosen
-    (``fsth info --bench`` prints it); not part of equality."""
+    (``python -m fsth_core info --bench`` prints it); not part of equality."""
 
     device: torch.device
     dtype: torch.dtype

@@ -5,7 +5,7 @@ executions (fp32 / bf16 × contiguous / channels_last) and keeps the fastest acc
 a cache file (``execution.json`` in ``$FSTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/fsth``, else
 ``~/.cache/fsth``), keyed by the CPU (model name and a hash of its flags), the torch version, the thread
 count and the model's shape.
-:class:`fsth_core.runtime.device.Execution` reads it; ``fsth info --bench`` prints it.
+:class:`fsth_core.runtime.device.Execution` reads it; ``python -m fsth_core info --bench`` prints it.
 
 How (``measure``), in about 0.1-0.5 s of timing (plus building the probe network: up to 2 s for the
 paper preset):
