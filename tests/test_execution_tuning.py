@@ -137,6 +137,9 @@ def test_override_order_asked_then_environment_then_measured(cache, monkeypatch)
     ex = Execution.resolve("cpu", "auto", config=TINY, threads=1)
     assert ex.dtype == torch.bfloat16 and ex.training().dtype == torch.bfloat16
     assert Execution.resolve("cpu", "fp32", config=TINY, threads=1).dtype == torch.float32  # asked beats env
+    monkeypatch.setenv("FSTH_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="FSTH_PRECISION=fp16: precision fp16 is not supported on cpu"):
+        Execution.resolve("cpu", "auto", config=TINY, threads=1)
     monkeypatch.setenv("FSTH_PRECISION", "fp64")
     with pytest.raises(ValueError, match="FSTH_PRECISION='fp64'"):
         env_overrides()

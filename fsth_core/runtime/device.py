@@ -178,7 +178,8 @@ class Execution:
         why = [f"precision {precision} as asked"] if precision != "auto" else []
         why += [f"memory format {'channels_last' if channels_last else 'contiguous'} as asked"] \
             if channels_last is not None else []
-        if precision == "auto" and env_prec != "auto":
+        from_env = precision == "auto" and env_prec != "auto"
+        if from_env:
             precision = env_prec
             why.append(f"{ENV_PRECISION}={env_prec}")
         if channels_last is None and env_cl is not None:
@@ -194,9 +195,12 @@ class Execution:
         elif open_choice:
             why.append("the rule: " + ("training" if training else "no model to measure" if dev.type == "cpu"
                                        else f"not measured on {dev.type}"))
-        dt = _DTYPES[tuning.precision] if precision == "auto" and tuning is not None else \
-            pick_dtype(dev, precision, training)
-        train_dt = pick_dtype(dev, precision, training=True)
+        try:
+            dt = _DTYPES[tuning.precision] if precision == "auto" and tuning is not None else \
+                pick_dtype(dev, precision, training)
+            train_dt = pick_dtype(dev, precision, training=True)
+        except ValueError as exc:  # a precision this device cannot run; name the variable when it came from there
+            raise ValueError(f"{ENV_PRECISION}={env_prec}: {exc}" if from_env else str(exc)) from None
         cl = channels_last if channels_last is not None else _measured_format(tuning, dt)
         train_cl = channels_last if channels_last is not None else _measured_format(tuning, train_dt)
         return cls(dev, dt, use_channels_last(dev, dt) if cl is None else cl, train_dt, train_cl, "; ".join(why))
@@ -207,7 +211,8 @@ class Execution:
         if dt == self.dtype:
             return self
         cl = self.train_channels_last
-        return dataclasses.replace(self, dtype=dt, channels_last=use_channels_last(self.device, dt) if cl is None else cl)
+        cl = use_channels_last(self.device, dt) if cl is None else cl
+        return dataclasses.replace(self, dtype=dt, channels_last=cl)
 
     @property
     def precision(self) -> str:

@@ -10,9 +10,9 @@ count and the model's shape.
 How (``measure``), in about 0.1-0.5 s of timing (plus building the probe network: up to 2 s for the
 paper preset):
 
-1. **Screen** each lower precision with one 3x3 conv (64 channels, 16x16, both in channels_last): a
-   precision more than :data:`SCREEN_RATIO` times slower than fp32 there is emulated on this CPU (bf16
-   without AVX512-BF16/AMX: 10-100x slower) and is not timed further.
+1. **Screen** each lower precision with one 3x3 conv (64 channels, 16x16, channels_last, one thread, the
+   best of three calls): a precision more than :data:`SCREEN_RATIO` times slower than fp32 there is
+   emulated on this CPU (bf16 without AVX512-BF16/AMX: 3-50x slower) and is not timed further.
 2. **Probe**: the model's generator (fresh weights of its shape, spectral norm folded, ψ fixed), batch 1,
    on a strip of the landmark image (:func:`probe_rows` rows of the model's full width, at most
    :data:`PROBE_GFLOP` a call: every layer at its real width and channels), each candidate in its memory
@@ -290,7 +290,9 @@ def measure(config, threads: int, timer: Timer = default_timer) -> Tuning:
 
 
 def _measure(config, gen, gen_cl, threads: int, timer: Timer) -> Tuning:
+    torch.set_num_threads(1)  # emulation is the CPU's, not the thread count's: screened on one thread (CPU time)
     screened = {p: _screen(p, timer) for p in _DTYPES if p != "fp32"}
+    torch.set_num_threads(threads)
     rows, size = probe_rows(config, gen), config.image_size
     g = torch.Generator().manual_seed(0)
     y = torch.rand(1, config.gen_in_channels, rows, size, generator=g) * 2 - 1
