@@ -13,10 +13,10 @@ paper preset):
 1. **Screen** each lower precision with one 3x3 conv (64 channels, 16x16, channels_last, one thread, the
    best of three calls): a precision more than :data:`SCREEN_RATIO` times slower than fp32 there is
    emulated on this CPU (bf16 without AVX512-BF16/AMX: 3-50x slower) and is not timed further.
-2. **Probe**: the model's generator (fresh weights of its shape, spectral norm folded, ψ fixed), batch 1,
-   on a strip of the landmark image (:func:`probe_rows` rows of the model's full width, at most
-   :data:`PROBE_GFLOP` a call: every layer at its real width and channels), each candidate in its memory
-   format and precision.  Rounds interleave the candidates (one call each) after a warm-up call; the
+2. **Probe**: the model's workload (``ModelConfig.workload()``, fsth_core/models/probe.py: its generator
+   with fresh weights of its shape, spectral norm folded, ψ fixed, batch 1, on a strip of the landmark
+   image of the model's full width, at most 2 GFLOP a call: every layer at its real width and channels),
+   each candidate in its memory format and precision.  Rounds interleave the candidates (one call each) after a warm-up call; the
    median (:func:`default_timer`: CPU time with one thread, else wall) of 3-7 rounds (about
    :data:`BUDGET_S` s) counts.  A candidate whose
    warm-up call takes over :data:`DROP_RATIO` times the fastest one is not timed further.
@@ -31,7 +31,6 @@ written is skipped (a note on the result): neither is ever an error.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime
 import hashlib
@@ -45,18 +44,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
-
-from fsth_core.models.fast_ops import textbook_ops
 
 CACHE_VERSION = 1
 ENV_CACHE_DIR = "FSTH_CACHE_DIR"
 CANDIDATES = (("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True))
 REFERENCE = ("fp32", False)  # the others' outputs are compared with its; always timed, the fallback
 SCREEN_RATIO = 1.5
-PROBE_GFLOP = 2.0
 BUDGET_S = 0.3            # timing rounds after the warm-up: about this long in all,
 MIN_ROUNDS, MAX_ROUNDS = 3, 7  # within these bounds
 DROP_RATIO = 3.0
@@ -168,15 +164,22 @@ def cpu_identity() -> tuple[str, str]:
     return name, hashlib.sha1(flags.encode()).hexdigest()[:8] if flags else "noflags"
 
 
-def model_fingerprint(config) -> str:
-    """The model's shape (its config without name and training-video count): ``name@hash``."""
-    shape = {k: v for k, v in config.to_dict().items() if k not in ("name", "num_videos")}
-    return f"{config.name}@{hashlib.sha1(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]}"
+class Workload(Protocol):
+    """What is timed: a model size's typical inference call (``ModelConfig.workload()`` gives the
+    generator's, fsth_core/models/probe.py).  ``key``: the model's shape, part of the cache's key;
+    ``description``: what a call runs (set by :meth:`runners`)."""
+
+    key: str
+    description: str
+
+    def runners(self) -> dict[bool, Callable[[], torch.Tensor]]:
+        """{channels_last: a call -> its output in [-1, 1]}, run inside the tuner's inference mode and autocast."""
 
 
 def tuning_key(config, threads: int) -> str:
+    """The cache's key: the CPU (name, flags hash), torch's version, the thread count and the model's shape."""
     cpu, flags = cpu_identity()
-    return f"{cpu} [{flags}] | torch {torch.__version__} | {threads} threads | {model_fingerprint(config)}"
+    return f"{cpu} [{flags}] | torch {torch.__version__} | {threads} threads | {config.workload().key}"
 
 
 def cache_path() -> Path:
@@ -232,7 +235,8 @@ def clear_memory() -> None:
 
 
 def tuned(config, threads: int | None = None, timer: Timer | None = None, refresh: bool = False) -> Tuning:
-    """The measured execution of ``config``'s model size on this CPU at ``threads`` torch threads (None:
+    """The measured execution of ``config``'s model size (a ModelConfig, or anything with a ``workload()``
+    method, see :class:`Workload`) on this CPU at ``threads`` torch threads (None:
     torch's current setting): from this process's memory, else the cache file, else measured now (and
     stored in both).  ``refresh``: measure anew.  ``timer``: see :data:`Timer` (default: :func:`default_timer`)."""
     threads = int(threads or torch.get_num_threads())
@@ -256,54 +260,34 @@ def tuned(config, threads: int | None = None, timer: Timer | None = None, refres
         return result
 
 
-def probe_rows(config, generator) -> int:
-    """The probe's height: the model's size, halved while one call of ``generator`` (of ``config``'s shape)
-    on rows x size pixels is over :data:`PROBE_GFLOP` (its convolutions' FLOPs, counted on the smallest
-    strip and scaled by the area), down to two rows at the bottleneck (one row makes some kernels take
-    other paths).  Every layer keeps its real width and channels, so its kernels run as on a whole frame."""
-    size, smallest = config.image_size, 2 * (config.image_size // config.gen_bottleneck)
-    per_row = _conv_gflops(generator, config.gen_in_channels, smallest, size) / smallest
-    rows = size
-    while rows // 2 >= smallest and per_row * rows > PROBE_GFLOP:
-        rows //= 2
-    return rows
-
-
 def measure(config, threads: int, timer: Timer = default_timer) -> Tuning:
     """Screen, probe and pick (see the module's docstring), at ``threads`` torch threads."""
-    from fsth_core.models.layers import fold_spectral_norm
-    from fsth_core.models.model import generator_for
-
-    # ordinary tensors even when the caller runs in inference mode (as ComfyUI does): the probe runs the
-    # weights as a prepared model's, whose derived kernels the blocks cache (fsth_core/models/fast_ops.py)
-    with torch.inference_mode(False), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        gen = fold_spectral_norm(generator_for(config)).requires_grad_(False)
-        gen_cl = copy.deepcopy(gen).to(memory_format=torch.channels_last)
+    workload = config.workload()
+    runners = workload.runners()
     old = torch.get_num_threads()
-    torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            return _measure(config, gen, gen_cl, threads, timer)
+            torch.set_num_threads(1)  # emulation is the CPU's, not the thread count's: screened on one thread
+            screened = {p: _screen(p, timer) for p in _DTYPES if p != "fp32"}
+            torch.set_num_threads(threads)
+            cands, rounds = _probe(runners, screened, timer)
     finally:
         torch.set_num_threads(old)
+    pick = _pick(cands)
+    probe = f"{workload.description}, {threads} threads, median of {rounds} interleaved calls"
+    return Tuning(tuning_key(config, threads), pick.precision, pick.channels_last, cands, probe,
+                  datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
 
-def _measure(config, gen, gen_cl, threads: int, timer: Timer) -> Tuning:
-    torch.set_num_threads(1)  # emulation is the CPU's, not the thread count's: screened on one thread (CPU time)
-    screened = {p: _screen(p, timer) for p in _DTYPES if p != "fp32"}
-    torch.set_num_threads(threads)
-    rows, size = probe_rows(config, gen), config.image_size
-    g = torch.Generator().manual_seed(0)
-    y = torch.rand(1, config.gen_in_channels, rows, size, generator=g) * 2 - 1
-    psi = torch.randn(1, gen.num_adain_params, generator=g) * 0.05
+def _probe(runners: dict, screened: dict[str, str], timer: Timer) -> tuple[tuple[Candidate, ...], int]:
+    """Every candidate not screened out: a warm-up call (its output compared with the reference's), then
+    interleaved rounds."""
     calls, notes = {}, {}
     for prec, cl in CANDIDATES:
         if screened.get(prec):
             notes[(prec, cl)] = screened[prec]
-            continue
-        net, x = (gen_cl, y.contiguous(memory_format=torch.channels_last)) if cl else (gen, y)
-        calls[(prec, cl)] = _call(net, x, psi, _DTYPES[prec])
+        else:
+            calls[(prec, cl)] = _autocast(runners[cl], _DTYPES[prec])
     outputs, first = {}, {}
     for c, fn in calls.items():  # warm-up: also the outputs compared
         first[c] = timer(_label(*c), lambda c=c, fn=fn: outputs.__setitem__(c, fn()))
@@ -319,13 +303,9 @@ def _measure(config, gen, gen_cl, threads: int, timer: Timer) -> Tuning:
             times[c].append(timer(_label(*c), fn))
     ref = outputs[REFERENCE]
     cands = tuple(Candidate(p, cl, 1000 * statistics.median(times[(p, cl)]) if (p, cl) in times else None,
-                            _psnr(outputs[(p, cl)], ref) if (p, cl) in outputs and ref is not None else None,
+                            _psnr(outputs[(p, cl)], ref) if (p, cl) in outputs else None,
                             notes.get((p, cl), "")) for p, cl in CANDIDATES)
-    pick = _pick(cands)
-    probe = (f"{config.name} generator on {rows}x{size} pixels (the model's {size}x{size}: every layer at its "
-             f"width), batch 1, {threads} threads, median of {rounds} interleaved calls")
-    return Tuning(tuning_key(config, threads), pick.precision, pick.channels_last, cands, probe,
-                  datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    return cands, rounds
 
 
 def _pick(cands: tuple[Candidate, ...]) -> Candidate:
@@ -344,7 +324,7 @@ def _screen(precision: str, timer: Timer) -> str:
     x = torch.randn(1, 64, 16, 16, generator=g).contiguous(memory_format=torch.channels_last)
     secs = {}
     for p in ("fp32", precision):
-        fn = _call(conv, x, None, _DTYPES[p])
+        fn = _autocast(lambda: conv(x), _DTYPES[p])
         fn()
         secs[p] = min(timer(f"screen {p}", fn) for _ in range(3))  # the least disturbed of three
     ratio = secs[precision] / max(secs["fp32"], 1e-9)
@@ -357,29 +337,10 @@ def _label(precision: str, channels_last: bool) -> str:
     return f"{precision} {'channels_last' if channels_last else 'contiguous'}"
 
 
-def _conv_gflops(generator, in_channels: int, rows: int, cols: int) -> float:
-    """GFLOPs of ``generator``'s convolutions on one input of rows x cols pixels (forward hooks; the few
-    attention matmuls left out)."""
-    flops = []
-
-    def hook(m, args, out):
-        flops.append(2 * out.numel() * args[0].shape[1] // m.groups * m.kernel_size[0] * m.kernel_size[1])
-
-    hooks = [m.register_forward_hook(hook) for m in generator.modules() if isinstance(m, torch.nn.Conv2d)]
-    try:
-        with textbook_ops():
-            generator(torch.zeros(1, in_channels, rows, cols), torch.zeros(1, generator.num_adain_params))
-    finally:
-        for h in hooks:
-            h.remove()
-    return sum(flops) / 1e9
-
-
-def _call(net, x, psi, dtype):
+def _autocast(run: Callable[[], torch.Tensor], dtype: torch.dtype) -> Callable[[], torch.Tensor]:
     def fn():
         with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
-            out = net(x) if psi is None else net(x, psi)
-        return out.float()
+            return run().float()
     return fn
 
 
