@@ -68,6 +68,10 @@ def instance_norm_affine(x: torch.Tensor, scale: torch.Tensor | None, bias: torc
     are the instance's), run by torch's batch-norm kernel, which has a channels_last path, into its slice
     of the output.  Then the ReLU in place.
     """
+    if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
+        # a channel slice (a 7-channel model on the 8-channel warp input): dense first, in its own layout;
+        # the batch-norm kernel writes its output slice as if laid out like its input
+        x = x.contiguous(memory_format=torch.channels_last if x.stride(1) == 1 else torch.contiguous_format)
     shared = (scale is None or scale.shape[0] == 1) and (bias is None or bias.shape[0] == 1)
     if shared and x.is_contiguous():
         out = F.group_norm(x, x.shape[1], None if scale is None else scale[0], None if bias is None else bias[0], eps)
