@@ -146,7 +146,8 @@ def cpu_description() -> str:
     except OSError:
         pass
     shown = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni") if f in flags]
-    return f"{name} ({', '.join(shown) or 'flags unknown'}; no {', '.join(f for f in ('avx512_bf16', 'amx_bf16') if f not in flags) or '-'})"
+    missing = ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f not in flags) or "-"
+    return f"{name} ({', '.join(shown) or 'flags unknown'}; no {missing})"
 
 
 def _fmt(v: Any) -> str:

@@ -298,7 +298,8 @@ def main() -> int:
           f"rounds; {args.busy} busy processes alongside")
     for k, m in sums.items():
         print(f"{k}: {m['sources']} source(s), {m['frames_per_s']:.1f} frames/s end to end here (set-up "
-              f"{m['setup_s']:.1f} s); slowest overlapped stage {m['slowest']} ({m['cpu_ms'][m['slowest']]:.1f} CPU ms, "
+              f"{m['setup_s']:.1f} s); slowest overlapped stage {m['slowest']} "
+              f"({m['cpu_ms'][m['slowest']]:.1f} CPU ms, "
               f"{m['holds_up_by']:.1f}x the next); 2 idle cores: {m['projected_fps_2_idle_cores']:.0f} frames/s")
     return 0
 

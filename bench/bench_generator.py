@@ -78,7 +78,8 @@ def peaks(device: torch.device, precisions, clock: str = "wall") -> dict:
 
 def emulated(pk: dict, prec: str) -> str:
     if prec != "fp32" and pk[prec]["gflops"] < EMULATED * pk["fp32"]["gflops"]:
-        return f"skipped: {prec} emulated here (GEMM {pk[prec]['gflops']:.1f} vs fp32 {pk['fp32']['gflops']:.0f} GFLOP/s)"
+        return (f"skipped: {prec} emulated here (GEMM {pk[prec]['gflops']:.1f} vs fp32 {pk['fp32']['gflops']:.0f} "
+                "GFLOP/s)")
     return ""
 
 
@@ -137,7 +138,8 @@ def speed_table(args, device: torch.device, pk: dict) -> list[dict]:
                     rows.append({**row, "note": f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"})
                     break
                 per_frame = t["cpu_median_s" if args.clock == "cpu" else "median_s"] / b
-                rows.append(_shares(row, 1000 * per_frame, nominal, executed, pk[prec]["gflops"]) | {"repeats": t["repeats"]})
+                row = _shares(row, 1000 * per_frame, nominal, executed, pk[prec]["gflops"])
+                rows.append({**row, "repeats": t["repeats"]})
     return rows
 
 
@@ -229,7 +231,8 @@ def profile_table(args, device: torch.device) -> list[dict]:
         col = "textbook ms" if textbook else "routes ms"
         for ev in prof.key_averages():
             kind = next((k for k, keys in kinds.items() if any(s in ev.key for s in keys)), "pointwise, other")
-            rows.setdefault(kind, {"kind": kind, "textbook ms": 0.0, "routes ms": 0.0})[col] += ev.self_cpu_time_total / 1000
+            row = rows.setdefault(kind, {"kind": kind, "textbook ms": 0.0, "routes ms": 0.0})
+            row[col] += ev.self_cpu_time_total / 1000
     total = {c: sum(r[c] for r in rows.values()) for c in ("textbook ms", "routes ms")}
     out = sorted(rows.values(), key=lambda r: -r["textbook ms"])
     for r in out:
@@ -292,11 +295,13 @@ def main() -> int:
     ap.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda when present")
     ap.add_argument("--cap", type=float, default=15.0, help="seconds per call at most (longer: skipped or timed once)")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--opt-preset", default=None, help="preset of the optimization table (cpu128 on CPU, paper on CUDA)")
+    ap.add_argument("--opt-preset", default=None,
+                    help="preset of the optimization table (cpu128 on CPU, paper on CUDA)")
     ap.add_argument("--compile", action="store_true",
                     help="also time torch.compile'd generators (speed table rows, an optimization step)")
     ap.add_argument("--skip-table", choices=["speed", "opt", "formats"], nargs="*", default=[])
-    ap.add_argument("--formats-preset", default="paper", help="preset of the formats and profile tables (default paper)")
+    ap.add_argument("--formats-preset", default="paper",
+                    help="preset of the formats and profile tables (default paper)")
     ap.add_argument("--format-batches", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--reference", default=None, metavar="PATH",
                     help="checkout of vincent-thevenin/Realistic-Neural-Talking-Head-Models to time beside ours")
@@ -337,7 +342,8 @@ def main() -> int:
                   f"second; the tables use the {args.clock} figure{conv} (wall)")
     print()
     if out["speed"]:
-        print_table(out["speed"], ["device", "preset", "mode", "precision", "memory", "batch", "frames_per_s", "ms_per_frame",
+        print_table(out["speed"], ["device", "preset", "mode", "precision", "memory", "batch", "frames_per_s",
+                                   "ms_per_frame",
                                    "nominal_gflops", "pct_peak_nominal", "pct_peak_executed", "repeats", "note"])
         print()
     if out["formats"]:
@@ -348,9 +354,10 @@ def main() -> int:
             if g:
                 ref = (f"; {g['x_reference']:.2f}x the reference (goal {GOAL_REFERENCE:g}x = {g['goal_ms']:.0f} ms: "
                        f"{g['goal_reference']})") if "x_reference" in g else "; no --reference"
-                print(f"goal {d}: default {g['execution']} {g['ms_per_frame']:.0f} ms/frame = {g['pct_peak_nominal']:.0f} % "
-                      f"of the {g['peak_gflops']:.0f} GFLOP/s peak (nominal FLOPs; executed {g['pct_peak_executed']:.0f} %; "
-                      f"goal {100 * GOAL_PEAK:.0f} %: {g['goal_peak']}){ref}; the peak bounds a frame at {g['bound_ms']:.0f} ms")
+                print(f"goal {d}: default {g['execution']} {g['ms_per_frame']:.0f} ms/frame = "
+                      f"{g['pct_peak_nominal']:.0f} % of the {g['peak_gflops']:.0f} GFLOP/s peak (nominal FLOPs; "
+                      f"executed {g['pct_peak_executed']:.0f} %; goal {100 * GOAL_PEAK:.0f} %: {g['goal_peak']}){ref}; "
+                      f"the peak bounds a frame at {g['bound_ms']:.0f} ms")
         print()
     if out["profile"]:
         print_table(out["profile"], ["kind", "textbook ms", "textbook %", "routes ms", "routes %"])

@@ -45,9 +45,8 @@ def test_instance_norm_keeps_the_memory_format(cl):
         torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
         assert out.is_contiguous(memory_format=CL if cl else torch.contiguous_format)
         sliced = _fmt(torch.randn(3, 5, 6, 6), cl)[:, :4]  # a channel slice: neither layout is dense
-        torch.testing.assert_close(instance_norm_affine(sliced, scale, bias),
-                                   F.instance_norm(sliced.contiguous()) * scale[..., None, None] + bias[..., None, None],
-                                   atol=1e-5, rtol=1e-5)
+        ref = F.instance_norm(sliced.contiguous()) * scale[..., None, None] + bias[..., None, None]
+        torch.testing.assert_close(instance_norm_affine(sliced, scale, bias), ref, atol=1e-5, rtol=1e-5)
         shared = instance_norm_affine(x, scale[:1], None)  # one identity for the batch, no bias
         torch.testing.assert_close(shared, F.instance_norm(x.contiguous()) * scale[:1, :, None, None],
                                    atol=1e-5, rtol=1e-5)

@@ -7,19 +7,20 @@ a cache file (``execution.json`` in ``$FSTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/
 count and the model's shape.
 :class:`fsth_core.runtime.device.Execution` reads it; ``python -m fsth_core info --bench`` prints it.
 
-How (``measure``), in about 0.1-0.5 s of timing (plus building the probe network: up to 2 s for the
-paper preset):
+How (``measure``), in 0.1-1 s of timing on 2 cores (plus building the probe network: ~0.1 s for cpu128,
+1-2 s for the paper preset):
 
 1. **Screen** each lower precision with one 3x3 conv (64 channels, 16x16, channels_last, one thread, the
    best of three calls): a precision more than :data:`SCREEN_RATIO` times slower than fp32 there is
    emulated on this CPU (bf16 without AVX512-BF16/AMX: 3-50x slower) and is not timed further.
 2. **Probe**: the model's workload (``ModelConfig.workload()``, fsth_core/models/probe.py: its generator
    with fresh weights of its shape, spectral norm folded, ψ fixed, batch 1, on a strip of the landmark
-   image of the model's full width, at most 2 GFLOP a call: every layer at its real width and channels),
-   each candidate in its memory format and precision.  Rounds interleave the candidates (one call each) after a warm-up call; the
-   median (:func:`default_timer`: CPU time with one thread, else wall) of 3-7 rounds (about
-   :data:`BUDGET_S` s) counts.  A candidate whose
-   warm-up call takes over :data:`DROP_RATIO` times the fastest one is not timed further.
+   image of the model's full width, at most 2 GFLOP a call where the size allows (paper: 32 rows, 7.7
+   GFLOP): every layer at its real width and channels),
+   each candidate in its memory format and precision.  Rounds interleave the candidates (one call each)
+   after a warm-up call; the median (:func:`default_timer`: CPU time with one thread, else wall) of 3-7
+   rounds (about :data:`BUDGET_S` s) counts.  A candidate whose warm-up call takes over
+   :data:`DROP_RATIO` times the fastest one is not timed further.
 3. **Pick** the fastest candidate whose output is within :data:`MIN_PSNR_DB` of fp32 contiguous (the
    reference, always timed); a lower precision also has to beat the best fp32 by
    :data:`LOWER_PRECISION_GAIN` (it costs accuracy).  The bar catches a kernel that computes wrong or
