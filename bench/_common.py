@@ -16,7 +16,8 @@ import resource
 import statistics
 import sys
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def sync_for(device) -> Callable[[], None] | None:
@@ -55,6 +56,99 @@ def time_fn(fn: Callable[[], Any], warmup: int = 2, repeats: int = 7,
         times.append(time.perf_counter() - t0)
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
             "mean_s": statistics.fmean(times), "std_s": statistics.pstdev(times), "repeats": repeats}
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], rounds: int = 5, warmup: int = 1,
+                sync: Callable[[], None] | None = None, cap_s: float | None = None) -> dict[str, dict]:
+    """Time several calls side by side: ``warmup`` untimed rounds, then ``rounds`` rounds that call each
+    once in turn, so a change in the machine's load hits all alike.  Returns {label: {median_s, min_s,
+    cpu_median_s (process CPU time: with several threads it includes OpenMP's spinning), repeats}}.
+    ``cap_s``: a call whose warm-up took longer is timed once more only (repeats 1)."""
+    first = {}
+    for _ in range(max(0, warmup)):
+        for label, fn in calls.items():
+            t = time.perf_counter()
+            fn()
+            first[label] = time.perf_counter() - t
+    wall: dict[str, list] = {k: [] for k in calls}
+    cpu: dict[str, list] = {k: [] for k in calls}
+    for r in range(rounds):
+        for label, fn in calls.items():
+            if r and cap_s is not None and first.get(label, 0) > cap_s:
+                continue
+            if sync:
+                sync()
+            c, t = time.process_time(), time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            wall[label].append(time.perf_counter() - t)
+            cpu[label].append(time.process_time() - c)
+    return {k: {"median_s": statistics.median(wall[k]), "min_s": min(wall[k]),
+                "cpu_median_s": statistics.median(cpu[k]), "repeats": len(wall[k])} for k in calls}
+
+
+def matmul_peak_gflops(dtype=None, device="cpu", target_s: float = 0.05, max_n: int = 2048,
+                       rounds: int = 5) -> dict:
+    """The machine's matmul peak in ``dtype`` at torch's current thread count: an n x n x n GEMM, n
+    doubled from 256 until one call takes ``target_s`` or n reaches ``max_n`` (a dtype the CPU emulates
+    stays small and quick), then the best of ``rounds`` calls (the least disturbed by other jobs).
+    Returns {dtype, n, gflops (wall), cpu_gflops (process CPU time)}."""
+    import torch
+
+    dev = torch.device(device)
+    dtype = dtype or torch.float32
+    sync = sync_for(dev)
+    n = 256
+    with torch.no_grad():
+        while True:
+            a = torch.randn(n, n, device=dev).to(dtype)
+            b = torch.randn(n, n, device=dev).to(dtype)
+            t = time_fn(lambda a=a, b=b: torch.mm(a, b), warmup=1, repeats=1, sync=sync)["median_s"]
+            if t >= target_s or n >= max_n:
+                break
+            n *= 2
+        walls, cpus = [], []
+        for _ in range(rounds):
+            c, t0 = time.process_time(), time.perf_counter()
+            torch.mm(a, b)
+            if sync:
+                sync()
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c)
+    flop = 2.0 * n ** 3
+    return {"dtype": str(dtype).replace("torch.", ""), "n": n, "gflops": flop / min(walls) / 1e9,
+            "cpu_gflops": flop / max(min(cpus), 1e-9) / 1e9}
+
+
+def load_note() -> str:
+    """The machine's load average and CPUs, for the table's footnote (figures on a busy machine are noisy)."""
+    import os
+
+    try:
+        one, five, _ = os.getloadavg()
+        return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+    except OSError:  # pragma: no cover - not on Windows
+        return f"{os.cpu_count()} CPUs"
+
+
+def cpu_description() -> str:
+    """The CPU's model name and the flags that decide the kernels (avx2, avx512f, avx512_bf16, amx_bf16)."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name in ("", platform.machine(), platform.processor()):
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    shown = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni") if f in flags]
+    missing = ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f not in flags) or "-"
+    return f"{name} ({', '.join(shown) or 'flags unknown'}; no {missing})"
 
 
 def _fmt(v: Any) -> str:
@@ -115,7 +209,7 @@ def measure_peak_gflops(device="cpu", dtype=None, size: str = "auto", repeats: i
     with torch.no_grad():
         x = torch.randn(n, n, device=dev, dtype=dtype)
         y = torch.randn(n, n, device=dev, dtype=dtype)
-        t_mm = time_fn(lambda: torch.mm(x, y), warmup=2, repeats=repeats, sync=sync)["median_s"]
+        t_mm = time_fn(lambda x=x, y=y: torch.mm(x, y), warmup=2, repeats=repeats, sync=sync)["median_s"]
         del x, y
         inp = torch.randn(b, c, hw, hw, device=dev, dtype=dtype)
         conv = torch.nn.Conv2d(c, c, 3, padding=1, bias=False).to(dev, dtype)
@@ -148,15 +242,15 @@ def add_json_arg(parser: argparse.ArgumentParser) -> None:
                         help="also write results as JSON to PATH ('-' prints JSON instead of the table)")
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     if hasattr(v, "item") and callable(v.item):  # numpy / torch scalars
-        return _jsonable(v.item())
+        return jsonable(v.item())
     if isinstance(v, (str, int, float, bool)) or v is None:
         return v
     return str(v)
@@ -168,7 +262,7 @@ def emit(rows: Sequence[dict], columns: Sequence[str] | None, args: argparse.Nam
 
     ``--json -`` prints only the JSON (to stdout). Returns the JSON-able payload.
     """
-    payload = _jsonable({"meta": meta or {}, "environment": environment(), "rows": list(rows)})
+    payload = jsonable({"meta": meta or {}, "environment": environment(), "rows": list(rows)})
     target = getattr(args, "json", None) if args is not None else None
     if target == "-":
         print(json.dumps(payload, indent=2))

@@ -1,40 +1,37 @@
-"""End-to-end speed of ``animate`` with a driver video: ms per frame of each stage and frames/s, for the
-code as it was before the pipeline, the sequential path and the pipelined one, side by side in one run.
+"""End-to-end speed of ``animate`` with the bundled model on a 512-pixel portrait, for one source picture
+(T=1) and eight (T=8): frames/s and where the time goes, stage by stage.
 
-    python bench/bench_animate.py [--driver CLIP] [--size 256] [--seconds 8] [--repeats 3]
-        [--variants before sequential sequential-1t pipelined pipelined-2t] [--busy N] [--model M]
+    python bench/bench_animate.py [--source PICTURE] [--source-clip CLIP] [--shots 1 8] [--driver CLIP]
+        [--size 256] [--seconds 8] [--repeats 3] [--modes pipelined sequential] [--model M] [--busy N]
         [--json out.json]
 
-The job is ``animate --source fsth_core/assets/portrait.jpg --driver CLIP --model
-weights/fsth_demo_cpu128.safetensors --out OUT.mp4`` (the bundled model: 128 px, warp-guided, pasted
-back into the 320x320 portrait).  Without ``--driver`` the driver is made with the project's own tools:
-the bundled portrait animated with procedural talking motion (head turns, blinks, speech) by the mesh
-warp, resized to ``--size`` and written as an H.264 mp4.
+The job is ``animate --source P [P2 ...] --driver CLIP --model weights/fsth_demo_cpu128.safetensors --out
+OUT.mp4`` (128 px, warp-guided, composed at the picture's resolution).  The portrait: ``--source``, else
+the NASA portrait of Eileen Collins (scikit-image's ``data.astronaut()``, 512x512, public domain).  T=8:
+that picture and seven variants of it (shifted, scaled, turned a little, lighter or darker: the sources
+animate composes from; ``--source-clip`` takes ``--shots``-many diverse frames of a video instead, e.g.
+/work/shared/data/talking/franck_0.mp4).  Without ``--driver`` the driver is the bundled portrait animated
+with procedural talking motion by the mesh warp, ``--size`` pixels, ``--seconds`` long.
 
-Variants (interleaved, ``--repeats`` rounds after one warm-up run; medians):
-  before          how animate ran before it was pipelined: one stage after another, torch's default
-                  threads, and AdaIN's instance norm through an fp32 copy under bf16 (the old code,
-                  patched in for this variant)
-  sequential      AnimateOptions(pipeline=False): one stage after another, torch's default threads
-  sequential-1t   the same with 1 torch thread (separates the thread count from the pipelining)
-  pipelined       the default: inputs / network / composition in threads, the calling thread writes;
-                  torch threads = CPUs - 1
-  pipelined-2t    the same with 2 torch threads (not run unless asked)
+Modes (interleaved with the T values, ``--repeats`` rounds after one warm-up run; medians):
+  pipelined   the default: the generator's inputs, the network and the composition in threads, the
+              calling thread writes; torch on all CPUs but one
+  sequential  AnimateOptions(pipeline=False): one stage after another, torch's own threads
 
-Stages are timed by wrapping the functions that do them (wall time inside each call, per frame):
-decode (reading the driver's frames), landmarks (FaceTracker.step: detect once, then track), motion
-(smoothing, head box, retargeting: the rest of the landmark pass), inputs (FrameGenerator.inputs:
-landmark images, the mesh warp at 128 px, the paint region), network (FrameGenerator.outputs),
-composition (NativeCompositor.region_frame + paste: the warp at the picture's resolution and the
-blend), encode (FrameSink.write: frames piped to ffmpeg, and closing the file); ffmpeg's own CPU time
-(x264 in its own process) is the ``encoder CPU`` row.  In the pipelined variant the stages overlap, so
-their times add up to more than the end-to-end time: the longest one bounds the frame rate.
+Stages are timed by wrapping the functions that do them, per frame: decode (reading the driver), landmarks
+(FaceTracker.step), motion (smoothing, head box, retargeting), inputs (FrameGenerator.inputs: landmark
+images, the mesh warp at 128 px, the paint region), network (FrameGenerator.outputs and the paint parts),
+composition (NativeCompositor.region_frame + paste: the warp at the picture's resolution and the blend),
+encode (FrameSink.write: frames to ffmpeg); ``ffmpeg`` is the CPU of ffmpeg itself (other processes: x264
+encoding the output, and decoding the driver).
+Each stage has two figures: CPU ms (the CPU time of the thread that ran it; on a busy machine the time it
+waited for a CPU is not in it) and wall ms.  The landmark pass (decode, landmarks, motion) runs before
+generation; inputs, network and composition overlap when pipelined.
 
-``--busy N`` runs N busy-looping processes alongside, as another job on the machine would.
-
-Also printed: the largest pixel difference between the variants' decoded videos, and the driver's landmark
-tracking against per-frame detection on the same clip (mean/max distance, and the jitter of each: the mean
-frame-to-frame second difference of the points, in pixels).
+Printed besides: frames/s end to end (wall: what this run achieved on this machine, as loaded as it
+was), the slowest stage of the overlapped ones and how many times the next one it is ("holds the others up
+by"), and what 2 idle cores would give from the CPU figures: 1 / (landmark pass + max(slowest overlapped
+stage, overlapped CPU / 2)).  ``--busy N`` runs N busy-looping processes alongside.
 """
 from __future__ import annotations
 
@@ -45,26 +42,23 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench._common import add_json_arg, emit  # noqa: E402
+from bench._common import add_json_arg, cpu_description, emit, load_note
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"
 MODEL = ROOT / "weights" / "fsth_demo_cpu128.safetensors"
-STAGES = ("decode", "landmarks", "motion", "inputs", "network", "composition", "encode", "encoder CPU")
-VARIANTS = {
-    "before": dict(pipeline=False, threads=None),
-    "sequential": dict(pipeline=False, threads=None),
-    "sequential-1t": dict(pipeline=False, threads=1),
-    "pipelined": dict(pipeline=True, threads=None),
-    "pipelined-2t": dict(pipeline=True, threads=2),
-}
+STAGES = ("decode", "landmarks", "motion", "inputs", "network", "composition", "encode", "ffmpeg")
+LANDMARK_PASS = ("decode", "landmarks", "motion")
+OVERLAPPED = ("inputs", "network", "composition", "encode", "ffmpeg")
+MODES = {"pipelined": dict(pipeline=True), "sequential": dict(pipeline=False)}
 
 
 def make_driver(path: Path, size: int, seconds: float, fps: float = 25.0) -> Path:
@@ -84,12 +78,52 @@ def make_driver(path: Path, size: int, seconds: float, fps: float = 25.0) -> Pat
     return path
 
 
+def portrait_sources(folder: Path, picture: Path | None, shots: int) -> list[Path]:
+    """The portrait (512 px) and shots - 1 variants of it, written as PNGs into ``folder``."""
+    import cv2
+
+    from fsth_core.io.media import load_image
+
+    if picture is not None:
+        img = load_image(picture)
+    else:
+        import skimage.data
+
+        img = skimage.data.astronaut()
+    h, w = img.shape[:2]
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(shots):
+        if i == 0:
+            v = img
+        else:  # a little shifted, scaled and turned, lighter or darker: another photo of the same sitting
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-6, 6), rng.uniform(0.94, 1.06))
+            m[:, 2] += rng.uniform(-0.04, 0.04, 2) * (w, h)
+            v = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+            v = np.clip(v.astype(np.float32) * rng.uniform(0.9, 1.1), 0, 255).astype(np.uint8)
+        p = folder / f"source_{i}.png"
+        cv2.imwrite(str(p), cv2.cvtColor(v, cv2.COLOR_RGB2BGR))
+        paths.append(p)
+    return paths
+
+
 class StageClock:
-    """Wall time spent inside wrapped functions, per stage (patched onto the classes for one run)."""
+    """Wall and thread-CPU time spent inside wrapped functions, per stage (patched onto the classes for
+    one run, removed after)."""
 
     def __init__(self):
-        self.seconds = dict.fromkeys(STAGES, 0.0)
+        self.wall = dict.fromkeys(STAGES, 0.0)
+        self.cpu = dict.fromkeys(STAGES, 0.0)
         self._patches: list = []
+        self._in_pass = threading.local()  # decode and landmarks count inside the driver's landmark pass only
+                                           # (not the sources' detection during the set-up)
+
+    def _add(self, stage: str, w0: float, c0: float) -> None:
+        if stage in ("decode", "landmarks") and not getattr(self._in_pass, "on", False):
+            return
+        self.wall[stage] += time.perf_counter() - w0
+        self.cpu[stage] += time.thread_time() - c0
 
     def _wrap(self, owner, name: str, stage: str) -> None:
         import inspect
@@ -99,11 +133,14 @@ class StageClock:
         clock = self
 
         def timed(*args, **kwargs):
-            t = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.thread_time()
+            if stage == "motion":
+                clock._in_pass.on = True
             try:
                 return fn(*args, **kwargs)
             finally:
-                clock.seconds[stage] += time.perf_counter() - t
+                clock._in_pass.on = False if stage == "motion" else getattr(clock._in_pass, "on", False)
+                clock._add(stage, w0, c0)
 
         setattr(owner, name, staticmethod(timed) if static else timed)
         self._patches.append((owner, name, staticmethod(fn) if static else fn))
@@ -115,13 +152,13 @@ class StageClock:
         def timed(*args, **kwargs):
             it = iter(fn(*args, **kwargs))
             while True:
-                t = time.perf_counter()
+                w0, c0 = time.perf_counter(), time.thread_time()
                 try:
                     item = next(it)
                 except StopIteration:
                     return
                 finally:
-                    clock.seconds[stage] += time.perf_counter() - t
+                    clock._add(stage, w0, c0)
                 yield item
 
         setattr(owner, name, timed)
@@ -152,30 +189,8 @@ class StageClock:
             for owner, name, fn in reversed(self._patches):
                 setattr(owner, name, fn)
             self._patches.clear()
-        self.seconds["motion"] -= self.seconds["decode"] + self.seconds["landmarks"]
-
-
-@contextlib.contextmanager
-def old_adain():
-    """AdaIN as it was: instance norm on an fp32 copy, the result cast back (what "before" runs)."""
-    import torch.nn.functional as F
-
-    from fsth_core.models.layers import AdaIN
-
-    def forward(self, x, psi):
-        p = psi[:, self.offset:self.offset + self.num_params].float()
-        if p.shape[0] == 1:
-            return F.instance_norm(x.float(), weight=1 + p[0, :self.channels], bias=p[0, self.channels:],
-                                   eps=1e-5).to(x.dtype)
-        gamma, beta = p[:, :self.channels, None, None], p[:, self.channels:, None, None]
-        return (F.instance_norm(x.float(), eps=1e-5) * (1 + gamma) + beta).to(x.dtype)
-
-    new = AdaIN.forward
-    AdaIN.forward = forward
-    try:
-        yield
-    finally:
-        AdaIN.forward = new
+        for d in (self.wall, self.cpu):
+            d["motion"] -= d["decode"] + d["landmarks"]
 
 
 @contextlib.contextmanager
@@ -192,61 +207,49 @@ def busy_processes(n: int):
             p.wait()
 
 
-def run_once(variant: str, driver: Path, model: Path, out: Path) -> dict:
+def run_once(mode: str, sources, driver: Path, model: Path, out: Path, clip: bool, shots: int) -> dict:
     from fsth_core.inference.animate import AnimateOptions, animate
 
     clock = StageClock()
-    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    with clock.installed(), old_adain() if variant == "before" else contextlib.nullcontext():
-        r = animate(model, [PORTRAIT], out, driver=driver, options=AnimateOptions(**VARIANTS[variant]),
-                    progress=False)
+    opts = AnimateOptions(**MODES[mode], **({"shots": shots} if clip else {}))
+    with clock.installed():
+        r = animate(model, [] if clip else sources, out, driver=driver, options=opts, progress=False,
+                    **({"source_clip": sources} if clip else {}))
     wall = time.perf_counter() - t
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    clock.seconds["encoder CPU"] = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
-    ms = {k: 1000 * v / r.frames for k, v in clock.seconds.items()}
-    return {"stages_ms": ms, "frames": r.frames, "frames_per_s": r.frames_per_s, "setup_s": r.setup_s,
-            "wall_s": wall}
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    clock.cpu["ffmpeg"] = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
+    n = r.frames
+    return {"cpu_ms": {k: 1000 * v / n for k, v in clock.cpu.items()},
+            "wall_ms": {k: 1000 * v / n for k, v in clock.wall.items()}, "frames": n, "sources": r.sources,
+            "frames_per_s": r.frames_per_s, "setup_s": r.setup_s, "wall_s": wall}
 
 
-def tracking_check(driver: Path) -> dict:
-    """The driver's landmarks tracked (animate's way) vs detected on every frame."""
-    from fsth_core.landmarks.detect import get_detector
-    from fsth_core.landmarks.track import extract_landmarks_from_path
-
-    det = get_detector("dlib")
-    t0 = time.perf_counter()
-    tracked = extract_landmarks_from_path(driver, backend=det, progress=False)
-    t1 = time.perf_counter()
-    per_frame = extract_landmarks_from_path(driver, backend=det, track=False, progress=False)
-    t2 = time.perf_counter()
-    d = np.linalg.norm(tracked.points - per_frame.points, axis=-1)
-
-    def jitter(p):
-        return float(np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1).mean()) if len(p) > 2 else 0.0
-
-    return {"mean_px": float(d.mean()), "max_px": float(d.max()), "jitter_tracked_px": jitter(tracked.points),
-            "jitter_per_frame_px": jitter(per_frame.points), "tracked_ms": 1000 * (t1 - t0) / len(d),
-            "per_frame_ms": 1000 * (t2 - t1) / len(d), "frames": len(d)}
-
-
-def max_difference(a: Path, b: Path) -> int:
-    from fsth_core.io.media import iter_frames
-
-    worst = 0
-    for fa, fb in zip(iter_frames(a), iter_frames(b)):
-        worst = max(worst, int(np.abs(fa.astype(np.int16) - fb).max()))
-    return worst
+def summary(runs: list[dict]) -> dict:
+    """Medians over the rounds, the slowest overlapped stage and the projection for 2 idle cores."""
+    cpu = {s: statistics.median(r["cpu_ms"][s] for r in runs) for s in STAGES}
+    wall = {s: statistics.median(r["wall_ms"][s] for r in runs) for s in STAGES}
+    over = sorted(((cpu[s], s) for s in OVERLAPPED), reverse=True)
+    landmark = sum(cpu[s] for s in LANDMARK_PASS)
+    overlapped = sum(cpu[s] for s in OVERLAPPED)
+    projected = 1000 / (landmark + max(over[0][0], overlapped / 2))
+    return {"cpu_ms": cpu, "wall_ms": wall, "frames_per_s": statistics.median(r["frames_per_s"] for r in runs),
+            "setup_s": statistics.median(r["setup_s"] for r in runs), "slowest": over[0][1],
+            "holds_up_by": over[0][0] / max(over[1][0], 1e-9), "projected_fps_2_idle_cores": projected,
+            "total_cpu_ms": landmark + overlapped, "sources": runs[0]["sources"], "frames": runs[0]["frames"]}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", type=Path, help="the portrait (default: scikit-image's astronaut, 512x512)")
+    ap.add_argument("--source-clip", type=Path, help="for T > 1: diverse frames of this video instead of variants")
+    ap.add_argument("--shots", type=int, nargs="+", default=[1, 8], help="source counts T (default 1 8)")
     ap.add_argument("--driver", type=Path, help="driver video (default: made from the bundled portrait)")
     ap.add_argument("--size", type=int, default=256, help="side of the made driver (default 256)")
     ap.add_argument("--seconds", type=float, default=8.0, help="length of the made driver (default 8 s, 200 frames)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--variants", nargs="+", default=["before", "sequential", "sequential-1t", "pipelined"],
-                    choices=list(VARIANTS))
+    ap.add_argument("--modes", nargs="+", default=["pipelined"], choices=list(MODES))
     ap.add_argument("--model", type=Path, default=MODEL)
     ap.add_argument("--busy", type=int, default=0, metavar="N",
                     help="N busy-looping processes run alongside (another job on the machine), default 0")
@@ -255,45 +258,49 @@ def main() -> int:
 
     import torch
 
-    from fsth_core.runtime.threads import cpu_count
     from fsth_core.io.media import probe
+    from fsth_core.runtime.threads import cpu_count
 
     with tempfile.TemporaryDirectory(prefix="fsth_bench_animate_") as tmp, busy_processes(args.busy):
         tmp = Path(tmp)
         driver = args.driver or make_driver(tmp / "driver.mp4", args.size, args.seconds)
         info = probe(driver)
-        outs = {v: tmp / f"{v}.mp4" for v in args.variants}
-        run_once(args.variants[-1], driver, args.model, tmp / "warmup.mp4")  # dlib, torch, ffmpeg warm
-        runs: dict[str, list[dict]] = {v: [] for v in args.variants}
+        jobs = {}
+        for t in args.shots:
+            clip = args.source_clip is not None and t > 1
+            srcs = args.source_clip if clip else portrait_sources(tmp / f"t{t}", args.source, t)
+            for mode in args.modes:
+                jobs[f"T={t} {mode}"] = (mode, srcs, clip, t)
+        first = next(iter(jobs.values()))
+        run_once(first[0], first[1], driver, args.model, tmp / "warmup.mp4", first[2], first[3])  # caches warm
+        runs: dict[str, list[dict]] = {k: [] for k in jobs}
         for _ in range(args.repeats):
-            for v in args.variants:
-                runs[v].append(run_once(v, driver, args.model, outs[v]))
-        base = args.variants[0]
-        diffs = {v: max_difference(outs[base], outs[v]) for v in args.variants[1:]}
-        track = tracking_check(driver)
-
-    def med(v, key, stage=None):
-        vals = [r["stages_ms"][stage] if stage else r[key] for r in runs[v]]
-        return statistics.median(vals)
-
-    rows = [{"stage": s, **{f"{v} ms/frame": med(v, None, s) for v in args.variants}} for s in STAGES]
-    rows.append({"stage": "end to end", **{f"{v} ms/frame": 1000 / med(v, "frames_per_s") for v in args.variants}})
-    rows.append({"stage": "frames/s end to end", **{f"{v} ms/frame": med(v, "frames_per_s") for v in args.variants}})
-    rows.append({"stage": "set-up s (model, sources, identity)",
-                 **{f"{v} ms/frame": med(v, "setup_s") for v in args.variants}})
-    meta = {"driver": f"{info.width}x{info.height}, {info.frames} frames at {info.fps:g} fps",
-            "cpus": cpu_count(), "torch_threads_default": torch.get_num_threads(), "repeats": args.repeats,
-            "max_pixel_difference_vs_" + base: diffs, "tracking_vs_per_frame_detection": track,
-            "busy_processes": args.busy, "load_average": os.getloadavg()}
-    emit(rows, ["stage", *[f"{v} ms/frame" for v in args.variants]], args, meta)
-    print(f"driver {meta['driver']}; {meta['cpus']} CPUs, torch threads by default {meta['torch_threads_default']}; "
-          f"median of {args.repeats} rounds; {args.busy} busy processes alongside; load average {', '.join(f'{x:.1f}' for x in meta['load_average'])}")
-    for v, d in diffs.items():
-        print(f"largest pixel difference, {v} vs {base} (decoded mp4s): {d}")
-    print(f"driver landmarks, tracked vs detected on every frame ({track['frames']} frames): mean "
-          f"{track['mean_px']:.2f} px, max {track['max_px']:.2f} px; jitter (mean |second difference|) tracked "
-          f"{track['jitter_tracked_px']:.3f} px, per-frame {track['jitter_per_frame_px']:.3f} px; "
-          f"{track['tracked_ms']:.1f} vs {track['per_frame_ms']:.1f} ms/frame")
+            for k, (mode, srcs, clip, t) in jobs.items():
+                runs[k].append(run_once(mode, srcs, driver, args.model, tmp / "out.mp4", clip, t))
+    sums = {k: summary(v) for k, v in runs.items()}
+    rows = []
+    for s in STAGES:
+        row = {"stage": s + (" (landmark pass)" if s in LANDMARK_PASS else "")}
+        for k, m in sums.items():
+            total = m["total_cpu_ms"]
+            row[f"{k} CPU ms"] = m["cpu_ms"][s]
+            row[f"{k} share"] = f"{100 * m['cpu_ms'][s] / total:.0f} %"
+            row[f"{k} wall ms"] = m["wall_ms"][s]
+        rows.append(row)
+    rows.append({"stage": "total CPU per frame", **{f"{k} CPU ms": m["total_cpu_ms"] for k, m in sums.items()}})
+    meta = {"cpu": cpu_description(), "load": load_note(), "cpus": cpu_count(),
+            "torch_threads_default": torch.get_num_threads(), "repeats": args.repeats, "busy_processes": args.busy,
+            "driver": f"{info.width}x{info.height}, {info.frames} frames at {info.fps:g} fps",
+            "summary": {k: {kk: v for kk, v in m.items() if kk not in ("cpu_ms", "wall_ms")} for k, m in sums.items()}}
+    cols = ["stage"] + [f"{k} {c}" for k in sums for c in ("CPU ms", "share", "wall ms")]
+    emit(rows, cols, args, meta)
+    print(f"{meta['cpu']}; {meta['cpus']} CPUs; {meta['load']}; driver {meta['driver']}; median of {args.repeats} "
+          f"rounds; {args.busy} busy processes alongside")
+    for k, m in sums.items():
+        print(f"{k}: {m['sources']} source(s), {m['frames_per_s']:.1f} frames/s end to end here (set-up "
+              f"{m['setup_s']:.1f} s); slowest overlapped stage {m['slowest']} "
+              f"({m['cpu_ms'][m['slowest']]:.1f} CPU ms, "
+              f"{m['holds_up_by']:.1f}x the next); 2 idle cores: {m['projected_fps_2_idle_cores']:.0f} frames/s")
     return 0
 
 

@@ -36,7 +36,7 @@ AUTO_BACKENDS = ("face_alignment", "dlib")
 BACKENDS = ("auto", *DETECTOR_NOTES)
 BACKEND_HELP = ("auto = " + " if it can run here (installed, weights cached), else ".join(AUTO_BACKENDS) + "; "
                 + "; ".join(f"{name} = {note}" for name, note in DETECTOR_NOTES.items()))
-# Compute precisions: "auto" = bf16 on a GPU that has it, else fp32 (fsth_core.runtime.device).
+# Compute precisions: "auto" = bf16 on a GPU that has it; on a CPU the measured choice (fsth_core.runtime.device).
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Retargeting: "relative" moves the source's face by the driver's motion; "absolute" uses the driver's
 # raw landmarks (the paper).  The first is the default.

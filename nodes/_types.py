@@ -39,7 +39,7 @@ class FSTHModel:
 
     def execution(self):
         """fsth_core Execution on ComfyUI's compute device with this model's precision."""
-        return Execution.resolve(torch_device(), self.precision)
+        return Execution.resolve(torch_device(), self.precision, config=self.model.config)
 
     def inference_model(self, execution) -> TalkingHeadModel:
         """The folded eval copy generation runs (fsth_core.inference.pipeline.inference_copy; the model itself

@@ -31,8 +31,9 @@ class LoadModel:
                            "extra_model_paths.yaml, or the pack's weights/ folder)."}),
             "precision": (list(PRECISIONS), {
                 "default": "auto",
-                "tooltip": "Compute precision: auto = bf16/fp16 on a GPU; on a CPU bf16 where it computes bf16 "
-                           "natively (AVX512-BF16/AMX), else fp32; fine-tuning stays fp32 on a CPU. "
+                "tooltip": "Compute precision: auto = bf16/fp16 on a GPU; on a CPU the precision and memory format "
+                           "measured fastest for this model's size (once per CPU, then cached; bf16 only where "
+                           "the CPU computes it natively and faster); fine-tuning stays fp32 on a CPU. "
                            "fp16 runs on GPUs only."}),
         }}
 

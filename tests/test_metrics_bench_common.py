@@ -5,7 +5,16 @@ import json
 import pytest
 import torch
 
-from bench._common import add_json_arg, emit, format_table, measure_peak_gflops, peak_rss_mb, time_fn
+from bench._common import (
+    add_json_arg,
+    emit,
+    format_table,
+    interleaved,
+    matmul_peak_gflops,
+    measure_peak_gflops,
+    peak_rss_mb,
+    time_fn,
+)
 
 
 def test_time_fn_counts_calls_and_syncs():
@@ -16,6 +25,21 @@ def test_time_fn_counts_calls_and_syncs():
     assert out["repeats"] == 5 and 0 <= out["min_s"] <= out["median_s"] <= out["max_s"]
     with pytest.raises(ValueError):
         time_fn(lambda: None, repeats=0)
+
+
+def test_interleaved_alternates_the_calls_and_skips_slow_ones():
+    order = []
+    out = interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, rounds=3, warmup=1)
+    assert order == ["a", "b"] * 4  # warm-up round, then rounds that alternate
+    assert out["a"]["repeats"] == 3 and 0 <= out["a"]["min_s"] <= out["a"]["median_s"]
+    assert "cpu_median_s" in out["b"]
+    slow = interleaved({"s": lambda: order.append("s")}, rounds=3, warmup=1, cap_s=-1.0)
+    assert slow["s"]["repeats"] == 1  # over the cap on its warm-up: timed once
+
+
+def test_matmul_peak_stops_growing_at_the_cap():
+    out = matmul_peak_gflops(torch.float32, "cpu", target_s=10.0, max_n=512, rounds=1)
+    assert out["n"] == 512 and out["gflops"] > 0 and out["cpu_gflops"] > 0 and out["dtype"] == "float32"
 
 
 def test_format_table_aligns_columns():

@@ -58,5 +58,8 @@ def test_every_stage_defaults_to_the_same_execution():
     rng = np.random.default_rng(0)
     src = Sources(rng.integers(0, 256, (1, 64, 64, 3), np.uint8), rng.uniform(16, 48, (1, 68, 2)).astype(np.float32))
     ident = compute_identity(model, src)
-    assert FrameGenerator(model, ident).ex == RealismScorer(model, ident).ex == default_execution()
-    assert default_execution() == Execution.resolve("auto", "auto")
+    ex = default_execution(model.config)
+    assert FrameGenerator(model, ident).ex == RealismScorer(model, ident).ex == ex
+    assert ex == Execution.resolve("auto", "auto", config=model.config)
+    if ex.device.type == "cpu":
+        assert "measured" in ex.reason  # the model's size was measured on this CPU (fsth_core/runtime/tuning.py)

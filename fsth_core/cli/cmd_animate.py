@@ -125,7 +125,9 @@ def add_arguments(p) -> None:
                    help="which face of a source picture with several: 'largest' (default) or N, the N-th from the "
                         "left (0-based)")
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS)
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 on a GPU that has it; on a CPU what was measured fastest for the model's size "
+                        "(python -m fsth_core info --bench; FSTH_PRECISION and FSTH_MEMORY_FORMAT override it)")
     p.add_argument("--batch", type=ints(1, MAX_BATCH), default=8,
                    help="frames generated at once (a camera: 1, the lowest latency)")
     p.add_argument("--preview", action="store_true",

@@ -272,8 +272,8 @@ def evaluate(model, data: str | os.PathLike, options: EvalOptions = EvalOptions(
     """Run the protocol. model: a model file, a TalkingHeadModel, or None (``method="warp"`` only).
     data: a training-set folder, any folder of videos, or one video."""
     t_start = time.perf_counter()
-    ex = Execution.resolve(options.device, options.precision)
     model, model_desc, training = _load_model(model, options.method)
+    ex = Execution.resolve(options.device, options.precision, config=None if model is None else model.config)
     size = model.config.image_size if model is not None else options.size
     vs = open_videos(data, size, options.held_out, options.seed, options.all_videos, options.videos,
                      options.backend, training, progress=False, video_level=options.video_level)

@@ -181,8 +181,9 @@ def animate(model_path: str | os.PathLike | None, source_paths: Sequence[str | o
 def _animate(model_path, source_paths, out, driver, capture, options: AnimateOptions, frames_dir, person_in,
              person_out, progress: bool, audio, window, t_start: float, source_clip=None) -> AnimateResult:
     # 1. the model and the pictures of the person, their faces found and cropped at the model's size
-    ex = Execution.resolve(options.device, options.precision)
     model = load_model(model_path) if options.method == "neural" else None
+    ex = Execution.resolve(options.device, options.precision, config=None if model is None else model.config,
+                           threads=options.threads or generation_threads(options.pipeline))
     size = model.config.image_size if model is not None else options.warp_size
     if source_clip is not None:
         sources = clip_sources(source_clip, size, options.shots, options.backend, progress)

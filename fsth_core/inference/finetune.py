@@ -104,7 +104,7 @@ def finetune(model: TalkingHeadModel, identity: Identity, sources: Sources,
              options: FinetuneOptions = FinetuneOptions(), execution: Execution | None = None,
              progress: Progress | None = None, content: ContentLoss | None = None) -> FinetuneResult:
     """Fine-tune a copy of ``model`` on ``sources`` (crops [T,S,S,3], points [T,68,2])."""
-    ex = (execution or default_execution()).training()
+    ex = (execution or default_execution(model.config)).training()
     shots = len(sources.crops)
     steps = options.steps if options.steps is not None else default_steps(shots)
     m = ex.prepare_module(clone_model(model, keep_w=False).train())  # one person: w', never W

@@ -41,7 +41,7 @@ def prepare_sources(images: Iterable[np.ndarray], points: Iterable[np.ndarray], 
 def compute_identity(model: TalkingHeadModel, sources: Sources, execution: Execution | None = None,
                      batch: int = 8) -> Identity:
     """ê = mean over the T sources of E(x, y); ψ = P·ê; w = w0 + ê.  crops [T,S,S,3]."""
-    ex = execution or default_execution()
+    ex = execution or default_execution(model.config)
     emb = model.embedder
     s = model.config.image_size
     embs = []
@@ -81,7 +81,7 @@ class FrameGenerator:
 
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
                  batch: int = 8):
-        self.ex = execution or default_execution()
+        self.ex = execution or default_execution(model.config)
         self.model = inference_copy(model, self.ex) if not model.folded else model
         self.g = self.model.generator
         self.size = self.model.config.image_size
@@ -200,7 +200,7 @@ class RealismScorer:
 
     def __init__(self, model: TalkingHeadModel, identity: Identity, execution: Execution | None = None,
                  batch: int = 8):
-        self.ex = execution or default_execution()
+        self.ex = execution or default_execution(model.config)
         self.d = self.ex.prepare_module(clone_model(model, keep_w=False).fold().discriminator)
         self.w = identity.w.to(self.ex.device)
         self.size, self.batch = model.config.image_size, batch

@@ -168,6 +168,7 @@ def animate_clip(model_path, clip: str | os.PathLike, out: str | os.PathLike, dr
         model = load_model(model_path)
         if composition(model.config) != NATIVE:
             raise ValueError(f"{model_path}: video-to-video needs a warp-guided model (or --method warp)")
+        ex = Execution.resolve(opt.device, opt.precision, config=model.config)
         size = model.config.image_size
         first = next(iter_frames(clip, fps=opt.fps))
         sources = prepare_sources([first], track.points[:1], size)

@@ -128,6 +128,13 @@ class ModelConfig:
     def with_videos(self, n: int) -> ModelConfig:
         return dataclasses.replace(self, num_videos=int(n))
 
+    def workload(self):
+        """What the measured default execution times for this size (fsth_core/runtime/tuning.py): a
+        :class:`fsth_core.models.probe.GeneratorWorkload` (imported here: it builds networks)."""
+        from fsth_core.models.probe import GeneratorWorkload
+
+        return GeneratorWorkload(self)
+
 
 PRESETS: dict[str, ModelConfig] = {
     # The paper: 256 px, channels 64 -> 512, embedding 512, attention at 32 (down) / 64 (up).

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fsth_core.models.fast_ops import use_fast_path
 from fsth_core.models.layers import AdaIN, ResBlock, ResBlockUp, SelfAttention, encoder_blocks, sn_conv
 
 
@@ -88,7 +89,9 @@ class Generator(nn.Module):
             h = block(h, psi)
         for block in self.up:
             h = block(h) if isinstance(block, SelfAttention) else block(h, psi)
-        out = self.out_conv(torch.relu(self.out_norm(h, psi)))
+        out = self.out_conv(self.out_norm(h, psi, relu=True))
+        if use_fast_path(out):  # channel slices of a channels_last map are strided: tanh would not vectorize
+            out = out.contiguous()
         rgb = torch.tanh(out[:, :3])
         return rgb, (torch.sigmoid(out[:, 3:4]) if self.warp_blend else None)
 

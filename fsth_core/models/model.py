@@ -1,6 +1,8 @@
 """The three networks of one model, built from a :class:`ModelConfig` (the thin config adapter)."""
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -8,6 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from fsth_core.models.config import ModelConfig
 from fsth_core.models.discriminator import Discriminator
 from fsth_core.models.embedder import Embedder
+from fsth_core.models.fast_ops import textbook_ops
 from fsth_core.models.generator import Generator
 from fsth_core.models.layers import fold_spectral_norm, has_spectral_norm
 
@@ -21,13 +24,9 @@ class TalkingHeadModel(nn.Module):
         super().__init__()
         self.config = config
         enc = [config.channels(i) for i in range(config.enc_levels)]
-        gen = [config.channels(i) for i in range(config.gen_levels)]
         self.embedder = Embedder(image_size=config.image_size, channels=enc, embed_dim=config.embed_dim,
                                  attn_res=config.attn_down, pooling=config.embed_pooling)
-        self.generator = Generator(image_size=config.image_size, channels=gen,
-                                   res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim,
-                                   attn_down=config.attn_down, attn_up=config.attn_up,
-                                   in_channels=config.gen_in_channels, warp_blend=config.warp_guided)
+        self.generator = generator_for(config)
         self.discriminator = Discriminator(image_size=config.image_size, channels=enc,
                                            embed_dim=config.embed_dim, attn_res=config.attn_down,
                                            num_videos=config.num_videos, pooling=config.dis_pooling)
@@ -44,6 +43,13 @@ class TalkingHeadModel(nn.Module):
         """Fold spectral norm into plain weights (inference only; eval mode). Returns self."""
         fold_spectral_norm(self)
         return self
+
+
+def generator_for(config: ModelConfig) -> Generator:
+    """The generator of ``config``'s shape (fresh weights): the one mapping from a config to its arguments."""
+    return Generator(image_size=config.image_size, channels=[config.channels(i) for i in range(config.gen_levels)],
+                     res_blocks=config.gen_res_blocks, embed_dim=config.embed_dim, attn_down=config.attn_down,
+                     attn_up=config.attn_up, in_channels=config.gen_in_channels, warp_blend=config.warp_guided)
 
 
 W_KEY = "discriminator.W"  # the training videos' columns: meta-learning only
@@ -109,12 +115,18 @@ def build_model(config: ModelConfig, seed: int | None = None) -> TalkingHeadMode
         return TalkingHeadModel(config)
 
 
-def generator_gflops(config: ModelConfig) -> float:
-    """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed."""
-    g = TalkingHeadModel(config.with_videos(1)).generator.eval()
-    y = torch.zeros(1, config.gen_in_channels, config.image_size, config.image_size)
+def generator_gflops(config: ModelConfig, executed: bool = False, generator: Generator | None = None,
+                     side: int | None = None) -> float:
+    """GFLOPs (2 × multiply-adds) per generated frame at batch 1, ψ precomputed: the model's own (its
+    textbook ops), or with ``executed`` what inference runs (fsth_core/models/fast_ops.py: fewer).
+    ``generator``: one of ``config``'s shape to run (default: a fresh one); ``side``: of the input
+    (default: the model's size)."""
+
+    g = generator if generator is not None else fold_spectral_norm(generator_for(config))
+    side = side or config.image_size
+    y = torch.zeros(1, config.gen_in_channels, side, side)
     psi = torch.zeros(1, g.num_adain_params)
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with torch.no_grad(), contextlib.nullcontext() if executed else textbook_ops(), counter:
         g(y, psi)
     return counter.get_total_flops() / 1e9
