@@ -51,11 +51,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch
 
 from bench._common import (
-    jsonable,
     add_json_arg,
     cpu_description,
     environment,
     interleaved,
+    jsonable,
     load_note,
     matmul_peak_gflops,
     measure_peak_gflops,
