@@ -1,5 +1,7 @@
 """The generator probe the measured default execution times (fsth_core/runtime/tuning.py): a model size's
-typical inference call, in both memory formats, small enough to time in a fraction of a second.
+typical inference call, in both memory formats: one whole frame (a strip of a frame ranks the memory formats
+differently at the bottleneck: measured on the paper preset at 2 threads, a 32- or 64-row strip picked the format
+that is 10 % slower on the frame).
 
 :class:`GeneratorWorkload` is what ``ModelConfig.workload()`` returns; the runtime layer times it without
 importing the networks.
@@ -16,13 +18,13 @@ import torch
 from fsth_core.models.fast_ops import textbook_ops
 from fsth_core.models.layers import fold_spectral_norm
 
-PROBE_GFLOP = 2.0  # one probe call at most (where the model's size allows)
+PROBE_GFLOP = 64.0  # one probe call at most: every preset's whole frame (paper: 61 GFLOP, textbook ops)
 
 
 class GeneratorWorkload:
     """A generator of the config's shape (fresh seeded weights, spectral norm folded, ψ fixed), batch 1, on
-    a strip of the landmark image: :meth:`rows` rows of the model's full width.  Every layer keeps its real
-    width and channels, so its kernels run as on a whole frame."""
+    :meth:`rows` rows of the landmark image at the model's full width: the whole frame for every preset
+    (a larger model would be probed on a strip, every layer at its real width and channels)."""
 
     def __init__(self, config):
         self.config = config

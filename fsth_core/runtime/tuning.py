@@ -7,16 +7,15 @@ a cache file (``execution.json`` in ``$FSTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/
 count and the model's shape.
 :class:`fsth_core.runtime.device.Execution` reads it; ``python -m fsth_core info --bench`` prints it.
 
-How (``measure``), in 0.1-1 s of timing on 2 cores (plus building the probe network: ~0.1 s for cpu128,
-1-2 s for the paper preset):
+How (``measure``), in about 8 frames' time, once (on 2 cores: 0.2 s for cpu128, 3-6 s for the paper preset,
+plus building the probe network: ~0.1 s for cpu128, 1-2 s for paper):
 
 1. **Screen** each lower precision with one 3x3 conv (64 channels, 16x16, channels_last, one thread, the
    best of three calls): a precision more than :data:`SCREEN_RATIO` times slower than fp32 there is
    emulated on this CPU (bf16 without AVX512-BF16/AMX: 3-50x slower) and is not timed further.
 2. **Probe**: the model's workload (``ModelConfig.workload()``, fsth_core/models/probe.py: its generator
-   with fresh weights of its shape, spectral norm folded, ψ fixed, batch 1, on a strip of the landmark
-   image of the model's full width, at most 2 GFLOP a call where the size allows (paper: 32 rows, 7.7
-   GFLOP): every layer at its real width and channels),
+   with fresh weights of its shape, spectral norm folded, ψ fixed, batch 1, on one whole frame: a strip of
+   a frame ranks the memory formats differently at the bottleneck),
    each candidate in its memory format and precision.  Rounds interleave the candidates (one call each)
    after a warm-up call; the median (:func:`default_timer`: CPU time with one thread, else wall) of 3-7
    rounds (about :data:`BUDGET_S` s) counts.  A candidate whose warm-up call takes over
