@@ -1,7 +1,7 @@
 """Inference-only routes to the blocks' numbers with less work (fsth_core/models/layers.py uses them).
 
 Each function computes what the textbook op sequence computes, up to float rounding (the sums run in
-another order): tests/test_core_networks.py compares them.  They are taken only without autograd
+another order): tests/test_models_fast_ops.py compares them.  They are taken only without autograd
 (:func:`use_fast_path`); training keeps the textbook ops and their gradients.
 
 - :func:`instance_norm_affine`: instance norm with a per-channel affine (and the ReLU in place) that
