@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli_helpers import assert_refused
 
 from fsth_core.cli import main
 from fsth_core.io.media import probe
@@ -56,11 +57,8 @@ def test_warp_method_needs_no_model_and_pastes_back(tmp_path):
 
 
 def _assert_one_line_error(r, *needles, outputs=()):
-    assert r.returncode == 2, r.stdout + r.stderr
-    err = r.stderr.strip()
-    assert err.count("\n") == 0 and err.startswith("error: "), err
-    for n in needles:
-        assert n in err, err
+    """One ``error:`` line (``assert_refused``) and none of ``outputs`` written, not even a temporary file."""
+    assert_refused(r, *needles)
     for p in outputs:
         assert not Path(p).exists()
         assert not [q for q in Path(p).parent.iterdir() if q.name.startswith("." + Path(p).stem)]

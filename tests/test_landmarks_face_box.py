@@ -3,6 +3,7 @@ seeding a video's tracker, given landmark files, and one clear error for a box o
 import cv2
 import numpy as np
 import pytest
+from _cli_helpers import assert_refused
 from _landmark_helpers import astronaut, astronaut_points, drawn_face
 
 from fsth_core import face_layout as layout
@@ -29,14 +30,6 @@ def cli(capsys):
         out, err = capsys.readouterr()
         return Run(code, out, err)
     return run
-
-
-def _one_line_error(r, *needles):
-    assert r.returncode == 2, r.stdout + r.stderr
-    err = r.stderr.strip()
-    assert err.count("\n") == 0 and err.startswith("error: "), err
-    for n in needles:
-        assert n in err, err
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +89,7 @@ def test_drawn_face_is_refused_without_a_box_and_animates_with_one(drawn, tmp_pa
     path, img, box, features = drawn
     out = tmp_path / "o.mp4"
     r = cli("animate", "--quiet", "--method", "warp", "--source", path, "--motion", "talk", "--out", out)
-    _one_line_error(r, "no face found in", "drawn.png", "--face-box X,Y,W,H", "face_mask")
+    assert_refused(r, "no face found in", "drawn.png", "--face-box X,Y,W,H", "face_mask")
     assert not out.exists()
 
     frames = tmp_path / "frames"
@@ -225,7 +218,7 @@ def test_landmarks_cli_with_a_box_and_its_errors(drawn, tmp_path, cli):
     assert eyes < 0.07 and mouth < 0.05  # of the box's height: on the drawn eyes (28 high) and mouth (12)
     for bad, needle in (("300,38,124,164", "lies outside the picture"), ("38,38,0,164", "has no area")):
         r = cli("landmarks", path, "--out", tmp_path / "x.npz", "--face-box", bad)
-        _one_line_error(r, needle)
+        assert_refused(r, needle)
         assert not (tmp_path / "x.npz").exists()
 
 
@@ -271,4 +264,4 @@ def test_source_video_and_driver_take_their_boxes(tmp_path, cli):
     np.savez(one, points=in_box(FaceBox(*box).corners))
     r = cli("animate", "--quiet", "--method", "warp", "--source-video", clip, "--landmarks", one, "--motion", "talk",
             "--out", tmp_path / "p.mp4")
-    _one_line_error(r, "holds 1 frames of landmarks", "has about 6")
+    assert_refused(r, "holds 1 frames of landmarks", "has about 6")
