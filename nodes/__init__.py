@@ -18,7 +18,14 @@ _ensure_core_importable()
 from ._comfy import install_example_inputs, register_model_folders  # noqa: E402
 from .generate import GenerateFrames, PasteBack, RealismScore  # noqa: E402
 from .identity import EmbedPerson, FewShotFinetune, LoadIdentity, SaveIdentity  # noqa: E402
-from .landmarks import EditLandmarks, ExtractLandmarks, ProceduralMotion, RenderLandmarks, RetargetLandmarks  # noqa: E402
+from .landmarks import (  # noqa: E402
+    EditLandmarks,
+    ExtractLandmarks,
+    LoadLandmarks,
+    ProceduralMotion,
+    RenderLandmarks,
+    RetargetLandmarks,
+)
 from .model import LoadModel  # noqa: E402
 from .video import VideoToVideo  # noqa: E402
 
@@ -30,6 +37,7 @@ install_example_inputs()
 _NODES = [
     ("FSTH_LoadModel", LoadModel, "FSTH Load Talking Head Model"),
     ("FSTH_LandmarkExtract", ExtractLandmarks, "FSTH Face Landmark Extract"),
+    ("FSTH_LoadLandmarks", LoadLandmarks, "FSTH Load Face Landmarks (.npz)"),
     ("FSTH_RenderLandmarks", RenderLandmarks, "FSTH Render Face Landmarks"),
     ("FSTH_RetargetLandmarks", RetargetLandmarks, "FSTH Retarget Face Landmarks"),
     ("FSTH_ProceduralMotion", ProceduralMotion, "FSTH Procedural Motion (lip sync)"),

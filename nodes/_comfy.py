@@ -20,7 +20,9 @@ from fsth_core.runtime.paths import PACK_WEIGHTS, example_inputs, install_missin
 
 MODELS = "fsth"                  # models/fsth: model checkpoints
 IDENTITIES = "fsth_identities"   # models/fsth_identities and output/fsth_identities: person files
+INPUTS = "input"                 # ComfyUI's input folder: landmark files
 EXTENSIONS = {".safetensors"}
+INPUT_EXTENSIONS = {".npz"}
 
 
 def _optional(name: str):
@@ -267,11 +269,11 @@ def _scan(folders, exts=EXTENSIONS) -> list[str]:
 
 
 def list_files(kind: str = MODELS) -> list[str]:
-    """File names for a combo: ComfyUI's folder list, else fsth_core's weights folders."""
+    """File names for a combo: ComfyUI's folder list, else the files in ``kind``'s own folders."""
     fp = folder_paths()
-    if fp is not None:
+    if fp is not None and kind != INPUTS:
         return list(fp.get_filename_list(kind))
-    return _scan(weights_dirs() if kind == MODELS else [identities_output_dir()])
+    return _scan(_own_folders(kind), INPUT_EXTENSIONS if kind == INPUTS else EXTENSIONS)
 
 
 def full_path(kind: str, name: str) -> Path:
@@ -282,10 +284,9 @@ def full_path(kind: str, name: str) -> Path:
         raise ValueError(f"{name}: give a file in the {kind} folders by its name there "
                          f"({', '.join(map(str, folder_list(kind)))}); absolute paths and '..' are refused")
     fp = folder_paths()
-    found = fp.get_full_path(kind, name) if fp is not None else None
+    found = fp.get_full_path(kind, name) if fp is not None and kind != INPUTS else None
     if found is None:
-        folders = weights_dirs() if kind == MODELS else [identities_output_dir()]
-        found = next((Path(d) / name for d in folders if (Path(d) / name).is_file()), None)
+        found = next((Path(d) / name for d in _own_folders(kind) if (Path(d) / name).is_file()), None)
     if found is None:
         raise ValueError(f"{name}: not found in the {kind} folders ({', '.join(map(str, folder_list(kind)))})")
     return Path(found)
@@ -293,9 +294,23 @@ def full_path(kind: str, name: str) -> Path:
 
 def folder_list(kind: str) -> list[str]:
     fp = folder_paths()
-    if fp is not None and kind in fp.folder_names_and_paths:
+    if fp is not None and kind != INPUTS and kind in fp.folder_names_and_paths:
         return fp.get_folder_paths(kind)
-    return [str(d) for d in (weights_dirs() if kind == MODELS else [identities_output_dir()])]
+    return [str(d) for d in _own_folders(kind)]
+
+
+def _own_folders(kind: str) -> list[Path]:
+    """The folders of ``kind`` as fsth_core knows them (outside ComfyUI's lists): the weights folders, the
+    person files' output folder, or the input folder."""
+    if kind == MODELS:
+        return list(weights_dirs())
+    return [input_dir()] if kind == INPUTS else [identities_output_dir()]
+
+
+def input_dir() -> Path:
+    """ComfyUI's input folder (outside ComfyUI: $FSTH_INPUT_DIR or ./input)."""
+    fp = folder_paths()
+    return Path(fp.get_input_directory() if fp is not None else os.environ.get("FSTH_INPUT_DIR", "input"))
 
 
 def identities_output_dir() -> Path:

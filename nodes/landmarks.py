@@ -1,9 +1,11 @@
-"""Landmark nodes: extract from images, render, retarget a driver onto a source, procedural motion."""
+"""Landmark nodes: extract from images, load from a file, render, retarget a driver onto a source, procedural
+motion."""
 from __future__ import annotations
 
 from fsth_core.landmarks.audio import audio_motion
 from fsth_core.landmarks.edit import ExpressionEdit, edit_landmarks
 from fsth_core.landmarks.face_box import HINT, boxes_of_masks
+from fsth_core.landmarks.given import read_landmarks
 from fsth_core.landmarks.motion import procedural_motion
 from fsth_core.landmarks.render import draw_landmarks, draw_landmarks_batch
 from fsth_core.landmarks.retarget import retarget
@@ -21,7 +23,19 @@ from fsth_core.options import (
     word_or_count,
 )
 
-from ._comfy import Progress, audio_to_numpy, iter_uint8, mask_to_numpy, to_image, to_image_stream, torch_device
+from ._comfy import (
+    INPUTS,
+    Progress,
+    audio_to_numpy,
+    full_path,
+    image_batch,
+    iter_uint8,
+    list_files,
+    mask_to_numpy,
+    to_image,
+    to_image_stream,
+    torch_device,
+)
 from ._types import FSTHLandmarks
 
 CATEGORY = "FSTH/landmarks"
@@ -98,6 +112,42 @@ class ExtractLandmarks:
         lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
         drawn = (draw_landmarks(p, res.image_size) for p in res.points)
         return lm, to_image_stream(drawn, len(res.points))
+
+
+class LoadLandmarks:
+    DESCRIPTION = ("Loads 68-point landmarks from a .npz file in ComfyUI's input folder: points you corrected or "
+                   "placed yourself, or a track the landmarks command wrote.")
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("FSTH_LANDMARKS", "IMAGE")
+    RETURN_NAMES = ("landmarks", "landmark_images")
+    OUTPUT_TOOLTIPS = ("The file's landmarks, one set per picture or frame.",
+                       "The landmarks drawn as the paper's coloured line images, at the pictures' size.")
+    SEARCH_ALIASES = ["load landmarks", "npz", "edited landmarks", "face points file"]
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "landmarks_file": (list_files(INPUTS), {
+                "tooltip": "A .npz in ComfyUI's input folder with 'points' [N,68,2] (or [68,2]), x, y in pixels of "
+                           "the picture: np.savez('face.npz', points=pts), or the landmarks command's file."}),
+        }, "optional": {
+            "images": ("IMAGE", {"tooltip": "The pictures (or frames) the points are for: their size is checked "
+                                            "and used. Needed when the file does not record image_size."}),
+        }}
+
+    @classmethod
+    def IS_CHANGED(cls, landmarks_file, images=None):
+        try:
+            return str(full_path(INPUTS, landmarks_file).stat().st_mtime)
+        except (ValueError, OSError):
+            return ""
+
+    def load(self, landmarks_file: str, images=None):
+        size = None if images is None else tuple(image_batch(images, "images").shape[1:3])
+        res = read_landmarks(full_path(INPUTS, landmarks_file), size)
+        lm = FSTHLandmarks(res.points, res.image_size, res.found, res.interpolated, res.fps)
+        return lm, to_image_stream((draw_landmarks(p, res.image_size) for p in res.points), len(res.points))
 
 
 class RenderLandmarks:

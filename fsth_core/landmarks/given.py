@@ -8,7 +8,8 @@ command writes such a file; one line of numpy writes one too::
     np.savez("face.npz", points=pts)   # pts: [68, 2] or [N, 68, 2]
 
 An ``image_size`` (h, w) in the file, as the landmarks command writes, must match the pictures.  It is
-read without pickle.
+read without pickle.  ``given_points`` serves ``animate --landmarks`` (a set per picture or frame),
+``read_landmarks`` the Load Face Landmarks node (a track for frames of one size).
 """
 from __future__ import annotations
 
@@ -29,6 +30,29 @@ def given_points(path: str | os.PathLike, sizes: Sequence[tuple[int, int]], name
     if len(res) != n:
         raise ValueError(f"{path} holds {len(res)} set(s) of landmarks for {n} {what}(s): give one set of 68 "
                          f"points per {what}, in order ([{n}, 68, 2])")
+    _check_points(path, res, sizes, names)
+    return res.points
+
+
+def read_landmarks(path: str | os.PathLike, size: tuple[int, int] | None = None) -> LandmarkResult:
+    """A landmark file whose T sets of points are for frames of one ``size`` (h, w); None: the size the file
+    records (``image_size``, as the landmarks command writes it).  The points as in ``given_points``: checked
+    against that size, one ValueError line when they do not fit or no size is known."""
+    res = LandmarkResult.load(path)
+    size = tuple(int(v) for v in (size or res.image_size))
+    if size == (0, 0):
+        raise ValueError(f"{path} does not say what size of picture its points are for (no 'image_size'): give "
+                         "the picture(s) too, or write it with np.savez(..., points=pts, image_size=(h, w))")
+    h, w = size
+    _check_points(path, res, [size] * len(res), [f"set {i} of {len(res)} (a {w}x{h} picture)"
+                                                 for i in range(len(res))])
+    res.image_size = (h, w)
+    return res
+
+
+def _check_points(path, res: LandmarkResult, sizes: Sequence[tuple[int, int]], names: Sequence[str]) -> None:
+    """One ValueError line unless every set of ``res`` fits its picture: finite, of that picture's size (where
+    the file records one), on the picture, and larger than a speck."""
     pts = res.points
     if not np.isfinite(pts).all():
         raise ValueError(f"{path}: the points must be finite numbers (no NaN or infinity)")
@@ -42,4 +66,3 @@ def given_points(path: str | os.PathLike, sizes: Sequence[tuple[int, int]], name
                              f"y {lo[1]:.0f}..{hi[1]:.0f}; it is {w}x{h}): they are x, y in its pixels")
         if float(np.max(hi - lo)) < 4:
             raise ValueError(f"{path}: the points for {name} span under 4 px: they are x, y in its pixels")
-    return pts
