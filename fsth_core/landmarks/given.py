@@ -42,7 +42,8 @@ def read_landmarks(path: str | os.PathLike, size: tuple[int, int] | None = None)
     size = tuple(int(v) for v in (size or res.image_size))
     if size == (0, 0):
         raise ValueError(f"{path} does not say what size of picture its points are for (no 'image_size'): give "
-                         "the picture(s) too, or write it with np.savez(..., points=pts, image_size=(h, w))")
+                         "the picture(s) too (in ComfyUI: connect Load Face Landmarks' images), or write it with "
+                         "np.savez(..., points=pts, image_size=(h, w))")
     h, w = size
     _check_points(path, res, [size] * len(res), [f"set {i} of {len(res)} (a {w}x{h} picture)"
                                                  for i in range(len(res))])
