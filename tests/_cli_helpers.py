@@ -2,7 +2,10 @@
 left as they were (by hash), no partial or temporary file left behind."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,6 +37,23 @@ def cli(capsys, *args) -> tuple[int, str, str]:
     rc = main([str(a) for a in args])
     cap = capsys.readouterr()
     return rc, cap.out, cap.err
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did, as ``subprocess.CompletedProcess`` says it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args) -> Ran:
+    """Run ``python -m fsth_core ARGS`` in this process (no second start of Python and torch, 2-3 s each)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in args])
+    return Ran(rc, out.getvalue(), err.getvalue())
 
 
 def assert_refused(result, *needles, rc: int = 2) -> str:

@@ -1,12 +1,10 @@
 """`animate` end to end on a real photo, and its clear errors on bad inputs (no partial output)."""
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _cli_helpers import assert_refused
+from _cli_helpers import assert_refused, run_cli
 
 from fsth_core.cli import main
 from fsth_core.io.media import probe
@@ -23,8 +21,7 @@ def tiny_model(tmp_path_factory):
 
 
 def _animate(*args):
-    return subprocess.run([sys.executable, "-m", "fsth_core", "animate", "--quiet", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return run_cli("animate", "--quiet", *args)
 
 
 def test_animate_real_photo_with_procedural_motion(tiny_model, tmp_path):

@@ -3,7 +3,6 @@ animates live until it ends or Ctrl-C, and every way of stopping leaves either a
 (The stage pipeline itself: test_runtime_threads.py.)"""
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _cli_helpers import assert_refused
+from _cli_helpers import assert_refused, run_cli
 from _landmark_helpers import astronaut_points, dlib_detector, moving_clip
 
 from fsth_core.cli import main
@@ -286,9 +285,8 @@ def test_a_camera_that_shows_no_face_is_one_clear_error(tmp_path):
 
 # ----------------------------------------------------------------------------- the command line's errors
 
-def _animate_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "fsth_core", "animate", "--quiet", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+def _animate_cli(*args):
+    return run_cli("animate", "--quiet", *args)
 
 
 def test_camera_index_and_no_camera_is_one_error_line(tmp_path):
@@ -305,11 +303,11 @@ def test_camera_index_and_no_camera_is_one_error_line(tmp_path):
 
 
 def test_preview_without_a_display_is_one_error_line_before_any_work(tmp_path, monkeypatch):
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     out = tmp_path / "o.mp4"
     t = time.perf_counter()
-    r = _animate_cli("--model", BUNDLED, "--source", PORTRAIT, "--motion", "talk", "--preview", "--out", out,
-                     env=env)
+    r = _animate_cli("--model", BUNDLED, "--source", PORTRAIT, "--motion", "talk", "--preview", "--out", out)
     assert_refused(r, "--preview needs")
     assert not out.exists() and time.perf_counter() - t < 60
     # each reason on its own: OpenCV without window support, and no display
