@@ -33,12 +33,25 @@ UPLOAD_WIDGETS = {"image_upload": 1, "video_upload": 1, "animated_image_upload":
 FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 
 
+def add_server_args(ap, port: int) -> None:
+    """``--comfy-root`` (start a ComfyUI here) or ``--url`` (a running one), and ``--port`` for the former."""
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--comfy-root", help="a ComfyUI built by ../shared/comfyui/setup.sh: started and stopped here")
+    where.add_argument("--url", help="a running ComfyUI with this pack")
+    ap.add_argument("--port", type=int, default=port)
+
+
 class ComfyServer:
     """A ComfyUI reached at ``url``; :meth:`start` launches one (stopped by :meth:`stop`, by its PID)."""
 
     def __init__(self, url: str, process: subprocess.Popen | None = None, log: Path | None = None):
         self.url = url.rstrip("/")
         self.process, self.log = process, log
+
+    @classmethod
+    def from_args(cls, args) -> ComfyServer:
+        """The server ``add_server_args``' options name: started from ``--comfy-root``, or reached at ``--url``."""
+        return cls.start(args.comfy_root, args.port) if args.comfy_root else cls(args.url)
 
     @classmethod
     def start(cls, root: str | os.PathLike, port: int = 8188, timeout: float = 120.0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -19,11 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import torch
+
 
 def sync_for(device) -> Callable[[], None] | None:
     """The synchronize callable for a torch device (CUDA/MPS), or None for CPU."""
-    import torch
-
     dev = torch.device(device)
     if dev.type == "cuda":
         return lambda: torch.cuda.synchronize(dev)
@@ -94,8 +95,6 @@ def matmul_peak_gflops(dtype=None, device="cpu", target_s: float = 0.05, max_n: 
     doubled from 256 until one call takes ``target_s`` or n reaches ``max_n`` (a dtype the CPU emulates
     stays small and quick), then the best of ``rounds`` calls (the least disturbed by other jobs).
     Returns {dtype, n, gflops (wall), cpu_gflops (process CPU time)}."""
-    import torch
-
     dev = torch.device(device)
     dtype = dtype or torch.float32
     sync = sync_for(dev)
@@ -123,8 +122,6 @@ def matmul_peak_gflops(dtype=None, device="cpu", target_s: float = 0.05, max_n: 
 
 def load_note() -> str:
     """The machine's load average and CPUs, for the table's footnote (figures on a busy machine are noisy)."""
-    import os
-
     try:
         one, five, _ = os.getloadavg()
         return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
@@ -198,8 +195,6 @@ def measure_peak_gflops(device="cpu", dtype=None, size: str = "auto", repeats: i
     matmul_gflops, conv_gflops, matmul_shape, conv_shape}: the measured peaks that per-op timings of the
     models can be compared with (achieved fraction of peak).
     """
-    import torch
-
     dev = torch.device(device)
     dtype = dtype or torch.float32
     big = dev.type != "cpu" if size == "auto" else size == "large"
@@ -226,13 +221,8 @@ def measure_peak_gflops(device="cpu", dtype=None, size: str = "auto", repeats: i
 def environment() -> dict:
     """Versions and machine facts to store next to benchmark results."""
     info = {"python": platform.python_version(), "platform": platform.platform()}
-    try:
-        import torch
-
-        info.update(torch=torch.__version__, threads=torch.get_num_threads(),
-                    cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
-    except ImportError:  # pragma: no cover
-        pass
+    info.update(torch=torch.__version__, threads=torch.get_num_threads(),
+                cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
     return info
 
 

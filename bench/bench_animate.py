@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -48,9 +50,20 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import cv2
 import numpy as np
+import torch
 
+import fsth_core.inference.animate as animate_mod
+import fsth_core.io.media as media
 from bench._common import add_json_arg, cpu_description, emit, load_note
+from fsth_core.inference.animate import AnimateOptions, animate
+from fsth_core.inference.compose import NativeCompositor
+from fsth_core.inference.pipeline import FrameGenerator
+from fsth_core.io.media import VideoWriter, iter_frames, load_image, probe
+from fsth_core.io.sinks import FrameSink
+from fsth_core.landmarks.track import FaceTracker
+from fsth_core.runtime.threads import cpu_count
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAIT = ROOT / "fsth_core" / "assets" / "portrait.jpg"
@@ -63,11 +76,6 @@ MODES = {"pipelined": dict(pipeline=True), "sequential": dict(pipeline=False)}
 
 def make_driver(path: Path, size: int, seconds: float, fps: float = 25.0) -> Path:
     """The bundled portrait, mesh-warped with procedural talking motion, resized to size x size -> mp4."""
-    import cv2
-
-    from fsth_core.inference.animate import AnimateOptions, animate
-    from fsth_core.io.media import VideoWriter, iter_frames
-
     with tempfile.TemporaryDirectory(prefix="fsth_drv_") as tmp:
         frames = Path(tmp) / "frames/"
         animate(None, [PORTRAIT], str(frames) + "/", options=AnimateOptions(method="warp", seconds=seconds, fps=fps),
@@ -80,14 +88,10 @@ def make_driver(path: Path, size: int, seconds: float, fps: float = 25.0) -> Pat
 
 def portrait_sources(folder: Path, picture: Path | None, shots: int) -> list[Path]:
     """The portrait (512 px) and shots - 1 variants of it, written as PNGs into ``folder``."""
-    import cv2
-
-    from fsth_core.io.media import load_image
-
     if picture is not None:
         img = load_image(picture)
     else:
-        import skimage.data
+        import skimage.data  # dev dependency (requirements-dev.txt): the default test picture only
 
         img = skimage.data.astronaut()
     h, w = img.shape[:2]
@@ -126,8 +130,6 @@ class StageClock:
         self.cpu[stage] += time.thread_time() - c0
 
     def _wrap(self, owner, name: str, stage: str) -> None:
-        import inspect
-
         static = isinstance(inspect.getattr_static(owner, name), staticmethod)
         fn = getattr(owner, name)
         clock = self
@@ -166,13 +168,6 @@ class StageClock:
 
     @contextlib.contextmanager
     def installed(self):
-        import fsth_core.inference.animate as animate_mod
-        import fsth_core.io.media as media
-        from fsth_core.inference.compose import NativeCompositor
-        from fsth_core.inference.pipeline import FrameGenerator
-        from fsth_core.io.sinks import FrameSink
-        from fsth_core.landmarks.track import FaceTracker
-
         self._wrap_iter(media, "iter_frames", "decode")
         self._wrap(FaceTracker, "step", "landmarks")
         self._wrap(animate_mod, "driver_motion", "motion")  # the whole landmark pass; decode + landmarks subtracted
@@ -196,8 +191,6 @@ class StageClock:
 @contextlib.contextmanager
 def busy_processes(n: int):
     """``n`` child processes spinning on a CPU each while the block runs (ended, by their ids, after it)."""
-    import subprocess
-
     procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
     try:
         yield
@@ -208,7 +201,6 @@ def busy_processes(n: int):
 
 
 def run_once(mode: str, sources, driver: Path, model: Path, out: Path, clip: bool, shots: int) -> dict:
-    from fsth_core.inference.animate import AnimateOptions, animate
 
     clock = StageClock()
     ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -256,10 +248,7 @@ def main() -> int:
     add_json_arg(ap)
     args = ap.parse_args()
 
-    import torch
 
-    from fsth_core.io.media import probe
-    from fsth_core.runtime.threads import cpu_count
 
     with tempfile.TemporaryDirectory(prefix="fsth_bench_animate_") as tmp, busy_processes(args.busy):
         tmp = Path(tmp)

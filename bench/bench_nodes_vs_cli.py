@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bench._comfyui import ROOT, ComfyServer, api_prompt, load_template
+from bench._comfyui import ROOT, ComfyServer, add_server_args, api_prompt, load_template
 from bench._common import add_json_arg, emit
 from fsth_core.runtime.paths import example_inputs
 
@@ -117,17 +117,14 @@ def run_nodes(server: ComfyServer, prompt: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--comfy-root", help="a ComfyUI built by ../shared/comfyui/setup.sh: started and stopped here")
-    where.add_argument("--url", help="a running ComfyUI with this pack")
-    ap.add_argument("--port", type=int, default=8190)
+    add_server_args(ap, port=8190)
     ap.add_argument("--template", type=int, default=TWINS[0], choices=TWINS)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--finetune-steps", type=int, default=0)
     add_json_arg(ap)
     args = ap.parse_args()
 
-    server = ComfyServer.start(args.comfy_root, args.port) if args.comfy_root else ComfyServer(args.url)
+    server = ComfyServer.from_args(args)
     with server, tempfile.TemporaryDirectory(prefix="fsth_bench_") as tmp:
         info = server.get("/object_info")
         name = next((ROOT / "example_workflows").glob(f"FSTH {args.template}. *.json")).stem

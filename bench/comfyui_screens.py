@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bench._comfyui import ROOT, ComfyServer
+from bench._comfyui import ROOT, ComfyServer, add_server_args
 
 WINDOW = {"width": 1600, "height": 1000}
 WORDS = ["talking head", "face", "portrait", "animate", "lip", "landmark", "FSTH"]
@@ -144,10 +144,7 @@ def search(page, word: str, shots: Path, index: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--comfy-root", help="a ComfyUI built by ../shared/comfyui/setup.sh: started and stopped here")
-    where.add_argument("--url", help="a running ComfyUI with this pack")
-    ap.add_argument("--port", type=int, default=8191)
+    add_server_args(ap, port=8191)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "screens"))
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--run", action="store_true", help="also run each template that can run here (minutes)")
@@ -162,7 +159,7 @@ def main() -> None:
                          "(and Debian's chromium: apt-get install chromium)") from None
     shots = Path(args.out)
     shots.mkdir(parents=True, exist_ok=True)
-    server = ComfyServer.start(args.comfy_root, args.port) if args.comfy_root else ComfyServer(args.url)
+    server = ComfyServer.from_args(args)
     report: dict = {"templates": {}, "search": {}}
     with server, sync_playwright() as p:
         listing = server.get("/workflow_templates")

@@ -17,6 +17,7 @@ import torch
 
 from fsth_core.models.fast_ops import textbook_ops
 from fsth_core.models.layers import fold_spectral_norm
+from fsth_core.models.model import generator_for
 
 PROBE_GFLOP = 64.0  # one probe call at most: every preset's whole frame (paper: 61 GFLOP, textbook ops)
 
@@ -36,8 +37,6 @@ class GeneratorWorkload:
     def runners(self) -> dict[bool, Callable[[], torch.Tensor]]:
         """{channels_last: a call of the probe -> its output [1,3,rows,size]} (run them inside the caller's
         inference mode and autocast).  Builds the networks: up to ~2 s for the paper preset."""
-        from fsth_core.models.model import generator_for
-
         cfg = self.config
         # ordinary tensors even when the caller runs in inference mode (as ComfyUI does): the probe runs its
         # weights as a prepared model's, whose derived kernels the blocks cache (fast_ops.py)
